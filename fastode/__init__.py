@@ -1,0 +1,14 @@
+"""fastode: fast, trustworthy ODE solvers with numba-compiled kernels.
+
+The public face: ``solve_ivp`` (a drop-in for ``scipy.integrate.solve_ivp``), its result objects,
+scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels from numba code.
+"""
+from .ivp import solve_ivp
+from .methods import available_methods
+from .results import DenseOutput, OdeResult, OdeSolution
+from .rhs import FallbackWarning
+
+__version__ = "0.1.0"
+
+__all__ = ["solve_ivp", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
+           "available_methods", "__version__"]

@@ -1,0 +1,380 @@
+"""fastode.solve_ivp: validate input -> pick method -> compile RHS -> run kernel -> result."""
+import inspect
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+from . import methods as method_registry
+from .kernels import status as st
+from .kernels.explicit import explicit_rk_solve
+from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult, OdeSolution, scipy_status
+from .rhs import _cache_for, arg_specs, compile_event, compile_rhs, pack_args
+
+EPS = np.finfo(float).eps
+_NO_EVENTS_I = np.zeros(0, dtype=np.int64)
+_NO_EVENTS_F = np.zeros(0)
+_DUMMY_T_EVAL = np.zeros(1)
+
+# options of scipy.integrate.solve_ivp that explicit methods ignore (scipy warns for them too)
+_IMPLICIT_ONLY_OPTIONS = ("jac", "jac_sparsity", "lband", "uband")
+_FASTODE_OPTIONS = ("first_step", "max_step", "min_step", "max_steps", "step", "event_samples")
+
+
+def _fail(kind, message):
+    return kind(message)
+
+
+def validate_t_span(t_span):
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError("`t_span` must be a pair of real numbers (t0, t_bound).") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)):
+        raise ValueError(f"`t_span` must be finite; got {tuple(t_span)!r}.")
+    return t0, t1
+
+
+def validate_y0(y0):
+    """Return (y0 as float64 (real pairs for complex), n, is_complex)."""
+    try:
+        arr = np.asarray(y0)
+    except Exception:
+        raise TypeError("`y0` must be array-like of numbers.") from None
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"`y0` must contain real or complex numbers; got dtype {arr.dtype}.")
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"`y0` must be 1-dimensional; got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError("`y0` must have at least one component.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("`y0` must be finite (no NaN or inf).")
+    if arr.dtype.kind == "c":
+        z = arr.astype(np.complex128)
+        return np.ascontiguousarray(z.view(np.float64)), arr.size, True
+    return np.array(arr, dtype=np.float64), arr.size, False
+
+
+def validate_tolerances(rtol, atol, n, is_complex):
+    """Per-component float64 rtol and atol arrays (doubled for complex states)."""
+    if (type(rtol) is float and type(atol) is float and 100 * EPS <= rtol < np.inf
+            and 0.0 <= atol < np.inf):
+        m = 2 * n if is_complex else n  # fast path for the common scalar case
+        return np.full(m, rtol), np.full(m, atol)
+    rtol_arr = np.asarray(rtol, dtype=float)
+    atol_arr = np.asarray(atol, dtype=float)
+    for name, arr in (("rtol", rtol_arr), ("atol", atol_arr)):
+        if arr.ndim > 1 or (arr.ndim == 1 and arr.shape != (n,)):
+            raise ValueError(f"`{name}` must be a scalar or have shape ({n},); got {arr.shape}.")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"`{name}` must be finite.")
+        if np.any(arr < 0):
+            raise ValueError(f"`{name}` must be non-negative.")
+    if np.any(rtol_arr < EPS):
+        raise ValueError(f"`rtol` must be at least machine precision ({EPS:.3g}); "
+                         f"got {rtol!r}.")
+    if np.any(rtol_arr < 100 * EPS):
+        warnings.warn(f"`rtol` is too small; values below 100 * eps = {100 * EPS:.3g} are "
+                      "raised to it (as scipy does).", UserWarning, stacklevel=3)
+        rtol_arr = np.maximum(rtol_arr, 100 * EPS)
+    rtol_full = np.ascontiguousarray(np.broadcast_to(rtol_arr, (n,)), dtype=float)
+    atol_full = np.ascontiguousarray(np.broadcast_to(atol_arr, (n,)), dtype=float)
+    if is_complex:
+        rtol_full = np.repeat(rtol_full, 2)
+        atol_full = np.repeat(atol_full, 2)
+    return rtol_full, atol_full
+
+
+def validate_t_eval(t_eval, t0, t1):
+    if t_eval is None:
+        return None
+    arr = np.asarray(t_eval, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError("`t_eval` must be 1-dimensional.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("`t_eval` must be finite.")
+    lo, hi = min(t0, t1), max(t0, t1)
+    if np.any(arr < lo) or np.any(arr > hi):
+        raise ValueError("Values in `t_eval` are not within `t_span`.")
+    d = np.diff(arr)
+    if (t1 >= t0 and np.any(d <= 0)) or (t1 < t0 and np.any(d >= 0)):
+        raise ValueError("Values in `t_eval` are not properly sorted.")
+    return np.ascontiguousarray(arr)
+
+
+def validate_events(events):
+    """List of (function, terminal count (0 = not terminal), direction)."""
+    if events is None:
+        return []
+    if callable(events):
+        events = [events]
+    out = []
+    for k, event in enumerate(events):
+        if not callable(event):
+            raise TypeError(f"`events[{k}]` must be callable.")
+        terminal = getattr(event, "terminal", False)
+        if isinstance(terminal, (bool, np.bool_)):
+            count = 1 if terminal else 0
+        elif isinstance(terminal, Integral) and terminal >= 0:
+            count = int(terminal)
+        else:
+            raise ValueError(f"`events[{k}].terminal` must be a bool or a non-negative int; "
+                             f"got {terminal!r}.")
+        direction = getattr(event, "direction", 0)
+        try:
+            direction = float(direction)
+        except (TypeError, ValueError):
+            raise ValueError(f"`events[{k}].direction` must be a number.") from None
+        if not np.isfinite(direction):
+            raise ValueError(f"`events[{k}].direction` must be finite.")
+        out.append((event, count, float(np.sign(direction))))
+    return out
+
+
+def validate_args(args):
+    if args is None:
+        return ()
+    if isinstance(args, (str, bytes)) or not hasattr(args, "__iter__"):
+        raise TypeError("`args` should be a tuple (wrap a single argument as `(a,)`).")
+    return tuple(args)
+
+
+def _positive_option(options, name, default, allow_inf=False):
+    value = options.pop(name, None)
+    if value is None:
+        return default
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    value = float(value)
+    if not (value > 0) or (not allow_inf and not np.isfinite(value)):
+        raise ValueError(f"`{name}` must be positive{'' if allow_inf else ' and finite'}; "
+                         f"got {value!r}.")
+    return value
+
+
+def check_fun(fun, t0, y0_real, n, is_complex, args, vectorized):
+    """Call ``fun`` once in Python at (t0, y0): the shape check scipy does, with clear errors.
+
+    Returns (expected f(t0, y0) as real array, scalar_return).
+    """
+    y = y0_real.view(np.complex128) if is_complex else y0_real.copy()
+    if vectorized:
+        y = y[:, None]
+    try:
+        f0 = fun(t0, y, *args)
+    except Exception as exc:
+        raise ValueError(f"`fun` raised {type(exc).__name__} when called as fun(t0, y0, *args): "
+                         f"{exc}") from exc
+    try:
+        f0 = np.asarray(f0, dtype=np.complex128 if is_complex else np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("`fun` must return an array of numbers; got "
+                         f"{type(f0).__name__}.") from None
+    scalar_return = f0.ndim == 0
+    if scalar_return and n == 1:
+        f0 = f0.reshape(1)
+    if vectorized and f0.shape == (n, 1):
+        f0 = f0[:, 0]
+    if f0.shape != (n,):
+        raise ValueError(f"`fun` returned shape {f0.shape}; expected ({n},) to match `y0`.")
+    if is_complex:
+        f0 = f0.view(np.float64)
+    return np.ascontiguousarray(f0), scalar_return
+
+
+def _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events, vectorized, args,
+                      options):
+    import scipy.integrate
+    name = method if isinstance(method, str) else getattr(method, "__name__", str(method))
+    warnings.warn(f"method {name!r} is not compiled by fastode yet; solving with "
+                  "scipy.integrate.solve_ivp.", UserWarning, stacklevel=3)
+    res = scipy.integrate.solve_ivp(fun, t_span, y0, method=method, t_eval=t_eval,
+                                    dense_output=dense_output, events=events,
+                                    vectorized=vectorized, args=args, **options)
+    out = OdeResult(**res)
+    out.naccept = None
+    out.nreject = None
+    return out
+
+
+def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
+              vectorized=False, args=None, **options):
+    """Solve an initial value problem for a system of ODEs (drop-in for scipy's ``solve_ivp``).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(t, y, *args) -> array_like, shape (n,)``. A plain Python function is compiled with
+        numba once per argument layout (new values of ``args`` do not recompile); a numba
+        ``@njit`` function, or a ``@cfunc`` with the C signature
+        ``void(double t, double *y, double *p, double *dydt)``, is accepted as is. A function
+        numba cannot compile is called through Python, with one ``FallbackWarning``.
+    t_span : 2-member sequence
+        Interval of integration ``(t0, tf)``; ``tf < t0`` integrates backwards.
+    y0 : array_like, shape (n,)
+        Initial state, real or complex (complex states are integrated as real pairs).
+    method : str or OdeSolver class, optional
+        ``'RK45'`` (default, Dormand-Prince 5(4)), ``'RK23'``, ``'DOP853'``, ``'Tsit5'``,
+        ``'Vern7'`` (adaptive), ``'euler'``, ``'midpoint'``, ``'heun'``, ``'rk4'``, ``'rk38'``
+        (fixed step, needs ``step``), or an alias (``bs3``, ``dopri5``, ``dop853``, ``tsit5``,
+        ``vern7``). ``'Radau'``, ``'BDF'``, ``'LSODA'`` and OdeSolver classes are passed on to
+        scipy with a warning.
+    t_eval : array_like, optional
+        Times at which to store the solution (sorted, inside ``t_span``); by default every step.
+    dense_output : bool, optional
+        Whether to return ``sol``, a callable ``OdeSolution``.
+    events : callable or list of callables, optional
+        ``event(t, y, *args) -> float``; zeros are located on the dense output. Attributes:
+        ``terminal`` (bool, or an int: stop after that many occurrences) and ``direction``.
+    vectorized : bool, optional
+        Whether ``fun`` accepts ``y`` of shape (n, k); it is then called with shape (n, 1).
+    args : tuple, optional
+        Extra arguments for ``fun`` and the events.
+    **options
+        ``rtol`` (1e-3), ``atol`` (1e-6), scalar or shape (n,); ``first_step``; ``max_step``
+        (inf); ``min_step`` (0: a step below it ends the integration with status -1);
+        ``max_steps`` (unlimited: the number of attempted steps after which the integration
+        stops with status -1); ``step`` (fixed-step methods); ``event_samples`` (4: the number of
+        pieces each step is cut into when looking for event sign changes).
+
+    Returns
+    -------
+    OdeResult
+        scipy's fields ``t, y, sol, t_events, y_events, nfev, njev, nlu, status, message,
+        success`` plus ``naccept`` and ``nreject``. A failed integration has ``success=False``,
+        a message and the solution up to the failure.
+
+    Examples
+    --------
+    >>> import numpy as np, fastode
+    >>> sol = fastode.solve_ivp(lambda t, y: -y, (0.0, 5.0), [1.0], rtol=1e-8, atol=1e-10)
+    >>> bool(abs(sol.y[0, -1] - np.exp(-5.0)) < 1e-8)
+    True
+    """
+    if not callable(fun):
+        raise TypeError("`fun` must be callable.")
+    if inspect.isclass(method) or method in method_registry.SCIPY_ONLY:
+        return _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events,
+                                 vectorized, args, options)
+    if not isinstance(method, str):
+        raise TypeError(f"`method` must be a string or an OdeSolver class; got {method!r}.")
+    chosen = method_registry.lookup(method)
+    t0, t1 = validate_t_span(t_span)
+    y0_real, n, is_complex = validate_y0(y0)
+    args = validate_args(args)
+    rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
+                                     is_complex)
+    t_eval_arr = validate_t_eval(t_eval, t0, t1)
+    event_list = validate_events(events)
+    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
+    first_step = _positive_option(options, "first_step", 0.0)
+    step = _positive_option(options, "step", 0.0)
+    min_step = options.pop("min_step", 0.0)
+    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
+        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
+    max_steps = options.pop("max_steps", None)
+    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    event_samples = options.pop("event_samples", 4)
+    if not isinstance(event_samples, Integral) or event_samples < 1:
+        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
+    if first_step and first_step > abs(t1 - t0) and t1 != t0:
+        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    if chosen.adaptive:
+        if step:
+            raise ValueError(f"`step` is for fixed-step methods; {method!r} is adaptive "
+                             "(use `first_step` / `max_step`).")
+    else:
+        step = step or first_step
+        if not step and t1 != t0:
+            raise ValueError(f"fixed-step method {method!r} needs a step size: pass `step=` "
+                             "(or `first_step=`).")
+        first_step = step or 1.0
+    if options:
+        ignored = [k for k in options if k in _IMPLICIT_ONLY_OPTIONS]
+        unknown = [k for k in options if k not in _IMPLICIT_ONLY_OPTIONS]
+        warnings.warn(f"The following arguments have no effect for a chosen solver: "
+                      f"{', '.join('`%s`' % k for k in ignored + unknown)}.", UserWarning,
+                      stacklevel=2)
+
+    # ---- compile (or fetch from cache) the user functions -----------------------------------
+    specs = arg_specs(args)
+    p = pack_args(args, specs) if specs is not None else np.zeros(1)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
+    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+
+    tab = chosen.tableau
+    if event_list:
+        addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
+        terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
+        directions = np.array([d for _, _, d in event_list])
+    else:
+        addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
+    (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
+     counters) = explicit_rk_solve(
+        rhs.address, p, t0, t1, y0_real, rtol, atol,
+        tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order, tab.C_extra, tab.A_extra,
+        tab.P, chosen.adaptive, first_step, max_step, float(min_step),
+        int(max_steps or 0), t_eval_arr if t_eval_arr is not None else _DUMMY_T_EVAL,
+        t_eval_arr is not None, bool(dense_output), addresses, directions, terminal,
+        int(event_samples))
+    for c in [rhs] + compiled_events:
+        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy would
+            raise c.errors[0]
+
+    status = int(status)
+    t_final = float(counters[3])
+    message = MESSAGES[status]
+    if status == st.STEP_TOO_SMALL and min_step > 0:
+        message = MIN_STEP_MESSAGE.format(min_step=min_step)
+    message = message.format(max_steps=max_steps, t=t_final)
+
+    y_sol = y_out[:n_out].T
+    if is_complex:
+        y_sol = y_sol[0::2] + 1j * y_sol[1::2]
+    else:
+        y_sol = np.ascontiguousarray(y_sol)
+    sol = None
+    if dense_output:
+        breakpoints = np.empty(n_seg + 1)
+        breakpoints[:n_seg] = seg_t[:n_seg]
+        breakpoints[n_seg] = t_final
+        if n_seg == 0:
+            breakpoints = np.array([t0, t0])
+            q = tab.P.shape[1]
+            seg_t, seg_h = np.array([t0]), np.array([1.0])
+            seg_data = np.zeros((1, y0_real.size * (q + 1)))
+            seg_data[0, :y0_real.size] = y0_real
+            n_seg = 1
+        sol = OdeSolution(breakpoints, _segments=(seg_t[:n_seg], seg_h[:n_seg], seg_data[:n_seg],
+                                                  y0_real.size, tab.P.shape[1]),
+                          complex_state=is_complex)
+    t_events = y_events = None
+    if event_list:
+        idx = ev_index[:n_ev]
+        t_events, y_events = [], []
+        for k in range(len(event_list)):
+            mask = idx == k
+            ye = ev_y[:n_ev][mask]
+            if is_complex:
+                ye = ye[:, 0::2] + 1j * ye[:, 1::2]
+            t_events.append(ev_t[:n_ev][mask].copy())
+            y_events.append(ye.reshape(-1, n).copy())
+    return OdeResult(t=t_out[:n_out].copy(), y=y_sol, sol=sol, t_events=t_events,
+                     y_events=y_events, nfev=int(counters[0]), njev=0, nlu=0, status=scipy_status(status),
+                     message=message, success=status >= 0, naccept=int(counters[1]),
+                     nreject=int(counters[2]))
+
+
+def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
+    """Fetch or build the compiled RHS; the Python shape check runs only when compiling."""
+    cache = _cache_for(fun)
+    for scalar_return in (False, True):
+        hit = cache.get(("rhs", n, is_complex, specs, scalar_return, vectorized))
+        if hit is not None and not isinstance(hit, str):
+            return hit
+    f0, scalar_return = check_fun(fun, t0, y0_real, n, is_complex, args, vectorized)
+    return compile_rhs(fun, n, args, is_complex, scalar_return, vectorized=vectorized,
+                       check=(t0, y0_real, f0))

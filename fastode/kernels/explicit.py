@@ -1,0 +1,346 @@
+"""Explicit Runge-Kutta: one step function and one driver for fixed and adaptive stepping.
+
+The driver is compiled once for every tableau and every RHS: the tableau arrives as arrays
+(fastode.tableaus.explicit), the RHS and event functions as C function addresses
+(kernels/callbacks.py).
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import status as st
+from .buffers import grow_1d, grow_2d
+from .callbacks import call_event, call_rhs_row
+from .control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
+                      step_factor_reject)
+from .events import locate_events
+from .interpolation import dense_coefficients, evaluate_dense, extra_stages
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp):
+    """One explicit RK step: K[0] must hold f(t, y); fills K[1:s] and y_new."""
+    s = B.shape[0]
+    n = y.shape[0]
+    for i in range(1, s):
+        for m in range(n):
+            acc = 0.0
+            for j in range(i):
+                acc += A[i, j] * K[j, m]
+            ytmp[m] = y[m] + h * acc
+        call_rhs_row(rhs, t + C[i] * h, ytmp, p, K, i)
+    for m in range(n):
+        acc = 0.0
+        for j in range(s):
+            acc += B[j] * K[j, m]
+        y_new[m] = y[m] + h * acc
+
+
+@njit(cache=True, nogil=True, inline="always")
+def all_finite(v):
+    for i in range(v.shape[0]):
+        if not math.isfinite(v[i]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def all_finite_row(M, row):
+    for i in range(M.shape[1]):
+        if not math.isfinite(M[row, i]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def record_events(event_addresses, event_directions, event_terminal, event_samples, p, t, h, y,
+                  y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                  ev_t, ev_y, ev_index, n_ev):
+    """Locate the events of one accepted step and append them to the event buffers.
+
+    The buffers must have room for ``found_theta.shape[0]`` more rows. Returns
+    (n_ev, stop, theta_stop): ``stop`` when a terminal event ended the integration at
+    t + theta_stop h.
+    """
+    n_found = locate_events(event_addresses, event_directions, p, t, h, y, y_new, Q,
+                            g_old, g_new, event_samples, ybuf, found_theta, found_index)
+    stop = False
+    theta_stop = 1.0
+    for r in range(n_found):
+        e = found_index[r]
+        ev_t[n_ev] = t + found_theta[r] * h
+        evaluate_dense(y, Q, found_theta[r], ev_y, n_ev)
+        ev_index[n_ev] = e
+        n_ev += 1
+        ev_count[e] += 1
+        if event_terminal[e] > 0 and ev_count[e] >= event_terminal[e]:
+            stop = True
+            theta_stop = found_theta[r]
+            break
+    for e in range(g_old.shape[0]):
+        g_old[e] = g_new[e]
+    return n_ev, stop, theta_stop
+
+
+@njit(cache=True, nogil=True)
+def record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg):
+    """Append one dense-output segment: start, signed step, [y, Q.ravel()]."""
+    n = y.shape[0]
+    q = Q.shape[1]
+    seg_t[n_seg] = t
+    seg_h[n_seg] = h
+    for i in range(n):
+        seg_data[n_seg, i] = y[i]
+        for j in range(q):
+            seg_data[n_seg, n + i * q + j] = Q[i, j]
+
+
+@njit(cache=True, nogil=True)
+def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
+                      C, A, B, E, E3, use_e3, error_order, C_extra, A_extra, P,
+                      adaptive, first_step, max_step, min_step, max_steps,
+                      t_eval, use_t_eval, dense,
+                      event_addresses, event_directions, event_terminal, event_samples):
+    """Integrate y' = f(t, y, p) from t0 to t1 with an explicit RK tableau.
+
+    Parameters are plain arrays and scalars (see fastode.ivp for their meaning). ``adaptive``
+    False takes steps of exactly ``first_step`` (the last one shortened to end at t1).
+    ``first_step`` <= 0 selects the initial step automatically; ``max_steps`` <= 0 is unlimited.
+
+    Returns
+    -------
+    (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+     ev_t, ev_y, ev_index, n_ev, counters)
+        ``t_out[:n_out]``, ``y_out[:n_out]``: t_eval points, or every accepted step.
+        ``seg_*[:n_seg]``: dense-output segments (start, signed step, [y, Q.ravel()]).
+        ``ev_*[:n_ev]``: event occurrences in time order.
+        ``counters``: [nfev, naccept, nreject, t_final].
+    """
+    n = y0.shape[0]
+    s = B.shape[0]
+    m_extra = C_extra.shape[0]
+    q = P.shape[1]
+    n_events = event_addresses.shape[0]
+    direction = 1.0 if t1 >= t0 else -1.0
+    status = st.SUCCESS
+
+    K = np.empty((s + 1 + m_extra, n))
+    y = y0.copy()
+    y_new = np.empty(n)
+    ytmp = np.empty(n)
+    scale = np.empty(n)
+    Q = np.zeros((n, q))
+    ybuf = np.empty((1, n))
+
+    # Output buffers. They grow only between steps, outside the hot loop: reassigning arrays
+    # inside it costs reference-count traffic on every step.
+    if use_t_eval:
+        t_out = np.empty(t_eval.shape[0])
+        y_out = np.empty((t_eval.shape[0], n))
+    else:
+        t_out = np.empty(256)
+        y_out = np.empty((256, n))
+        t_out[0] = t0
+        y_out[0] = y0
+    n_out = 0 if use_t_eval else 1
+    i_eval = 0
+    seg_t = np.empty(256 if dense else 0)
+    seg_h = np.empty(seg_t.shape[0])
+    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
+    n_seg = 0
+    events_per_step = n_events * max(event_samples, 1)
+    ev_t = np.empty(events_per_step + 8)
+    ev_y = np.empty((ev_t.shape[0], n))
+    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
+    n_ev = 0
+    ev_count = np.zeros(n_events, dtype=np.int64)
+    g_old = np.empty(n_events)
+    g_new = np.empty(n_events)
+    found_theta = np.empty(events_per_step)
+    found_index = np.empty(events_per_step, dtype=np.int64)
+
+    counters = np.zeros(4)
+    nfev = 0
+    naccept = 0
+    nreject = 0
+    attempts = 0
+    t = t0
+    call_rhs_row(rhs, t, y, p, K, 0)
+    nfev += 1
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t, y, p)
+
+    if t1 == t0:
+        if use_t_eval:
+            for k in range(t_eval.shape[0]):
+                t_out[k] = t0
+                y_out[k] = y0
+            n_out = t_eval.shape[0]
+        counters[0] = nfev
+        counters[3] = t0
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                ev_t, ev_y, ev_index, n_ev, counters)
+    if not all_finite_row(K, 0):
+        counters[0] = nfev
+        counters[3] = t0
+        return (st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                ev_t, ev_y, ev_index, n_ev, counters)
+
+    error_exponent = -1.0 / (error_order + 1.0)
+    n_fixed = 0
+    if adaptive:
+        if first_step > 0.0:
+            h_abs = first_step
+        else:
+            h_abs = select_initial_step(rhs, p, t0, y0, K[0], t1, max_step, direction,
+                                        error_order, rtol, atol, ytmp, K[1])
+            nfev += 1
+    else:
+        # step k spans [t0 + k h, t0 + (k+1) h]; the last one ends exactly at t1
+        h_abs = first_step
+        n_fixed = max(1, int(math.ceil(abs(t1 - t0) / h_abs - 1e-9)))
+    need_dense_each_step = dense or use_t_eval or n_events > 0
+    finished = False
+
+    while not finished:
+        # make room for one more step's output, then run steps until a buffer is full
+        if not use_t_eval and n_out == t_out.shape[0]:
+            t_out = grow_1d(t_out, n_out + 1)
+            y_out = grow_2d(y_out, n_out + 1)
+        if dense and n_seg == seg_t.shape[0]:
+            seg_t = grow_1d(seg_t, n_seg + 1)
+            seg_h = grow_1d(seg_h, n_seg + 1)
+            seg_data = grow_2d(seg_data, n_seg + 1)
+        if n_ev + events_per_step > ev_t.shape[0]:
+            ev_t = grow_1d(ev_t, n_ev + events_per_step)
+            ev_y = grow_2d(ev_y, n_ev + events_per_step)
+            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+
+        while True:
+            if direction * (t - t1) >= 0.0:
+                finished = True
+                break
+            if ((not use_t_eval and n_out == t_out.shape[0])
+                    or (dense and n_seg == seg_t.shape[0])
+                    or n_ev + events_per_step > ev_t.shape[0]):
+                break
+            # ---- attempt steps until one is accepted ---------------------------------------
+            spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
+            if adaptive:
+                if h_abs > max_step:
+                    h_abs = max_step
+                elif h_abs < spacing_min:
+                    h_abs = spacing_min
+            step_rejected = False
+            accepted = False
+            while not accepted:
+                if max_steps > 0 and attempts >= max_steps:
+                    status = st.MAX_STEPS
+                    break
+                attempts += 1
+                if adaptive:
+                    if h_abs < spacing_min or h_abs < min_step:
+                        status = st.STEP_TOO_SMALL
+                        break
+                    t_new = t + direction * h_abs
+                    if direction * (t_new - t1) > 0.0:
+                        t_new = t1
+                elif naccept + 1 >= n_fixed:
+                    t_new = t1
+                else:
+                    t_new = t0 + direction * (naccept + 1) * h_abs
+                h = t_new - t
+                rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp)
+                nfev += s - 1
+                finite = all_finite(y_new)
+                if not adaptive:
+                    if not finite:
+                        status = st.NON_FINITE
+                        break
+                    call_rhs_row(rhs, t_new, y_new, p, K, s)
+                    nfev += 1
+                    accepted = True
+                    break
+                fsal_error = use_e3 or E[s] != 0.0
+                if fsal_error:
+                    # the error estimate uses f(t_new, y_new) (FSAL methods, DOP853)
+                    call_rhs_row(rhs, t_new, y_new, p, K, s)
+                    nfev += 1
+                error_scale(y, y_new, rtol, atol, scale)
+                error_norm = rk_error_norm(K, E, E3, use_e3, h, scale) if finite else np.inf
+                if error_norm < 1.0:
+                    h_abs = abs(h) * step_factor_accept(error_norm, error_exponent, step_rejected)
+                    if not fsal_error:
+                        call_rhs_row(rhs, t_new, y_new, p, K, s)
+                        nfev += 1
+                    accepted = True
+                else:
+                    h_abs = abs(h) * step_factor_reject(error_norm, error_exponent)
+                    step_rejected = True
+                    nreject += 1
+            if not accepted:
+                finished = True
+                break
+            naccept += 1
+            if not all_finite_row(K, s):
+                # f is non-finite at the new state: keep the state reached, report the failure
+                status = st.NON_FINITE
+
+            # ---- dense output, events, saving ----------------------------------------------
+            if need_dense_each_step:
+                if m_extra > 0:
+                    nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
+                dense_coefficients(K, P, h, Q)
+            stop = False
+            t_stop = t_new
+            if n_events > 0 and status == st.SUCCESS:
+                n_ev, stop, theta_stop = record_events(
+                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
+                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                    ev_t, ev_y, ev_index, n_ev)
+                if stop:
+                    t_stop = t + theta_stop * h
+                    status = st.TERMINATED
+            if dense:
+                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
+                n_seg += 1
+            if use_t_eval:
+                # t_eval points inside (t, t_stop]
+                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
+                    te = t_eval[i_eval]
+                    t_out[n_out] = te
+                    if te == t_new:
+                        for i in range(n):
+                            y_out[n_out, i] = y_new[i]
+                    else:
+                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
+                    n_out += 1
+                    i_eval += 1
+            else:
+                t_out[n_out] = t_stop
+                if stop:
+                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
+                else:
+                    for i in range(n):
+                        y_out[n_out, i] = y_new[i]
+                n_out += 1
+            if stop:
+                t = t_stop
+                finished = True
+                break
+            # f(t_new, y_new) becomes the next step's first stage (FSAL)
+            t = t_new
+            for i in range(n):
+                y[i] = y_new[i]
+                K[0, i] = K[s, i]
+            if status != st.SUCCESS:
+                finished = True
+                break
+
+    counters[0] = nfev
+    counters[1] = naccept
+    counters[2] = nreject
+    counters[3] = t
+    return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+            ev_t, ev_y, ev_index, n_ev, counters)

@@ -1,0 +1,73 @@
+"""Method registry: name -> family, tableau and traits; scipy's and common aliases."""
+from typing import NamedTuple
+
+import numpy as np
+
+from .tableaus import explicit as explicit_tableaus
+
+
+class Method(NamedTuple):
+    """A registered method.
+
+    ``adaptive`` methods control the error with an embedded estimate; fixed-step methods take the
+    ``step`` given by the user.
+    """
+    name: str
+    family: str
+    tableau: object
+    adaptive: bool
+    use_e3: bool
+    description: str
+
+
+def _explicit(name, description):
+    tableau = explicit_tableaus.TABLEAUS[name]
+    return Method(name, "explicit", tableau, tableau.error_order > 0,
+                  bool(np.any(tableau.E3 != 0)), description)
+
+
+METHODS = {m.name: m for m in [
+    _explicit("euler", "forward Euler, order 1, fixed step"),
+    _explicit("midpoint", "explicit midpoint, order 2, fixed step"),
+    _explicit("heun", "Heun (explicit trapezoid), order 2, fixed step"),
+    _explicit("rk4", "classic Runge-Kutta, order 4, fixed step"),
+    _explicit("rk38", "Kutta's 3/8 rule, order 4, fixed step"),
+    _explicit("bogacki_shampine_32", "Bogacki-Shampine 3(2), scipy's RK23"),
+    _explicit("dormand_prince_54", "Dormand-Prince 5(4), scipy's RK45"),
+    _explicit("dop853", "Hairer's DOP853, order 8 with 5(3) error estimate, scipy's DOP853"),
+    _explicit("tsitouras_54", "Tsitouras 5(4) (Tsit5)"),
+    _explicit("verner_76", "Verner's efficient 7(6) (Vern7)"),
+]}
+
+ALIASES = {
+    "RK23": "bogacki_shampine_32", "bs3": "bogacki_shampine_32", "bosh3": "bogacki_shampine_32",
+    "RK45": "dormand_prince_54", "dopri5": "dormand_prince_54",
+    "DOP853": "dop853", "dopri8": "dop853",
+    "Tsit5": "tsitouras_54", "tsit5": "tsitouras_54",
+    "Vern7": "verner_76", "vern7": "verner_76",
+    "Euler": "euler", "RK4": "rk4", "explicit_midpoint": "midpoint",
+}
+
+# Methods of scipy.integrate.solve_ivp that fastode does not compile yet: solved by scipy.
+SCIPY_ONLY = ("Radau", "BDF", "LSODA")
+
+
+def available_methods():
+    """All method names solve_ivp accepts (canonical names and aliases)."""
+    return sorted(set(METHODS) | set(ALIASES))
+
+
+def lookup(name):
+    """The Method for ``name`` (canonical, alias, or a case-insensitive spelling of either)."""
+    if name in METHODS:
+        return METHODS[name]
+    if name in ALIASES:
+        return METHODS[ALIASES[name]]
+    folded = {k.lower(): v for k, v in ALIASES.items()}
+    key = str(name).lower()
+    if key in METHODS:
+        return METHODS[key]
+    if key in folded:
+        return METHODS[folded[key]]
+    raise ValueError(f"`method` must be one of {available_methods() + list(SCIPY_ONLY)} "
+                     f"or an OdeSolver class; got {name!r}.")

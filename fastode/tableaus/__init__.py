@@ -1,0 +1,1 @@
+"""Butcher tableaus of the Runge-Kutta methods used by fastode."""
