@@ -272,7 +272,9 @@ def test_quadrature_and_simplifying_conditions():
             assert abs(t.B @ (t.C * (t.A @ t.C)) - 1.0 / 8.0) < COND_TOL, name
             assert abs(t.B @ (t.A @ t.C ** 2) - 1.0 / 12.0) < COND_TOL, name
             assert abs(t.B @ (t.A @ (t.A @ t.C)) - 1.0 / 24.0) < COND_TOL, name
-    for name in ("rk4", "rk38", "dop853"):
+    # D(1) holds for these (not for euler, midpoint, Bogacki-Shampine)
+    for name in ("heun", "rk4", "rk38", "dormand_prince_54", "tsitouras_54", "dop853",
+                 "verner_76"):
         t = tab(name)
         np.testing.assert_allclose(t.B @ t.A, t.B * (1.0 - t.C), rtol=0, atol=1e-13)
 
@@ -363,11 +365,12 @@ def test_dop853_monomial_conversion_matches_nested_form():
     delta = h * (t.B @ K[:12])
     F = [delta, h * K[0] - delta, 2 * delta - h * (K[12] + K[0])]
     F += [h * (d @ K) for d in ex._DOP853_D]
+    rounding = 8 * np.finfo(float).eps * (np.abs(y) + sum(np.abs(f) for f in F))
     for x in np.linspace(0.0, 1.0, 11):
         acc = np.zeros(4)
         for i, f in enumerate(reversed(F)):
             acc = (acc + f) * (x if i % 2 == 0 else 1.0 - x)
-        np.testing.assert_allclose(dense_eval(t, y, h, K, x), y + acc, rtol=0, atol=1e-14)
+        assert np.all(np.abs(dense_eval(t, y, h, K, x) - (y + acc)) <= rounding)
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,32 +399,49 @@ def oscillator_exact(t):
     return np.array([np.cos(t), -np.sin(t)])
 
 
-def riccati(t, y):  # nonlinear and non-autonomous: y' = cos(t) y^2, y(0) = 1/2
-    return np.cos(t) * y ** 2
+def limit_cycle(t, y):
+    """Nonlinear and non-autonomous: in polar form r' = r (1 - r^2), phi' = 1 + cos(t)/2."""
+    w = 1.0 + 0.5 * np.cos(t)
+    g = 1.0 - y[0] ** 2 - y[1] ** 2
+    return np.array([-w * y[1] + y[0] * g, w * y[0] + y[1] * g])
 
 
-def riccati_exact(t):
-    return np.array([1.0 / (2.0 - np.sin(t))])
+def limit_cycle_exact(t, r0=0.5):
+    r = 1.0 / np.sqrt(1.0 + (1.0 / r0 ** 2 - 1.0) * np.exp(-2.0 * t))
+    phi = t + 0.5 * np.sin(t)
+    return np.array([r * np.cos(phi), r * np.sin(phi)])
 
 
 PROBLEMS = {
     "oscillator": (oscillator, oscillator_exact, 0.0, 4.0),
-    "riccati": (riccati, riccati_exact, 0.0, 4.0),
+    "limit_cycle": (limit_cycle, limit_cycle_exact, 0.0, 4.0),
 }
 
-# Number of steps on [0, 4] for the coarse run (the fine run halves h): large enough to be
-# in the asymptotic regime, small enough that the errors stay far above rounding.
-N_COARSE = {1: 400, 2: 100, 3: 50, 4: 25, 5: 16, 7: 8, 8: 6}
+# Number of steps on [0, 4] for the coarse run (the fine run halves h), per method: large
+# enough to be in the asymptotic regime, small enough that the errors stay far above
+# rounding.  Pairs with tiny principal error constants (Tsit5) need more steps before the
+# h^(p+1) terms stop mattering.
+N_OSCILLATOR = {
+    "euler": 200, "midpoint": 100, "heun": 100, "rk4": 50, "rk38": 50,
+    "bogacki_shampine_32": 50, "dormand_prince_54": 32, "tsitouras_54": 64,
+    "dop853": 8, "verner_76": 16,
+}
+N_LIMIT_CYCLE = {
+    "euler": 128, "midpoint": 128, "heun": 128, "rk4": 64, "rk38": 128,
+    "bogacki_shampine_32": 64, "dormand_prince_54": 128, "tsitouras_54": 64,
+    "dop853": 16, "verner_76": 16,
+}
 
 THETAS = (0.3, 0.7)
 
 
 def integrate(t: ExplicitTableau, problem: str, n: int):
-    """Fixed-step integration; returns (final error, max dense error at THETAS)."""
+    """Fixed-step integration; returns (max error at the step points, max error of the
+    dense output at theta = THETAS inside every step)."""
     f, exact, t0, t1 = PROBLEMS[problem]
     h = (t1 - t0) / n
     y = exact(t0)
-    dense_err = 0.0
+    err = dense_err = 0.0
     for i in range(n):
         ti = t0 + i * h
         y_new, K = rk_step(t, f, ti, y, h)
@@ -429,23 +449,18 @@ def integrate(t: ExplicitTableau, problem: str, n: int):
             dense_err = max(dense_err,
                             np.abs(dense_eval(t, y, h, K, th) - exact(ti + th * h)).max())
         y = y_new
-    return np.abs(y - exact(t1)).max(), dense_err
+        err = max(err, np.abs(y - exact(ti + h)).max())
+    return err, dense_err
 
 
-def observed_orders(t: ExplicitTableau, problem: str):
-    n = N_COARSE[t.order]
+def observed_orders(t: ExplicitTableau, problem: str, n: int):
     e1, d1 = integrate(t, problem, n)
     e2, d2 = integrate(t, problem, 2 * n)
     assert min(e1, e2, d1, d2) > 1e-13, "errors too close to rounding to measure an order"
     return np.log2(e1 / e2), np.log2(d1 / d2)
 
 
-@pytest.mark.parametrize("problem", sorted(PROBLEMS))
-@pytest.mark.parametrize("name", NAMES)
-def test_global_convergence(name, problem):
-    t = tab(name)
-    p_sol, p_dense = observed_orders(t, problem)
-    assert abs(p_sol - t.order) < 0.3, f"observed order {p_sol:.2f}, expected {t.order}"
+def check_dense(t: ExplicitTableau, p_dense: float):
     # dense error = global error of y_n (order p) + local interpolation error (q_eff + 1)
     expect = min(t.order, effective_dense_order(t) + 1)
     assert p_dense > expect - 0.3, f"observed dense order {p_dense:.2f}, expected {expect}"
@@ -453,32 +468,62 @@ def test_global_convergence(name, problem):
         assert p_dense > t.dense_order - 0.3
 
 
-# Step sizes for the local test (the second run halves h).
-H_LOCAL = {1: 0.05, 2: 0.1, 3: 0.2, 4: 0.2, 5: 0.3, 6: 0.5, 7: 0.5}
+@pytest.mark.parametrize("name", NAMES)
+def test_global_convergence_oscillator(name):
+    t = tab(name)
+    p_sol, p_dense = observed_orders(t, "oscillator", N_OSCILLATOR[name])
+    assert abs(p_sol - t.order) < 0.3, f"observed order {p_sol:.2f}, expected {t.order}"
+    check_dense(t, p_dense)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_local_dense_order(name):
+def test_global_convergence_nonlinear(name):
+    """On a nonlinear non-autonomous problem the order is at least `order` (some of these
+    methods are observed to converge faster here, e.g. Vern7 at ~8, so only a lower bound;
+    the sharpness of `order` is established by the tree conditions and the oscillator)."""
+    t = tab(name)
+    p_sol, p_dense = observed_orders(t, "limit_cycle", N_LIMIT_CYCLE[name])
+    assert p_sol > t.order - 0.3, f"observed order {p_sol:.2f}, expected {t.order}"
+    check_dense(t, p_dense)
+
+
+# Step sizes for the one-step tests (the second run halves h), by the expected order.
+H_LOCAL = {1: 0.1, 2: 0.1, 3: 0.1, 4: 0.1, 6: 0.4, 7: 0.4}
+
+
+def one_step_errors(t: ExplicitTableau, problem: str, h: float, measure):
+    f, exact, _, _ = PROBLEMS[problem]
+    worst = 0.0
+    for t0 in (0.3, 1.1, 2.6):
+        y0 = exact(t0)
+        _, K = rk_step(t, f, t0, y0, h)
+        worst = max(worst, measure(t0, y0, K))
+    return worst
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+@pytest.mark.parametrize("name", NAMES)
+def test_local_dense_order(name, problem):
     """From exact data y(t_n), the continuous extension has local error O(h^(q_eff+1))."""
     t = tab(name)
     q = effective_dense_order(t)
-    f, exact = riccati, riccati_exact
-    errs = []
-    for h in (H_LOCAL[q], H_LOCAL[q] / 2):
-        worst = 0.0
-        for t0 in (0.3, 1.1, 2.6):
-            y0 = exact(t0)
-            _, K = rk_step(t, f, t0, y0, h)
-            for th in (0.25, 0.5, 0.8):
-                worst = max(worst, np.abs(dense_eval(t, y0, h, K, th) - exact(t0 + th * h)).max())
-        errs.append(worst)
-    assert min(errs) > 1e-13
-    p = np.log2(errs[0] / errs[1])
+    exact = PROBLEMS[problem][1]
+
+    def errs_for(h):
+        def measure(t0, y0, K):
+            return max(np.abs(dense_eval(t, y0, h, K, th) - exact(t0 + th * h)).max()
+                       for th in (0.25, 0.5, 0.8))
+        return one_step_errors(t, problem, h, measure)
+
+    h = H_LOCAL[q]
+    e1, e2 = errs_for(h), errs_for(h / 2)
+    assert min(e1, e2) > 1e-13
+    p = np.log2(e1 / e2)
     assert p > q + 1 - 0.3, f"local dense exponent {p:.2f}, expected >= {q + 1}"
 
 
 def blended_error(t: ExplicitTableau, K, h):
-    """The local error estimate as a solver would form it (scipy's conventions)."""
+    """The local error estimate as a solver forms it (scipy's conventions)."""
     s = t.n_stages
     e = h * (K[: s + 1].T @ t.E)
     if not np.any(t.E3):
@@ -488,19 +533,18 @@ def blended_error(t: ExplicitTableau, K, h):
     return np.abs(e * np.abs(e) / denom).max()
 
 
+H_ESTIMATE = {2: 0.1, 4: 0.05, 6: 0.2, 7: 0.4}
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
 @pytest.mark.parametrize("name", ADAPTIVE)
-def test_error_estimate_scaling(name):
-    """The error estimate behaves like h^(error_order + 1)."""
+def test_error_estimate_scaling(name, problem):
+    """The error estimate behaves like h^(error_order + 1) (for DOP853: the blend)."""
     t = tab(name)
-    f, exact = riccati, riccati_exact
-    h0 = {2: 0.1, 4: 0.2, 6: 0.3, 7: 0.3}[t.error_order]
-    est = []
-    for h in (h0, h0 / 2):
-        worst = 0.0
-        for t0 in (0.3, 1.1, 2.6):
-            _, K = rk_step(t, f, t0, exact(t0), h)
-            worst = max(worst, blended_error(t, K, h))
-        est.append(worst)
+    h = H_ESTIMATE[t.error_order]
+    est = [one_step_errors(t, problem, hh, lambda t0, y0, K, hh=hh: blended_error(t, K, hh))
+           for hh in (h, h / 2)]
+    assert min(est) > 1e-13
     p = np.log2(est[0] / est[1])
     assert abs(p - (t.error_order + 1)) < 0.4, f"estimate scales like h^{p:.2f}"
 
@@ -532,7 +576,8 @@ def test_matches_scipy_one_step(name):
     # tolerances so loose that the first step (of size h) is accepted
     solver = SCIPY[name](lorenzish, t0, y0, t_bound=10.0, first_step=h, rtol=1e3, atol=1e3)
     solver.step()
-    assert solver.h_previous == h
+    assert solver.t_old == t0 and abs(solver.h_previous - h) < 1e-15
+    h = solver.h_previous  # t0 + h rounded: use scipy's exact step
     dense = solver.dense_output()  # for DOP853 this also fills the 3 extra stages
 
     y_new, K = rk_step(t, lorenzish, t0, y0, h)
@@ -548,18 +593,25 @@ def test_matches_scipy_one_step(name):
         denom = np.hypot(np.abs(e_ours), 0.1 * np.abs(e3))
         e_ours = e_ours * np.abs(e_ours) / denom
     np.testing.assert_allclose(e_ours, e_scipy, rtol=1e-12, atol=1e-17)
-    # dense output, with scipy's K and with ours
+    # dense output, with scipy's K and with ours, to rounding: 2 ulps of the magnitude of
+    # the terms summed (DOP853's interpolation coefficients reach ~500, so this is ~1e-13
+    # near theta = 1; the largest difference observed is 1.4e-14, 0.26 of the bound)
+    q = t.P.shape[1]
     for th in np.linspace(0.0, 1.0, 21):
         ref = dense(t0 + th * h)
-        np.testing.assert_allclose(dense_eval(t, y0, h, K_scipy, th), ref, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(dense_eval(t, y0, h, K, th), ref, rtol=0, atol=1e-14)
+        mag = np.abs(y0) + h * (np.abs(K).T @ (np.abs(t.P) @ th ** np.arange(1, q + 1)))
+        tol = 2 * np.finfo(float).eps * mag
+        assert np.all(np.abs(dense_eval(t, y0, h, K_scipy, th) - ref) <= tol)
+        assert np.all(np.abs(dense_eval(t, y0, h, K, th) - ref) <= tol)
 
 
 def test_coefficients_equal_scipy():
     for name, cls in SCIPY.items():
         t = tab(name)
         np.testing.assert_allclose(t.C, cls.C, rtol=0, atol=1e-16)
-        np.testing.assert_allclose(t.A, cls.A, rtol=1e-15, atol=1e-16)
+        A_scipy = np.zeros((t.n_stages, t.n_stages))
+        A_scipy[:, : cls.A.shape[1]] = cls.A  # scipy's RK45.A omits the zero last column
+        np.testing.assert_allclose(t.A, A_scipy, rtol=1e-15, atol=1e-16)
         np.testing.assert_allclose(t.B, cls.B, rtol=1e-15, atol=1e-16)
         np.testing.assert_allclose(t.E, cls.E5 if name == "dop853" else cls.E,
                                    rtol=1e-15, atol=1e-17)
