@@ -1,0 +1,110 @@
+"""Kernels callable from your own numba code: integrate inside an ``@njit`` loop.
+
+Compile the right-hand side once in Python, then pass its address, a parameter array and a method
+tableau into ``@njit`` code that calls :func:`solve` or :func:`solve_final`::
+
+    import numpy as np, numba, fastode.nb as fnb
+
+    def lotka_volterra(t, y, p):
+        return np.array([p[0] * y[0] - p[1] * y[0] * y[1], -p[2] * y[1] + p[3] * y[0] * y[1]])
+
+    rhs = fnb.compile_rhs(lotka_volterra, n=2, n_params=4)   # keep `rhs` alive while in use
+    tableau = fnb.tableau("RK45")
+
+    @numba.njit
+    def final_prey(address, params, tableau):
+        out = np.empty(params.shape[0])
+        y0 = np.array([10.0, 5.0])
+        for i in range(params.shape[0]):
+            status, y = fnb.solve_final(address, params[i], 0.0, 15.0, y0, 1e-6, 1e-9, tableau)
+            out[i] = y[0] if status >= 0 else np.nan
+        return out
+
+    final_prey(rhs.address, np.random.uniform(0.8, 1.2, (100, 4)) * [1.5, 1, 3, 1], tableau)
+"""
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from . import methods as method_registry
+from .kernels.explicit import explicit_rk_solve
+from .rhs import EVENT_SIGNATURE, RHS_SIGNATURE, CompiledFunction
+from .rhs import compile_rhs as _compile_rhs
+
+__all__ = ["compile_rhs", "tableau", "solve", "solve_final", "Tableau", "RHS_SIGNATURE",
+           "EVENT_SIGNATURE"]
+
+_NO_EVENTS_I = np.zeros(0, dtype=np.int64)
+_NO_EVENTS_F = np.zeros(0)
+
+
+class Tableau(NamedTuple):
+    """A method's tableau in the form the kernels take (a NamedTuple numba can pass around)."""
+    C: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    E: np.ndarray
+    E3: np.ndarray
+    C_extra: np.ndarray
+    A_extra: np.ndarray
+    P: np.ndarray
+    error_order: int
+    adaptive: bool
+    use_e3: bool
+
+
+def tableau(method: str = "RK45") -> Tableau:
+    """The kernel form of ``method`` (any name ``fastode.solve_ivp`` accepts)."""
+    m = method_registry.lookup(method)
+    t = m.tableau
+    return Tableau(t.C, t.A, t.B, t.E, t.E3, t.C_extra, t.A_extra, t.P, int(t.error_order),
+                   bool(m.adaptive), bool(m.use_e3))
+
+
+def compile_rhs(fun, n: int, n_params: int = 0) -> CompiledFunction:
+    """Compile ``fun(t, y, p) -> array (n,)`` (``p``: float64 array of ``n_params`` values) into a
+    C function for the kernels. Use ``.address`` in numba code; keep the returned object alive.
+    With ``n_params=0`` the function is ``fun(t, y)``."""
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` must be a positive integer; got {n!r}.")
+    if not isinstance(n_params, (int, np.integer)) or n_params < 0:
+        raise ValueError(f"`n_params` must be a non-negative integer; got {n_params!r}.")
+    args = (np.zeros(n_params),) if n_params else ()
+    compiled = _compile_rhs(fun, int(n), args, False, False)
+    if compiled.python_callback:
+        raise TypeError(f"numba could not compile `fun` ({compiled.reason}); fastode.nb needs "
+                        "a function numba can compile.")
+    return compiled
+
+
+@njit(cache=True)
+def solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0, max_step=np.inf):
+    """Integrate from t0 to t1 and return the state at the times ``t_eval``.
+
+    ``rtol``/``atol`` are scalars; ``step`` is the step of fixed-step methods (or a first step
+    for adaptive ones, 0 = automatic). Returns ``(status, y_out)`` with ``y_out`` of shape
+    (len(t_eval), n); status >= 0 is success (see fastode.kernels.status).
+    """
+    n = y0.shape[0]
+    rtol_arr = np.full(n, rtol)
+    atol_arr = np.full(n, atol)
+    p_arr = p if p.shape[0] > 0 else np.zeros(1)
+    result = explicit_rk_solve(
+        address, p_arr, t0, t1, y0, rtol_arr, atol_arr, tableau.C, tableau.A, tableau.B,
+        tableau.E, tableau.E3, tableau.use_e3, tableau.error_order, tableau.C_extra,
+        tableau.A_extra, tableau.P, tableau.adaptive, step, max_step, 0.0, 0, t_eval, True,
+        False, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), 1)
+    status = result[0]
+    n_out = result[3]
+    return status, result[2][:n_out]
+
+
+@njit(cache=True)
+def solve_final(address, p, t0, t1, y0, rtol, atol, tableau, step=0.0, max_step=np.inf):
+    """Integrate from t0 to t1; returns ``(status, y(t1))`` (the last state reached on failure)."""
+    t_eval = np.array([t1])
+    status, y_out = solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step, max_step)
+    if y_out.shape[0] == 1:
+        return status, y_out[0].copy()
+    return status, np.full(y0.shape[0], np.nan)
