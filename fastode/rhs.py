@@ -19,6 +19,8 @@ import numpy as np
 import numba
 from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
+
+from .rhs_inplace import in_place_variant
 from numba import carray, cfunc, types
 
 RHS_SIGNATURE = types.void(types.float64, types.CPointer(types.float64),
@@ -130,7 +132,7 @@ def _arg_expressions(specs) -> str:
     return "".join(", " + e for e in parts), max(k, 1)
 
 
-def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False):
+def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False, in_place=False):
     argexpr, n_p = _arg_expressions(specs)
     n_real = 2 * n if is_complex else n
     lines = [
@@ -142,6 +144,10 @@ def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False):
         # tells the kernel the evaluation failed
         "    out[0] = np.nan",
     ]
+    if in_place:
+        # fun is the in-place rewrite (fastode.rhs_inplace): it assigns out[i] itself
+        lines.append(f"    fun(t, y{argexpr}, out)")
+        return "\n".join(lines)
     if is_complex:
         lines += [
             f"    z = np.empty({n}, dtype=np.complex128)",
@@ -280,20 +286,26 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
     if isinstance(hit, CompiledFunction):
         return hit
     if hit is None and specs is not None:
+        in_place = None
+        if not (is_complex or vectorized or scalar_return or isinstance(fun, CPUDispatcher)):
+            in_place = in_place_variant(fun, n)
+        if in_place is not None:
+            try:
+                compiled = _compile(in_place, _rhs_source(n, specs, False, False, in_place=True),
+                                    "rhs_wrapper", RHS_SIGNATURE)
+                if check is not None:
+                    _check_compiled(compiled, args, specs, check)
+                result = CompiledFunction(compiled.address, compiled, False, [], "")
+                cache[key] = result
+                return result
+            except Exception:  # the allocating version below is the reference behaviour
+                pass
         try:
             compiled = _compile(fun, _rhs_source(n, specs, is_complex, scalar_return, vectorized),
                                 "rhs_wrapper", RHS_SIGNATURE)
             result = CompiledFunction(compiled.address, compiled, False, [], "")
             if check is not None:
-                t0, y_real, expected = check
-                out = np.empty_like(expected)
-                p = pack_args(args, specs)
-                compiled.ctypes(t0, y_real.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-                                p.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-                                out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
-                if not np.allclose(out, expected, rtol=1e-12, atol=0.0, equal_nan=True):
-                    raise ValueError("the numba-compiled `fun` returned different values than "
-                                     "the Python function at t0")
+                _check_compiled(compiled, args, specs, check)
             cache[key] = result
             return result
         except Exception as exc:  # numba's TypingError, UnsupportedError, ...
@@ -306,6 +318,19 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
         _warn_fallback("fun", hit)
     result = _python_rhs(fun, args, n, is_complex, vectorized)
     return result._replace(reason=hit)
+
+
+def _check_compiled(compiled, args, specs, check):
+    """Compare the compiled RHS with the Python call at t0 (numba and Python can disagree)."""
+    t0, y_real, expected = check
+    out = np.empty_like(expected)
+    p = pack_args(args, specs)
+    as_pointer = ctypes.POINTER(ctypes.c_double)
+    compiled.ctypes(t0, y_real.ctypes.data_as(as_pointer), p.ctypes.data_as(as_pointer),
+                    out.ctypes.data_as(as_pointer))
+    if not np.allclose(out, expected, rtol=1e-12, atol=0.0, equal_nan=True):
+        raise ValueError("the numba-compiled `fun` returned different values than "
+                         "the Python function at t0")
 
 
 def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> CompiledFunction:
