@@ -7,8 +7,10 @@ from .ivp import solve_ivp
 from .methods import available_methods
 from .results import DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
+from .solvers import DOP853, RK23, RK45, OdeSolver, Tsit5, Vern7
 
 __version__ = "0.1.0"
 
 __all__ = ["solve_ivp", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
-           "available_methods", "__version__"]
+           "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "available_methods",
+           "__version__"]

@@ -1,0 +1,491 @@
+"""scipy's step-by-step solver interface, stepping in fastode's numba kernels.
+
+Code that drives ``scipy.integrate.RK45`` (or ``RK23``, ``DOP853``) by hand switches to fastode by
+changing the import::
+
+    from fastode.solvers import RK45          # was: from scipy.integrate import RK45
+    solver = RK45(fun, t0, y0, t_bound, rtol=1e-6, atol=1e-9)
+    while solver.status == "running":
+        message = solver.step()
+        ...
+
+The classes have scipy's constructors, attributes (``n, status, t_bound, direction, t, y, t_old,
+step_size, nfev, njev, nlu``) and methods (``step()``, ``dense_output()``), and run scipy's
+algorithm: with scipy's sums done in the kernels' order (no BLAS), the steps are identical to
+the last bit (tests/test_solvers.py). Against stock scipy the accepted and rejected steps and
+``nfev`` are the same, and ``t``, ``y`` agree to the rounding of the error estimate (which scipy
+computes with BLAS; at tight tolerances it is a difference of nearly equal sums). Complex states
+take slightly different steps (see ``RungeKutta``). ``Tsit5`` and ``Vern7`` are fastode's own,
+with the same interface.
+
+The RHS is compiled once with numba (``fastode.rhs.compile_rhs``) and each ``step()`` is one call
+into ``fastode.kernels.explicit.explicit_rk_advance``: all stage evaluations, the error norm and
+the step-size controller run in compiled code. The classes subclass ``scipy.integrate.OdeSolver``,
+so ``isinstance`` checks hold and ``scipy.integrate.solve_ivp(..., method=fastode.solvers.RK45)``
+runs them.
+"""
+import ctypes
+import warnings
+
+import numpy as np
+from scipy.integrate import OdeSolver as _ScipyOdeSolver
+
+from . import methods as method_registry
+from .ivp import _compiled_rhs, validate_tolerances, validate_y0
+from .kernels import status as st
+from .kernels.control import select_initial_step
+from .kernels.explicit import explicit_rk_advance, explicit_rk_step_dense
+from .results import MESSAGES, DenseOutput
+from .rhs import _RHS_CTYPES
+
+__all__ = ["OdeSolver", "RungeKutta", "RK23", "RK45", "DOP853", "Tsit5", "Vern7"]
+
+TOO_SMALL_STEP = "Required step size is less than spacing between numbers."
+_NO_ARGS_P = np.zeros(1)
+_DOUBLE_P = ctypes.POINTER(ctypes.c_double)
+
+
+class OdeSolver(_ScipyOdeSolver):
+    """Base class of fastode's step-by-step ODE solvers (scipy's ``OdeSolver`` contract).
+
+    A subclass of ``scipy.integrate.OdeSolver`` with the same constructor, attributes and
+    contract for writing a solver (implement ``_step_impl() -> (success, message)`` and
+    ``_dense_output_impl() -> DenseOutput``); ``step()`` and ``dense_output()`` behave as
+    scipy's, except that ``dense_output()`` returns a ``fastode.results.DenseOutput``.
+
+    Parameters
+    ----------
+    fun : callable
+        Right-hand side ``fun(t, y) -> array_like, shape (n,)``.
+    t0 : float
+        Initial time.
+    y0 : array_like, shape (n,)
+        Initial state.
+    t_bound : float
+        Boundary time: the integration does not go past it; it sets the direction.
+    vectorized : bool
+        Whether ``fun`` accepts ``y`` of shape (n, k).
+    support_complex : bool, optional
+        Whether complex states are supported (default False).
+
+    Attributes
+    ----------
+    n : int
+        Number of equations.
+    status : str
+        ``'running'``, ``'finished'`` or ``'failed'``.
+    t_bound : float
+        Boundary time.
+    direction : float
+        Integration direction, +1 or -1.
+    t : float
+        Current time.
+    y : ndarray, shape (n,)
+        Current state.
+    t_old : float or None
+        Previous time; None before the first step.
+    step_size : float or None
+        Size of the last successful step; None before the first step.
+    nfev, njev, nlu : int
+        Numbers of RHS evaluations, Jacobian evaluations and LU decompositions.
+    """
+
+    TOO_SMALL_STEP = TOO_SMALL_STEP
+
+    def step(self):
+        """Take one integration step.
+
+        Returns
+        -------
+        message : str or None
+            None after a successful step; otherwise why the solver failed (``status`` is then
+            ``'failed'``).
+
+        Raises
+        ------
+        RuntimeError
+            If the solver has already finished or failed.
+        """
+        if self.status != "running":
+            raise RuntimeError("Attempt to step on a failed or finished solver.")
+        if self.n == 0 or self.t == self.t_bound:
+            # corner cases of an empty system or an empty interval (as scipy)
+            self.t_old = self.t
+            self.t = self.t_bound
+            message = None
+            self.status = "finished"
+        else:
+            t = self.t
+            success, message = self._step_impl()
+            if not success:
+                self.status = "failed"
+            else:
+                self.t_old = t
+                if self.direction * (self.t - self.t_bound) >= 0:
+                    self.status = "finished"
+        return message
+
+    @property
+    def step_size(self):
+        """Size of the last successful step (None before the first step)."""
+        if self.t_old is None:
+            return None
+        return abs(self.t - self.t_old)
+
+    def dense_output(self):
+        """Interpolant of the last successful step.
+
+        Returns
+        -------
+        DenseOutput
+            ``fastode.results.DenseOutput`` on ``[t_old, t]``: ``sol(t)`` has shape (n,) for a
+            scalar ``t`` and (n, len(t)) for an array, as scipy's.
+
+        Raises
+        ------
+        RuntimeError
+            Before the first successful step.
+        """
+        if self.t_old is None:
+            raise RuntimeError("Dense output is available after a successful step was made.")
+        if self.n == 0 or self.t == self.t_old:
+            return _constant_dense_output(self.t_old, self.t, self.y)
+        return self._dense_output_impl()
+
+
+def _constant_dense_output(t_old, t, y):
+    y = np.asarray(y)
+    is_complex = np.iscomplexobj(y)
+    y_real = np.ascontiguousarray(y, dtype=np.complex128).view(np.float64) if is_complex \
+        else np.asarray(y, dtype=np.float64)
+    return DenseOutput(t_old, t, y_real, np.zeros((y_real.shape[0], 1)), is_complex)
+
+
+class RungeKutta(OdeSolver):
+    """Adaptive explicit Runge-Kutta solver driven by a tableau of ``fastode.methods``.
+
+    A subclass is only its method name (``_method``): ``RK23``, ``RK45``, ``DOP853``, ``Tsit5``
+    and ``Vern7`` below. Each ``step()`` is one call of the compiled kernel
+    ``explicit_rk_advance`` (scipy's ``RungeKutta._step_impl``: stages, error norm, elementary
+    step-size controller with scipy's constants); ``dense_output()`` calls
+    ``explicit_rk_step_dense``.
+
+    Parameters
+    ----------
+    fun : callable
+        Right-hand side ``fun(t, y) -> array_like, shape (n,)`` (no extra arguments, as scipy's
+        classes). A function numba can compile runs compiled; any other is called through
+        Python, with one ``fastode.FallbackWarning``. A numba ``@cfunc`` with the C signature
+        ``void(double t, double *y, double *p, double *dydt)`` is used as it is.
+    t0 : float
+        Initial time.
+    y0 : array_like, shape (n,)
+        Initial state, real or complex.
+    t_bound : float
+        Boundary time; ``t_bound < t0`` integrates backwards.
+    max_step : float, optional
+        Largest allowed step size (default ``np.inf``).
+    rtol, atol : float or array_like, shape (n,), optional
+        Relative and absolute tolerances (default 1e-3 and 1e-6).
+    vectorized : bool, optional
+        Whether ``fun`` accepts ``y`` of shape (n, k); it is then called with shape (n, 1).
+    first_step : float, optional
+        Initial step size; by default chosen by Hairer's algorithm, as scipy does (one RHS
+        evaluation, counted in ``nfev``).
+    **extraneous
+        Other keyword arguments are ignored with a warning, as scipy does.
+
+    Attributes
+    ----------
+    n, status, t_bound, direction, t, y, t_old, step_size, nfev, njev, nlu
+        As in ``OdeSolver``.
+    y_old : ndarray or None
+        State at ``t_old``.
+    f : ndarray
+        ``fun(t, y)``.
+    h_abs : float
+        Absolute size of the next step to try.
+    h_previous : float or None
+        Signed size of the last step.
+    naccept, nreject : int
+        Accepted and rejected steps (fastode's counters).
+    max_step, rtol, atol
+        The validated options.
+    order, error_estimator_order, n_stages : int
+        Order of the method, of its error estimator, and its number of stages.
+
+    Notes
+    -----
+    Complex states are integrated as pairs of real numbers: the error norm then weighs real
+    and imaginary parts separately, so the steps differ slightly from scipy's (which weighs
+    complex moduli); the solution agrees to the tolerance.
+    """
+
+    _method = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_method") is not None:
+            method = method_registry.lookup(cls._method)
+            tab = method.tableau
+            cls._registered = method
+            cls.order = tab.order
+            cls.error_estimator_order = tab.error_order
+            cls.n_stages = tab.n_stages
+            cls.C, cls.A, cls.B, cls.E, cls.P = tab.C, tab.A, tab.B, tab.E, tab.P
+
+    def __init__(self, fun, t0, y0, t_bound, max_step=np.inf, rtol=1e-3, atol=1e-6,
+                 vectorized=False, first_step=None, **extraneous):
+        if extraneous:
+            warnings.warn("The following arguments have no effect for a chosen solver: "
+                          f"{', '.join(f'`{x}`' for x in extraneous)}.", UserWarning,
+                          stacklevel=2)
+        if self._method is None:
+            raise TypeError("RungeKutta is abstract: use RK23, RK45, DOP853, Tsit5 or Vern7.")
+        if not callable(fun):
+            raise TypeError("`fun` must be callable.")
+        self._complex = bool(np.iscomplexobj(np.asarray(y0)))
+        # scipy's base class: y0 checks, fun / fun_single / fun_vectorized, counters, direction
+        super().__init__(fun, t0, y0, t_bound, vectorized, support_complex=True)
+        self.t = float(t0)
+        self.t_bound = float(t_bound)
+        self.direction = float(self.direction)
+        self.y_old = None
+        self.h_previous = None
+        self.naccept = 0
+        self.nreject = 0
+        if max_step <= 0:
+            raise ValueError("`max_step` must be positive.")
+        self.max_step = max_step
+        method = self._registered
+        tab = method.tableau
+        self._tab = tab
+        self._use_e3 = method.use_e3
+        self.error_exponent = -1.0 / (tab.error_order + 1.0)
+
+        if self.n == 0:  # nothing to integrate (scipy: one evaluation of fun, h_abs = inf)
+            self.rtol, self.atol = rtol, atol
+            self._f_empty = self.fun(self.t, self.y)
+            self.h_abs = np.inf
+            return
+
+        if first_step is not None:
+            if first_step <= 0:
+                raise ValueError("`first_step` must be positive.")
+            if first_step > abs(self.t_bound - self.t):
+                raise ValueError("`first_step` exceeds bounds.")
+        y0_real, n, is_complex = validate_y0(self.y)
+        rtol_full, atol_full = validate_tolerances(rtol, atol, n, is_complex)
+        step = 2 if is_complex else 1
+        self.rtol = float(rtol_full[0]) if np.ndim(rtol) == 0 else rtol_full[::step].copy()
+        self.atol = float(atol_full[0]) if np.ndim(atol) == 0 else atol_full[::step].copy()
+        self._rtol, self._atol = rtol_full, atol_full
+        self._y = y0_real
+
+        # compile the RHS (cached per function) and evaluate f(t0, y0) with it
+        self._rhs = _compiled_rhs(fun, self.t, y0_real, n, is_complex, (), (), vectorized)
+        self._p = _NO_ARGS_P
+        m = y0_real.shape[0]
+        s = tab.n_stages
+        # zeros, not empty: for tableaus whose error weights skip f_new (E[s] == 0, e.g. Vern7)
+        # the error sum still reads row s on the first attempt, and 0 * garbage can be NaN
+        self._K = np.zeros((s + 1 + tab.n_extra, m))
+        self._ytmp = np.empty(m)
+        self._scale = np.empty(m)
+        self._fsal_pending = False  # K[s] holds f(t, y) and must move to K[0]
+        f0 = np.empty(m)
+        _RHS_CTYPES(self._rhs.address)(self.t, y0_real.ctypes.data_as(_DOUBLE_P),
+                                       self._p.ctypes.data_as(_DOUBLE_P),
+                                       f0.ctypes.data_as(_DOUBLE_P))
+        self.nfev += 1
+        self._raise_callback_errors()
+        self._K[0] = f0
+        # a non-finite f(t0, y0) can never give an accepted step (scipy loops forever on it)
+        self._f0_finite = bool(np.all(np.isfinite(f0)))
+
+        if first_step is None:
+            f1 = np.empty(m)
+            self.h_abs = float(select_initial_step(
+                self._rhs.address, self._p, self.t, y0_real, f0, self.t_bound,
+                float(max_step), self.direction, tab.error_order, rtol_full, atol_full,
+                self._ytmp, f1))
+            if self.t_bound != self.t:
+                self.nfev += 1
+            self._raise_callback_errors()
+        else:
+            self.h_abs = float(first_step)
+
+    # ---- state seen as scipy's (complex states are stored as real pairs) ----------------------
+    @property
+    def y(self):
+        """Current state, shape (n,) (complex for a complex ``y0``)."""
+        return self._y.view(np.complex128) if self._complex else self._y
+
+    @y.setter
+    def y(self, value):
+        if self._complex:
+            self._y = np.ascontiguousarray(value, dtype=np.complex128).copy().view(np.float64)
+        else:
+            self._y = np.array(value, dtype=np.float64)
+
+    @property
+    def f(self):
+        """``fun(t, y)`` at the current state (as evaluated by the compiled RHS)."""
+        if self.n == 0:
+            return self._f_empty
+        row = self._K[self._tab.n_stages] if self._fsal_pending else self._K[0]
+        row = row.copy()
+        return row.view(np.complex128) if self._complex else row
+
+    def _raise_callback_errors(self):
+        errors = self._rhs.errors
+        if errors:  # an exception in a Python-called fun: re-raise it, as scipy would
+            exc = errors[0]
+            errors.clear()
+            raise exc
+
+    # ---- scipy's solver contract -------------------------------------------------------------
+    def _step_impl(self):
+        tab = self._tab
+        K = self._K
+        s = tab.n_stages
+        if self._fsal_pending:
+            K[0] = K[s]  # f(t_new, y_new) of the last step is this step's first stage
+            self._fsal_pending = False
+        h_abs = float(self.h_abs)
+        if h_abs != h_abs or (self.naccept == 0 and not self._f0_finite):
+            # f(t0, y0) is not finite, or the initial step came out NaN: no step can succeed
+            # (later states are checked by the kernel)
+            return False, MESSAGES[st.NON_FINITE].format(t=self.t)
+        t = self.t
+        y = self._y
+        y_new = np.empty_like(y)
+        status, accepted, t_new, h, h_abs, nfev, nreject = explicit_rk_advance(
+            self._rhs.address, self._p, t, y, self.t_bound, h_abs, float(self.max_step),
+            self._rtol, self._atol, tab.C, tab.A, tab.B, tab.E, tab.E3, self._use_e3,
+            tab.error_order, K, y_new, self._ytmp, self._scale)
+        self.nfev += int(nfev)
+        self.nreject += int(nreject)
+        self._raise_callback_errors()
+        if not accepted:
+            if status == st.STEP_TOO_SMALL:
+                return False, TOO_SMALL_STEP
+            return False, MESSAGES[int(status)].format(t=self.t, max_steps=None)
+        self.naccept += 1
+        self.h_previous = float(h)
+        self._y_old = y
+        self.t = float(t_new)
+        self._y = y_new
+        self.h_abs = float(h_abs)
+        self._fsal_pending = True
+        if status != st.SUCCESS:
+            # the step was accepted but f(t_new, y_new) is not finite: keep the state reached
+            # (as fastode.solve_ivp) and fail
+            self.t_old = t
+            return False, MESSAGES[int(status)].format(t=self.t, max_steps=None)
+        return True, None
+
+    @property
+    def y_old(self):
+        """State at ``t_old`` (None before the first step)."""
+        y_old = self.__dict__.get("_y_old")
+        if y_old is None:
+            return None
+        return y_old.view(np.complex128) if self._complex else y_old
+
+    @y_old.setter
+    def y_old(self, value):
+        if value is None:
+            self._y_old = None
+        elif self._complex:
+            self._y_old = np.ascontiguousarray(value, dtype=np.complex128).copy().view(np.float64)
+        else:
+            self._y_old = np.array(value, dtype=np.float64)
+
+    def _dense_output_impl(self):
+        tab = self._tab
+        Q, nfev = explicit_rk_step_dense(
+            self._rhs.address, self._p, self.t_old, self._y_old, self.h_previous, self._K,
+            tab.n_stages, tab.C_extra, tab.A_extra, tab.P, self._ytmp)
+        self.nfev += int(nfev)
+        self._raise_callback_errors()
+        return DenseOutput(self.t_old, self.t, self._y_old, Q, self._complex)
+
+
+class RK23(RungeKutta):
+    """Explicit Runge-Kutta method of order 3(2): Bogacki-Shampine, as ``scipy.integrate.RK23``.
+
+    The error is controlled with the embedded 2nd-order formula and steps are taken with the
+    3rd-order one (local extrapolation); the dense output is the cubic Hermite interpolant.
+    Works for complex states. Parameters and attributes as in ``RungeKutta``.
+
+    References
+    ----------
+    P. Bogacki, L. F. Shampine, "A 3(2) Pair of Runge-Kutta Formulas", Appl. Math. Lett. 2(4),
+    321-325, 1989.
+    """
+
+    _method = "RK23"
+
+
+class RK45(RungeKutta):
+    """Explicit Runge-Kutta method of order 5(4): Dormand-Prince, as ``scipy.integrate.RK45``.
+
+    The error is controlled with the embedded 4th-order formula and steps are taken with the
+    5th-order one; the dense output is Shampine's quartic interpolant. Works for complex
+    states. Parameters and attributes as in ``RungeKutta``.
+
+    References
+    ----------
+    J. R. Dormand, P. J. Prince, "A family of embedded Runge-Kutta formulae", J. Comput. Appl.
+    Math. 6(1), 19-26, 1980. L. F. Shampine, "Some Practical Runge-Kutta Formulas", Math.
+    Comp. 46(173), 135-150, 1986.
+    """
+
+    _method = "RK45"
+
+
+class DOP853(RungeKutta):
+    """Explicit Runge-Kutta method of order 8: Hairer's DOP853, as ``scipy.integrate.DOP853``.
+
+    The error estimate blends 5th- and 3rd-order formulas; the dense output is of order 7 and
+    costs 3 extra RHS evaluations per ``dense_output()`` call (counted in ``nfev``, as scipy).
+    Works for complex states. Parameters and attributes as in ``RungeKutta``.
+
+    References
+    ----------
+    E. Hairer, S. P. Norsett, G. Wanner, "Solving Ordinary Differential Equations I: Nonstiff
+    Problems", Sec. II.10, Springer, 1993.
+    """
+
+    _method = "DOP853"
+
+
+class Tsit5(RungeKutta):
+    """Tsitouras' explicit Runge-Kutta method of order 5(4), with a 4th-order dense output.
+
+    Same interface as ``RK45``; not in scipy. Parameters and attributes as in ``RungeKutta``.
+
+    References
+    ----------
+    Ch. Tsitouras, "Runge-Kutta pairs of order 5(4) satisfying only the first column
+    simplifying assumption", Comput. Math. Appl. 62(2), 770-775, 2011.
+    """
+
+    _method = "Tsit5"
+
+
+class Vern7(RungeKutta):
+    """Verner's "most efficient" explicit Runge-Kutta method of order 7(6).
+
+    Its 7th-order dense output costs extra RHS evaluations per ``dense_output()`` call
+    (counted in ``nfev``). Same interface as ``RK45``; not in scipy. Parameters and attributes
+    as in ``RungeKutta``.
+
+    References
+    ----------
+    J. H. Verner, "Numerically optimal Runge-Kutta pairs with interpolants", Numer. Algorithms
+    53, 383-396, 2010.
+    """
+
+    _method = "Vern7"
