@@ -9,6 +9,7 @@ STAMP := $(VENV)/.fastode-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
+	$(BIN)/fastode warmup
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -8,9 +8,11 @@ from .methods import available_methods
 from .results import DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
 from .solvers import DOP853, RK23, RK45, OdeSolver, Tsit5, Vern7
+from .warmup import warmup
 
 __version__ = "0.1.0"
 
 __all__ = ["solve_ivp", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "available_methods",
+           "warmup",
            "__version__"]

@@ -1,4 +1,4 @@
-"""Command line: `fastode demo`."""
+"""Command line: `fastode demo`, `fastode warmup`."""
 import argparse
 import sys
 
@@ -12,7 +12,12 @@ def main(argv=None):
     demo.add_argument("--rtol", type=float, default=1e-8)
     demo.add_argument("--atol", type=float, default=1e-10)
     demo.add_argument("--quick", action="store_true", help="fewer timing repeats")
+    sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
     args = parser.parse_args(argv)
+    if args.command == "warmup":
+        from .warmup import warmup
+        warmup(verbose=True)
+        return 0
     if args.command == "demo":
         from .demo import run_demo
         rows = run_demo(rtol=args.rtol, atol=args.atol, quick=args.quick)

@@ -4,12 +4,14 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from numba.core.ccallback import CFunc
 
 from . import methods as method_registry
 from .kernels import status as st
 from .kernels.explicit import explicit_rk_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult, OdeSolution, scipy_status
-from .rhs import _cache_for, arg_specs, compile_event, compile_rhs, pack_args
+from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event, compile_rhs,
+                  pack_args)
 
 EPS = np.finfo(float).eps
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)
@@ -361,7 +363,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             if is_complex:
                 ye = ye[:, 0::2] + 1j * ye[:, 1::2]
             t_events.append(ev_t[:n_ev][mask].copy())
-            y_events.append(ye.reshape(-1, n).copy())
+            # no occurrence: shape (0,) as scipy (np.asarray of an empty list), else (k, n)
+            y_events.append(ye.reshape(-1, n).copy() if ye.shape[0] else np.asarray([]))
     return OdeResult(t=t_out[:n_out].copy(), y=y_sol, sol=sol, t_events=t_events,
                      y_events=y_events, nfev=int(counters[0]), njev=0, nlu=0, status=scipy_status(status),
                      message=message, success=status >= 0, naccept=int(counters[1]),
@@ -370,6 +373,14 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
 
 def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
     """Fetch or build the compiled RHS; the Python shape check runs only when compiling."""
+    if isinstance(fun, CFunc):
+        # a numba @cfunc is used as it is: it cannot be called the Python way (fun(t, y)), so
+        # there is no shape check, only the signature check
+        if fun._sig != RHS_SIGNATURE:
+            raise TypeError(f"a numba @cfunc `fun` must have the signature {RHS_SIGNATURE} "
+                            f"(void f(double t, double *y, double *p, double *dydt)); "
+                            f"got {fun._sig}.")
+        return compile_rhs(fun, n, args, is_complex, False, vectorized=vectorized)
     cache = _cache_for(fun)
     for scalar_return in (False, True):
         hit = cache.get(("rhs", n, is_complex, specs, scalar_return, vectorized))

@@ -212,7 +212,10 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     for line in text:
         line = line.strip()
-        if line and not line.startswith("\x1b") and "During:" not in line:
+        # numba's first line ("Failed in nopython mode pipeline ...") says nothing about the
+        # cause: report the next one (e.g. "Untyped global name 'D': Cannot determine ...")
+        if (line and not line.startswith("\x1b") and "During:" not in line
+                and not line.startswith("Failed in nopython mode pipeline")):
             return f"{type(exc).__name__}: {line}"[:300]
     return type(exc).__name__
 
@@ -365,6 +368,7 @@ def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> Compi
 def _warn_fallback(what: str, reason: str) -> None:
     warnings.warn(
         f"fastode could not compile `{what}` with numba ({reason}); it will be called through "
-        "Python instead, which is typically 20-100x slower than the compiled path. "
+        "Python instead, about 50-100x slower than the compiled path (measured 80x on "
+        "Lotka-Volterra; still about as fast as scipy). "
         "Write it with numpy operations on float arrays (no Python objects) to get the fast path.",
         FallbackWarning, stacklevel=4)

@@ -233,7 +233,10 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
 
-    K = np.empty((s + 1 + m_extra, n))
+    # zeros, not empty: the error norm multiplies every row of K[:s + 1] by E, and for methods
+    # whose estimate does not use f_new (E[s] == 0, e.g. Vern7) K[s] is still unset on the first
+    # step; 0 * garbage is NaN when the garbage is inf/NaN (a first step rejected forever)
+    K = np.zeros((s + 1 + m_extra, n))
     y = y0.copy()
     y_new = np.empty(n)
     ytmp = np.empty(n)
@@ -308,7 +311,6 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
         # step k spans [t0 + k h, t0 + (k+1) h]; the last one ends exactly at t1
         h_abs = first_step
         n_fixed = max(1, int(math.ceil(abs(t1 - t0) / h_abs - 1e-9)))
-    need_dense_each_step = dense or use_t_eval or n_events > 0
     finished = False
 
     while not finished:
@@ -396,7 +398,11 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 status = st.NON_FINITE
 
             # ---- dense output, events, saving ----------------------------------------------
-            if need_dense_each_step:
+            # the interpolant is needed for events, dense output, or a t_eval point strictly
+            # inside this step (a point at the step end takes y_new itself)
+            if dense or n_events > 0 or (
+                    use_t_eval and i_eval < t_eval.shape[0]
+                    and direction * (t_eval[i_eval] - t_new) < 0.0):
                 if m_extra > 0:
                     nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
                 dense_coefficients(K, P, h, Q)
