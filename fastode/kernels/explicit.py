@@ -344,6 +344,7 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                     h_abs = spacing_min
             step_rejected = False
             accepted = False
+            error_norm = 0.0
             while not accepted:
                 if max_steps > 0 and attempts >= max_steps:
                     status = st.MAX_STEPS
@@ -351,7 +352,12 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 attempts += 1
                 if adaptive:
                     if h_abs < spacing_min or h_abs < min_step:
-                        status = st.STEP_TOO_SMALL
+                        # a collapse caused by NaN/inf (f failed) is reported as such
+                        # (solve_ivp only: the step-by-step classes keep scipy's message)
+                        if math.isfinite(error_norm):
+                            status = st.STEP_TOO_SMALL
+                        else:
+                            status = st.NON_FINITE
                         break
                     t_new = t + direction * h_abs
                     if direction * (t_new - t1) > 0.0:
