@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fastode-installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean rust-ref
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,25 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/fastode demo
 
-test: setup
+test: setup rust-ref
 	$(BIN)/python -m pytest -q
 
-bench: setup
+bench: setup rust-ref
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/work_precision.py
 	$(BIN)/python bench/first_solve.py
+	$(BIN)/python bench/rust_vs_numba.py
+
+# the Rust reference implementation (tests/test_reference.py builds it too when missing)
+rust-ref:
+	@if command -v cargo >/dev/null 2>&1; then \
+		cargo build --release --offline --manifest-path rust_ref/Cargo.toml; \
+	else \
+		echo "cargo not found: skipping rust_ref (tests/test_reference.py will be skipped)"; \
+	fi
 
 clean:
+	rm -rf rust_ref/target
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
