@@ -1,5 +1,6 @@
 """fastode.solve_ivp: validate input -> pick method -> compile RHS -> run kernel -> result."""
 import inspect
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -29,16 +30,27 @@ def _fail(kind, message):
 
 def validate_t_span(t_span):
     try:
-        t0, t1 = (float(v) for v in t_span)
+        first, last = t_span
+        t0 = float(first)
+        t1 = float(last)
     except (TypeError, ValueError):
         raise ValueError("`t_span` must be a pair of real numbers (t0, t_bound).") from None
-    if not (np.isfinite(t0) and np.isfinite(t1)):
+    if not (math.isfinite(t0) and math.isfinite(t1)):
         raise ValueError(f"`t_span` must be finite; got {tuple(t_span)!r}.")
     return t0, t1
 
 
-def validate_y0(y0):
-    """Return (y0 as float64 (real pairs for complex), n, is_complex)."""
+def validate_y0(y0, check_finite=True):
+    """Return (y0 as float64 (real pairs for complex), n, is_complex).
+
+    With ``check_finite=False`` the caller checks finiteness later (solve_ivp lets the kernel
+    detect it on its fast path and raises the same ValueError afterwards).
+    """
+    if type(y0) is np.ndarray and y0.dtype == np.float64 and y0.ndim == 1 and y0.size:
+        arr = y0.copy()  # fast path: already a float vector
+        if check_finite and not np.isfinite(arr).all():
+            raise ValueError("`y0` must be finite (no NaN or inf).")
+        return arr, arr.size, False
     try:
         arr = np.asarray(y0)
     except Exception:
@@ -51,7 +63,7 @@ def validate_y0(y0):
         raise ValueError(f"`y0` must be 1-dimensional; got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError("`y0` must have at least one component.")
-    if not np.all(np.isfinite(arr)):
+    if check_finite and not np.all(np.isfinite(arr)):
         raise ValueError("`y0` must be finite (no NaN or inf).")
     if arr.dtype.kind == "c":
         z = arr.astype(np.complex128)
@@ -257,19 +269,33 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     """
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
-    if inspect.isclass(method) or method in method_registry.SCIPY_ONLY:
-        return _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events,
-                                 vectorized, args, options)
-    if not isinstance(method, str):
-        raise TypeError(f"`method` must be a string or an OdeSolver class; got {method!r}.")
-    chosen = method_registry.lookup(method)
+    chosen = method_registry.METHODS_BY_NAME.get(method) if type(method) is str else None
+    if chosen is None:
+        if inspect.isclass(method) and getattr(method, "_method", None) in method_registry.METHODS:
+            # fastode's own step-by-step classes name a compiled method: run the compiled driver
+            chosen = method_registry.METHODS[method._method]
+        elif inspect.isclass(method) or method in method_registry.SCIPY_ONLY:
+            return _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events,
+                                     vectorized, args, options)
+        elif not isinstance(method, str):
+            raise TypeError(f"`method` must be a string or an OdeSolver class; got {method!r}.")
+        else:
+            chosen = method_registry.lookup(method)
     t0, t1 = validate_t_span(t_span)
-    y0_real, n, is_complex = validate_y0(y0)
-    args = validate_args(args)
+    y0_real, n, is_complex = validate_y0(y0, check_finite=False)
+    if args is None:
+        args = ()
+    elif type(args) is not tuple:
+        args = validate_args(args)
     rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
                                      is_complex)
-    t_eval_arr = validate_t_eval(t_eval, t0, t1)
-    event_list = validate_events(events)
+    t_eval_arr = None if t_eval is None else validate_t_eval(t_eval, t0, t1)
+    event_list = [] if events is None else validate_events(events)
+    if not options and chosen.adaptive:
+        # the common case: no further options (saves ~2 us of option parsing per call)
+        return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                             t_eval_arr, dense_output, event_list, vectorized, 0.0, np.inf, 0.0,
+                             None, 4)
     max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
     first_step = _positive_option(options, "first_step", 0.0)
     step = _positive_option(options, "step", 0.0)
@@ -300,10 +326,33 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         warnings.warn(f"The following arguments have no effect for a chosen solver: "
                       f"{', '.join('`%s`' % k for k in ignored + unknown)}.", UserWarning,
                       stacklevel=2)
+    return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                         t_eval_arr, dense_output, event_list, vectorized, first_step, max_step,
+                         float(min_step), max_steps, int(event_samples))
 
-    # ---- compile (or fetch from cache) the user functions -----------------------------------
+
+_FLOAT_SPECS = {}
+_EMPTY_P = np.zeros(1)
+
+
+def _pack(args):
+    """(specs, p) for ``args``; floats-only tuples take a fast path."""
+    if not args:
+        return (), _EMPTY_P
+    if all(type(a) is float for a in args):
+        specs = _FLOAT_SPECS.get(len(args))
+        if specs is None:
+            specs = _FLOAT_SPECS[len(args)] = arg_specs(args)
+        return specs, np.array(args)
     specs = arg_specs(args)
-    p = pack_args(args, specs) if specs is not None else np.zeros(1)
+    return specs, (pack_args(args, specs) if specs is not None else _EMPTY_P)
+
+
+def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+                  dense_output, event_list, vectorized, first_step, max_step, min_step,
+                  max_steps, event_samples):
+    """Compile (or fetch) the user functions, run the explicit RK kernel, shape the result."""
+    specs, p = _pack(args)
     rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
     compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
 
@@ -318,15 +367,19 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
      counters) = explicit_rk_solve(
         rhs.address, p, t0, t1, y0_real, rtol, atol,
         tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order, tab.C_extra, tab.A_extra,
-        tab.P, chosen.adaptive, first_step, max_step, float(min_step),
+        tab.P, chosen.adaptive, first_step, max_step, min_step,
         int(max_steps or 0), t_eval_arr if t_eval_arr is not None else _DUMMY_T_EVAL,
         t_eval_arr is not None, bool(dense_output), addresses, directions, terminal,
-        int(event_samples))
-    for c in [rhs] + compiled_events:
-        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy would
-            raise c.errors[0]
-
+        event_samples)
     status = int(status)
+    if status == st.NON_FINITE and counters[1] == 0 and not np.isfinite(y0_real).all():
+        # y0 is checked here rather than up front on the fast path (it costs a numpy call)
+        raise ValueError("`y0` must be finite (no NaN or inf).")
+    if rhs.errors or compiled_events:
+        for c in [rhs] + compiled_events:
+            if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
+                raise c.errors[0]
+
     t_final = float(counters[3])
     message = MESSAGES[status]
     if status == st.STEP_TOO_SMALL and min_step > 0:
@@ -382,10 +435,15 @@ def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
                             f"got {fun._sig}.")
         return compile_rhs(fun, n, args, is_complex, False, vectorized=vectorized)
     cache = _cache_for(fun)
-    for scalar_return in (False, True):
-        hit = cache.get(("rhs", n, is_complex, specs, scalar_return, vectorized))
-        if hit is not None and not isinstance(hit, str):
-            return hit
+    plan_key = ("plan", n, is_complex, specs, vectorized)
+    hit = cache.get(plan_key)
+    if hit is not None:
+        return hit
+    if not np.isfinite(y0_real).all():
+        raise ValueError("`y0` must be finite (no NaN or inf).")
     f0, scalar_return = check_fun(fun, t0, y0_real, n, is_complex, args, vectorized)
-    return compile_rhs(fun, n, args, is_complex, scalar_return, vectorized=vectorized,
-                       check=(t0, y0_real, f0))
+    compiled = compile_rhs(fun, n, args, is_complex, scalar_return, vectorized=vectorized,
+                           check=(t0, y0_real, f0))
+    if not compiled.python_callback:
+        cache[plan_key] = compiled
+    return compiled

@@ -48,6 +48,9 @@ ALIASES = {
     "Euler": "euler", "RK4": "rk4", "explicit_midpoint": "midpoint",
 }
 
+# every spelling solve_ivp accepts as-is -> Method (the case-insensitive ones go through lookup)
+METHODS_BY_NAME = {**METHODS, **{alias: METHODS[name] for alias, name in ALIASES.items()}}
+
 # Methods of scipy.integrate.solve_ivp that fastode does not compile yet: solved by scipy.
 SCIPY_ONLY = ("Radau", "BDF", "LSODA")
 

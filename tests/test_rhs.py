@@ -17,8 +17,9 @@ HARMONIC_END = np.array([np.cos(T_END), -np.sin(T_END)])
 
 
 def _compiled_entries(fun):
-    """Compiled objects cached for ``fun`` (fallback reasons are stored as strings)."""
-    return [v for v in _cache_for(fun).values() if not isinstance(v, str)]
+    """Distinct compiled objects cached for ``fun`` (fallback reasons are stored as strings; one
+    compiled object may be stored under several keys)."""
+    return list({id(v): v for v in _cache_for(fun).values() if not isinstance(v, str)}.values())
 
 
 # ---- forms of fun ------------------------------------------------------------------------------
