@@ -71,12 +71,25 @@ def validate_y0(y0, check_finite=True):
     return np.array(arr, dtype=np.float64), arr.size, False
 
 
+_SCALAR_TOLERANCES: dict = {}
+
+
 def validate_tolerances(rtol, atol, n, is_complex):
     """Per-component float64 rtol and atol arrays (doubled for complex states)."""
     if (type(rtol) is float and type(atol) is float and 100 * EPS <= rtol < np.inf
             and 0.0 <= atol < np.inf):
-        m = 2 * n if is_complex else n  # fast path for the common scalar case
-        return np.full(m, rtol), np.full(m, atol)
+        # fast path for the common scalar case: the kernels only read these arrays, so equal
+        # tolerances share one pair (not flagged read-only: numba would compile the kernels
+        # again for read-only array types)
+        m = 2 * n if is_complex else n
+        key = (rtol, atol, m)
+        pair = _SCALAR_TOLERANCES.get(key)
+        if pair is None:
+            if len(_SCALAR_TOLERANCES) > 256:
+                _SCALAR_TOLERANCES.clear()
+            pair = (np.full(m, rtol), np.full(m, atol))
+            _SCALAR_TOLERANCES[key] = pair
+        return pair
     rtol_arr = np.asarray(rtol, dtype=float)
     atol_arr = np.asarray(atol, dtype=float)
     for name, arr in (("rtol", rtol_arr), ("atol", atol_arr)):
