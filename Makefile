@@ -26,6 +26,7 @@ bench: setup rust-ref
 	$(BIN)/python bench/work_precision.py
 	$(BIN)/python bench/first_solve.py
 	$(BIN)/python bench/rust_vs_numba.py
+	$(BIN)/python bench/ensemble_sweep.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)
 rust-ref:

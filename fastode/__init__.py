@@ -3,6 +3,7 @@
 The public face: ``solve_ivp`` (a drop-in for ``scipy.integrate.solve_ivp``), its result objects,
 scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels from numba code.
 """
+from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
 from .ivp import solve_ivp
 from .methods import available_methods
 from .results import DenseOutput, OdeResult, OdeSolution
@@ -12,7 +13,7 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["solve_ivp", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
+__all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "available_methods",
            "warmup",
            "__version__"]

@@ -106,8 +106,9 @@ def validate_tolerances(rtol, atol, n, is_complex):
         warnings.warn(f"`rtol` is too small; values below 100 * eps = {100 * EPS:.3g} are "
                       "raised to it (as scipy does).", UserWarning, stacklevel=3)
         rtol_arr = np.maximum(rtol_arr, 100 * EPS)
-    rtol_full = np.ascontiguousarray(np.broadcast_to(rtol_arr, (n,)), dtype=float)
-    atol_full = np.ascontiguousarray(np.broadcast_to(atol_arr, (n,)), dtype=float)
+    # copies: a read-only array (np.broadcast_to) would make numba compile the kernel again
+    rtol_full = np.array(np.broadcast_to(rtol_arr, (n,)), dtype=float)
+    atol_full = np.array(np.broadcast_to(atol_arr, (n,)), dtype=float)
     if is_complex:
         rtol_full = np.repeat(rtol_full, 2)
         atol_full = np.repeat(atol_full, 2)

@@ -21,6 +21,10 @@ tableau into ``@njit`` code that calls :func:`solve` or :func:`solve_final`::
         return out
 
     final_prey(rhs.address, np.random.uniform(0.8, 1.2, (100, 4)) * [1.5, 1, 3, 1], tableau)
+
+``solve_ensemble(address, params, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0,
+max_step=np.inf)`` -> ``(status (n_traj,), y (n_traj, n, n_t))``, NaN after a failure; it runs its
+own prange over trajectories, so call it from serial numba code.
 """
 from typing import NamedTuple
 
@@ -28,11 +32,12 @@ import numpy as np
 from numba import njit
 
 from . import methods as method_registry
+from .kernels.ensemble import nb_solve_ensemble as solve_ensemble
 from .kernels.explicit import explicit_rk_solve
 from .rhs import EVENT_SIGNATURE, RHS_SIGNATURE, CompiledFunction
 from .rhs import compile_rhs as _compile_rhs
 
-__all__ = ["compile_rhs", "tableau", "solve", "solve_final", "Tableau", "RHS_SIGNATURE",
+__all__ = ["compile_rhs", "tableau", "solve", "solve_final", "solve_ensemble", "Tableau", "RHS_SIGNATURE",
            "EVENT_SIGNATURE"]
 
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)

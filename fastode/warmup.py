@@ -13,12 +13,17 @@ def _decay(t, y, k):
     return np.array([-k * y[0]])
 
 
+def _decay_p(t, y, p):
+    return np.array([-p[0] * y[0]])
+
+
 def _crossing(t, y, k):
     return y[0] - 0.5
 
 
 def warmup(verbose=False):
     """Run a tiny problem through every kernel entry point; returns the seconds it took."""
+    from .ensemble import solve_ensemble
     from .ivp import solve_ivp
     from .solvers import RK45
     start = time.perf_counter()
@@ -28,6 +33,7 @@ def warmup(verbose=False):
     solver = RK45(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
     solver.step()
     solver.dense_output()(0.01)
+    solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
     elapsed = time.perf_counter() - start
     if verbose:
         print(f"fastode kernels compiled and cached in {elapsed:.1f} s")
