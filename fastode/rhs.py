@@ -109,7 +109,8 @@ def pack_args(args, specs) -> np.ndarray:
     return p
 
 
-def _arg_expressions(specs) -> str:
+def _arg_expressions(specs) -> tuple:
+    """Source expressions that rebuild ``args`` from ``p``, and the length of ``p``."""
     parts = []
     k = 0
     for s in specs:
@@ -124,7 +125,12 @@ def _arg_expressions(specs) -> str:
             k += 1
         else:
             m = int(np.prod(s.shape))
-            expr = f"p[{k}:{k + m}].reshape({tuple(s.shape)!r})"
+            if s.kind == "a" and len(s.shape) == 1:
+                # a 1-D float array is a plain slice of p (the whole of p when it is the only
+                # argument): no reshape view per call
+                expr = "p" if len(specs) == 1 else f"p[{k}:{k + m}]"
+            else:
+                expr = f"p[{k}:{k + m}].reshape({tuple(s.shape)!r})"
             if s.kind == "ia":
                 expr += ".astype(np.int64)"
             parts.append(expr)
