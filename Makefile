@@ -8,6 +8,8 @@ STAMP := $(VENV)/.fastode-installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: a looser requirement (torchdiffeq's) would fetch a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
 	$(BIN)/fastode warmup
 	touch $(STAMP)
@@ -27,6 +29,7 @@ bench: setup rust-ref
 	$(BIN)/python bench/first_solve.py
 	$(BIN)/python bench/rust_vs_numba.py
 	$(BIN)/python bench/ensemble_sweep.py
+	NUMBA_NUM_THREADS=1 $(BIN)/python bench/neural_ode.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)
 rust-ref:

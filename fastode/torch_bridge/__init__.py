@@ -1,0 +1,291 @@
+"""Neural ODEs on fastode: ``odeint`` / ``odeint_adjoint`` with torchdiffeq's signatures.
+
+``from fastode.torch_bridge import odeint, odeint_adjoint`` replaces
+``from torchdiffeq import odeint, odeint_adjoint``.
+
+Two paths solve with the same tableaus and step-size controller:
+
+* **compiled** (CPU, float32/float64): when ``func`` is an MLP the bridge understands
+  (an ``nn.Sequential`` of ``nn.Linear`` and Tanh/ReLU/Softplus/SiLU/ELU/Sigmoid, optionally
+  with the time appended as the last input, or a module whose ``forward(t, y)`` returns
+  ``self.net(y)`` / ``self.net(cat([y, t]))``), the forward solve and the gradients run in numba
+  (fastode.torch_bridge.kernels) with hand-written vector-Jacobian products.
+  ``odeint`` returns exact gradients of the discrete solver (reverse mode through the stored
+  steps: what autograd through the solver computes); ``odeint_adjoint`` solves torchdiffeq's
+  backsolve adjoint, or with ``adjoint="checkpoint"`` the checkpointed (discrete) adjoint.
+* **torch** (any module, any device): fastode.torch_bridge.torch_solver, tensor operations
+  only, on the input's device; ``odeint`` backpropagates through the solver steps,
+  ``odeint_adjoint`` is torchdiffeq's backsolve adjoint.
+
+Extra keywords (after torchdiffeq's): ``path`` ("auto", "compiled", "torch"),
+``per_sample`` (independent step sizes per batch row, torchode's semantics; dim 0 of ``y0`` is
+the batch), and for ``odeint_adjoint`` ``adjoint`` ("backsolve" or "checkpoint").
+Each call's counters are in ``fastode.torch_bridge.last_stats``.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+
+from .tableau import get_tableau
+from .torch_adjoint import TorchBacksolveAdjoint
+from .torch_solver import SolverError, rk_solve
+
+__all__ = ["odeint", "odeint_adjoint", "SolverError", "FallbackWarning", "last_stats"]
+
+last_stats: dict = {}
+
+_KNOWN_OPTIONS = {"step_size", "first_step", "max_num_steps", "max_step", "norm", "dtype"}
+
+
+class FallbackWarning(UserWarning):
+    """The compiled path does not handle this call; the torch path solves it."""
+
+
+_warned: set = set()
+
+
+def _fallback_note(key, message):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, FallbackWarning, stacklevel=4)
+
+
+class _Spec:
+    """What a solve needs, shared by the forward and backward passes."""
+
+
+def _check_tol(name, v):
+    if isinstance(v, torch.Tensor):
+        if v.numel() != 1:
+            raise ValueError(f"`{name}` must be a scalar (per-element tolerances are not "
+                             f"supported)")
+        v = float(v)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a float; got {type(v).__name__}") from None
+    if not (v >= 0.0) or not math.isfinite(v):
+        raise ValueError(f"`{name}` must be finite and non-negative; got {v}")
+    return v
+
+
+def _solver_kw(options, tab, for_adjoint=False):
+    options = dict(options or {})
+    unknown = set(options) - _KNOWN_OPTIONS
+    if unknown:
+        warnings.warn(f"options {sorted(unknown)} are not used by fastode.torch_bridge",
+                      UserWarning, stacklevel=4)
+    kw = {}
+    if options.get("step_size") is not None:
+        step = float(options["step_size"])
+        if not step > 0:
+            raise ValueError(f"options['step_size'] must be positive; got {step}")
+        if tab.adaptive:
+            warnings.warn("options['step_size'] is for fixed-step methods; ignored",
+                          UserWarning, stacklevel=4)
+        else:
+            kw["step_size"] = step
+    if options.get("first_step") is not None:
+        kw["first_step"] = float(options["first_step"])
+    if options.get("max_num_steps") is not None:
+        kw["max_num_steps"] = int(options["max_num_steps"])
+    if options.get("max_step") is not None:
+        kw["max_step"] = float(options["max_step"])
+    norm = options.get("norm")
+    seminorm = False
+    if norm is not None:
+        if norm == "seminorm" and for_adjoint:
+            seminorm = True
+        else:
+            raise ValueError("options['norm'] supports only 'seminorm' in adjoint_options")
+    return kw, seminorm
+
+
+def _validate(func, y0, t):
+    if not callable(func):
+        raise TypeError("`func` must be callable as func(t, y)")
+    is_tuple = isinstance(y0, (tuple, list))
+    ys = tuple(y0) if is_tuple else (y0,)
+    if len(ys) == 0:
+        raise ValueError("`y0` must not be an empty tuple")
+    for k, y in enumerate(ys):
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"`y0` must be a tensor or a tuple of tensors; got "
+                            f"{type(y).__name__}")
+        if not torch.is_floating_point(y):
+            raise TypeError(f"`y0` must be floating point; got {y.dtype}")
+        if y.dtype != ys[0].dtype or y.device != ys[0].device:
+            raise ValueError("the tensors of a tuple `y0` must share dtype and device")
+        if not bool(torch.isfinite(y).all()):
+            raise ValueError("`y0` contains non-finite values (inf or nan)")
+    dtype, device = ys[0].dtype, ys[0].device
+    if not isinstance(t, torch.Tensor):
+        t = torch.as_tensor(t, dtype=dtype, device=device)
+    if t.ndim != 1 or t.numel() == 0:
+        raise ValueError(f"`t` must be a non-empty 1-D tensor; got shape {tuple(t.shape)}")
+    if not torch.is_floating_point(t):
+        t = t.to(dtype)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError("`t` contains non-finite values")
+    t = t.to(device=device, dtype=dtype)
+    if t.numel() > 1:
+        d = (t[1:] - t[:-1]).detach()
+        if not (bool((d > 0).all()) or bool((d < 0).all())):
+            raise ValueError("`t` must be strictly increasing (or strictly decreasing)")
+    return is_tuple, ys, t
+
+
+def _flatten(func, ys, is_tuple):
+    shapes = [y.shape for y in ys]
+    sizes = [y.numel() for y in ys]
+
+    def unflat(z):
+        # z (..., N) -> tuple of (..., *shape)
+        lead = z.shape[:-1]
+        parts = torch.split(z, sizes, dim=-1)
+        return tuple(p.reshape(*lead, *s) for p, s in zip(parts, shapes))
+
+    if isinstance(func, torch.nn.Sequential):
+        seq = func
+        func = lambda tt, y: seq(y)  # noqa: E731  (a bare Sequential: f(t, y) = net(y))
+
+    def f(tt, z):
+        out = func(tt, unflat(z) if is_tuple else z.reshape(shapes[0]))
+        outs = tuple(out) if is_tuple else (out,)
+        if len(outs) != len(ys):
+            raise ValueError(f"`func` returned {len(outs)} tensors; the state has {len(ys)}")
+        for o, s in zip(outs, shapes):
+            if not isinstance(o, torch.Tensor) or o.shape != s:
+                got = tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
+                raise ValueError(f"`func` returned shape {got}; expected the state's shape "
+                                 f"{tuple(s)}")
+        return torch.cat([o.reshape(-1) for o in outs])
+
+    z0 = torch.cat([y.reshape(-1) for y in ys])
+    return f, z0, unflat
+
+
+def _per_sample_solve(func, y0, t, run_one):
+    """Solve each batch row (dim 0 of y0) on its own; stack to (len(t), B, ...)."""
+    outs = []
+    for b in range(y0.shape[0]):
+        def fb(tt, yb, _b=b):
+            return func(tt, yb)
+        outs.append(run_one(fb, y0[b:b + 1]))
+    return torch.cat(outs, dim=1)
+
+
+def _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample, adjoint,
+           adjoint_kw):
+    if event_fn is not None:
+        raise NotImplementedError("event_fn is not supported by fastode.torch_bridge yet")
+    rtol = _check_tol("rtol", rtol)
+    atol = _check_tol("atol", atol)
+    if path not in ("auto", "compiled", "torch"):
+        raise ValueError(f"`path` must be 'auto', 'compiled' or 'torch'; got {path!r}")
+    is_tuple, ys, t = _validate(func, y0, t)
+    tab = get_tableau(method)
+    solver_kw, _ = _solver_kw(options, tab)
+    stats = {"nfev": 0, "naccept": 0, "nreject": 0}
+    last_stats.clear()
+    last_stats.update(stats)
+
+    if per_sample and (is_tuple or ys[0].ndim < 1):
+        raise ValueError("per_sample needs a single tensor `y0` whose dim 0 is the batch")
+
+    if path != "torch":
+        from . import compiled
+        reason = compiled.unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw)
+        if reason is None:
+            out = compiled.solve(func, ys[0], t, tab, rtol, atol, solver_kw, per_sample,
+                                 adjoint, adjoint_kw)
+            last_stats.update(compiled.last_stats)
+            last_stats["path"] = "compiled"
+            return out
+        if path == "compiled":
+            raise ValueError(f"the compiled path cannot solve this call: {reason}")
+        _fallback_note(reason, f"fastode.torch_bridge: {reason}; using the torch path")
+
+    def run_one(fn, y0_):
+        f, z0, unflat = _flatten(fn, (y0_,) if not is_tuple else y0_, is_tuple)
+        zs = _run_torch(fn, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, stats)
+        return unflat(zs) if is_tuple else zs.reshape(len(t), *y0_.shape)
+
+    if per_sample:
+        out = _per_sample_solve(func, ys[0], t, run_one)
+    else:
+        out = run_one(func, tuple(ys) if is_tuple else ys[0])
+    last_stats.update(stats)
+    last_stats["path"] = "torch"
+    return out
+
+
+def _run_torch(func, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, stats):
+    if adjoint is None:
+        return rk_solve(f, z0, t, tab, rtol, atol, **solver_kw, stats=stats)
+    spec = _Spec()
+    spec.f, spec.tab, spec.rtol, spec.atol = f, tab, rtol, atol
+    spec.solver_kw, spec.stats = solver_kw, stats
+    adj_tab = get_tableau(adjoint_kw["method"]) if adjoint_kw["method"] else tab
+    spec.adj_tab = adj_tab
+    spec.adj_rtol = rtol if adjoint_kw["rtol"] is None else _check_tol("adjoint_rtol",
+                                                                       adjoint_kw["rtol"])
+    spec.adj_atol = atol if adjoint_kw["atol"] is None else _check_tol("adjoint_atol",
+                                                                       adjoint_kw["atol"])
+    adj_options = adjoint_kw["options"]
+    if adj_options is None:
+        adj_options = {k: v for k, v in (adjoint_kw["fwd_options"] or {}).items()
+                       if k != "norm"}
+    spec.adj_solver_kw, spec.seminorm = _solver_kw(adj_options, adj_tab, for_adjoint=True)
+    stats.setdefault("adjoint_nfev", 0)
+    spec.adj_stats = {"nfev": 0, "naccept": 0, "nreject": 0}
+    params = adjoint_kw["params"]
+    if params is None:
+        params = tuple(func.parameters()) if isinstance(func, torch.nn.Module) else ()
+    params = tuple(p for p in params if p.requires_grad)
+    out = TorchBacksolveAdjoint.apply(spec, z0, t, *params)
+    spec.stats_ref = stats
+    stats["adjoint_stats"] = spec.adj_stats
+    return out
+
+
+def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, event_fn=None,
+           path="auto", per_sample=False):
+    """Solve y' = func(t, y) from t[0]; return y at every t, shape (len(t), *y0.shape).
+
+    torchdiffeq's ``odeint``: ``y0`` a tensor of any shape or a tuple of tensors, ``t`` a 1-D
+    strictly monotone tensor, ``method`` in dopri5 (default), tsit5, bosh3, dopri8/dop853, rk4,
+    euler, midpoint, heun, rk38, vern7; ``options``: step_size (fixed-step methods), first_step,
+    max_num_steps, max_step. Gradients: backpropagation through the solver steps (torch path)
+    or the exact discrete adjoint in numba (compiled path) -- the same numbers.
+    """
+    return _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample, None,
+                  None)
+
+
+def odeint_adjoint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None,
+                   event_fn=None, adjoint_rtol=None, adjoint_atol=None, adjoint_method=None,
+                   adjoint_options=None, adjoint_params=None, path="auto", per_sample=False,
+                   adjoint="backsolve"):
+    """torchdiffeq's ``odeint_adjoint``: gradients by solving the adjoint ODE backward.
+
+    ``adjoint_options={"norm": "seminorm"}`` leaves the parameter-gradient integrals out of the
+    adjoint's error norm. ``adjoint="checkpoint"`` (compiled path) stores the accepted forward
+    steps and computes the exact discrete adjoint step by step instead of re-solving y backward.
+    """
+    if adjoint not in ("backsolve", "checkpoint"):
+        raise ValueError(f"`adjoint` must be 'backsolve' or 'checkpoint'; got {adjoint!r}")
+    if isinstance(func, torch.nn.Module) is False and adjoint_params is None:
+        adjoint_params = ()
+    adjoint_kw = {"rtol": adjoint_rtol, "atol": adjoint_atol, "method": adjoint_method,
+                  "options": adjoint_options, "params": adjoint_params,
+                  "fwd_options": options}
+    if adjoint == "checkpoint" and path == "torch":
+        # the torch path's exact discrete gradient is backpropagation through the solver
+        return _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample,
+                      None, None)
+    return _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample,
+                  adjoint, adjoint_kw)

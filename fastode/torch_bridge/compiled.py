@@ -1,0 +1,220 @@
+"""The compiled CPU path: forward solve and gradients of supported MLPs in numba.
+
+Gradients: ``odeint`` -> the exact discrete adjoint (reverse mode through the stored accepted
+steps: the numbers autograd through the solver gives); ``odeint_adjoint`` -> the backsolve
+adjoint (torchdiffeq's algorithm) or, with ``adjoint="checkpoint"``, the discrete adjoint.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from . import kernels as K
+from .mlp import inspect
+from .torch_solver import SolverError
+
+last_stats: dict = {}
+_pending = {}
+
+_MESSAGES = {K.MAX_STEPS: "max_num_steps exceeded", K.STEP_TOO_SMALL: "step size too small",
+             K.NON_FINITE: "non-finite values in the solution"}
+
+
+def unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw):
+    """None when the compiled path can solve this call (its MLPSpec is kept for solve())."""
+    _pending.clear()
+    if is_tuple:
+        return "a tuple state is solved by the torch path"
+    y0 = ys[0]
+    if y0.device.type != "cpu":
+        return f"the compiled path runs on the CPU; y0 is on {y0.device}"
+    if y0.dtype not in (torch.float32, torch.float64):
+        return f"dtype {y0.dtype} is solved by the torch path"
+    if y0.ndim == 0:
+        return "a scalar state is solved by the torch path"
+    if tab.C_extra:
+        return f"method {tab.name} (extra dense-output stages) is solved by the torch path"
+    if t.numel() > 1 and not bool((t[1:] > t[:-1]).all()):
+        return "decreasing t is solved by the torch path"
+    spec, reason = inspect(func, int(y0.shape[-1]))
+    if spec is None:
+        return reason
+    if adjoint_kw is not None:
+        if adjoint_kw.get("params") is not None and \
+                {id(p) for p in adjoint_kw["params"]} != {id(p) for p in spec.params}:
+            return "adjoint_params other than the net's parameters"
+        if adjoint_kw.get("method") is not None and adjoint_kw["method"] != tab.name and \
+                adjoint_kw["method"] not in (None,):
+            from .tableau import get_tableau
+            if get_tableau(adjoint_kw["method"]).name != tab.name:
+                return "an adjoint_method other than the forward method"
+    # probe: the module's own forward must be the net we compiled
+    with torch.no_grad():
+        ref = func(t[0], y0) if not isinstance(func, torch.nn.Sequential) else func(y0)
+        mine = K.mlp_apply(spec.theta(), *spec.layout(), spec.n, y0.numel() // spec.n,
+                           float(t[0]), y0.detach().reshape(-1).to(torch.float64).numpy())
+    if not isinstance(ref, torch.Tensor) or ref.shape != y0.shape:
+        return "func's output does not have the state's shape"
+    tol = 1e-4 if y0.dtype == torch.float32 else 1e-10
+    if not np.allclose(ref.reshape(-1).to(torch.float64).numpy(), mine, rtol=tol, atol=tol):
+        return (f"{type(func).__name__}.forward is not net(y) or net(cat([y, t])); "
+                f"the compiled path does not apply")
+    _pending["spec"] = spec
+    return None
+
+
+def _tab_arrays(tab):
+    nt = tab.np_tab
+    return (np.ascontiguousarray(nt.C), np.ascontiguousarray(nt.A),
+            np.ascontiguousarray(nt.B), np.ascontiguousarray(nt.E),
+            np.ascontiguousarray(nt.E3), tab.use_e3, tab.fsal_error, tab.error_order,
+            np.ascontiguousarray(nt.P), tab.adaptive)
+
+
+class _Run:
+    """Arrays of one compiled solve, kept for the backward pass."""
+
+
+def _forward(run, store):
+    tab = run.tab
+    C, A, B, E, E3, use_e3, fsal_error, error_order, P, adaptive = _tab_arrays(tab)
+    nsl, Ns = run.Z0.shape
+    T = run.t.shape[0]
+    cap = 64 if store else 0
+    while True:
+        hist_t = np.empty((nsl, cap))
+        hist_h = np.empty((nsl, cap))
+        hist_y = np.empty((nsl, cap, Ns))
+        out_step = np.zeros((nsl, T), dtype=np.int64)
+        n_hist = np.zeros(nsl, dtype=np.int64)
+        Ys = np.empty((nsl, T, Ns))
+        counters = np.zeros(3, dtype=np.int64)
+        status = K.forward_all(
+            run.Z0, run.t, Ys, run.rtol, run.atol, C, A, B, E, E3, use_e3, fsal_error,
+            error_order, P, adaptive, run.first_step, run.step_size, run.max_step,
+            run.max_steps, store, hist_t, hist_h, hist_y, out_step, n_hist, run.theta,
+            *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G, counters)
+        if status == K.HISTORY_FULL:
+            cap = max(4 * cap, 256)
+            continue
+        break
+    if status != K.OK:
+        raise SolverError(f"compiled solve failed: {_MESSAGES.get(status, status)}")
+    run.Ys, run.hist = Ys, (hist_t, hist_h, hist_y, out_step, n_hist)
+    run.stats = {"nfev": int(counters[0]), "naccept": int(counters[1]),
+                 "nreject": int(counters[2])}
+    return Ys
+
+
+class _CompiledFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, run, y0, t, *params):
+        store = run.grad_mode == "discrete" and run.needs_grad
+        Ys = _forward(run, store)
+        ctx.run = run
+        nsl, T, Ns = Ys.shape
+        out = torch.from_numpy(np.ascontiguousarray(Ys.transpose(1, 0, 2)).reshape(T, nsl * Ns))
+        return out.to(run.dtype).reshape(T, *run.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        run = ctx.run
+        nsl, T, Ns = run.Ys.shape
+        g = grad.detach().to(torch.float64).reshape(T, nsl, Ns).permute(1, 0, 2)
+        Gout = np.ascontiguousarray(g.numpy())
+        ybar0 = np.zeros((nsl, Ns))
+        gth = np.zeros(run.theta.shape[0])
+        tgrad = np.zeros(T)
+        C, A, B, E, E3, use_e3, fsal_error, error_order, P, adaptive = _tab_arrays(run.tab)
+        if run.grad_mode == "discrete":
+            hist_t, hist_h, hist_y, out_step, n_hist = run.hist
+            interp = bool(adaptive or run.step_size > 0)
+            K.discrete_all(run.t, Gout, hist_t, hist_h, hist_y, n_hist, out_step, interp, C, A,
+                           B, P, run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G,
+                           ybar0, gth, tgrad)
+        else:
+            at = run.adj
+            C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, adaptive2 = _tab_arrays(at["tab"])
+            counters = np.zeros(3, dtype=np.int64)
+            G2 = np.empty_like(run.G)
+            status = K.backsolve_all(
+                run.t, run.Ys, Gout, bool(ctx.needs_input_grad[2]), at["rtol"], at["atol"],
+                at["seminorm"], C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, adaptive2,
+                at["first_step"], at["step_size"], at["max_step"], at["max_steps"],
+                run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, G2, ybar0, gth, tgrad,
+                counters)
+            if status != K.OK:
+                raise SolverError(f"compiled adjoint solve failed: "
+                                  f"{_MESSAGES.get(status, status)}")
+            last_stats["adjoint_nfev"] = int(counters[0])
+            from . import last_stats as bridge_stats  # noqa: PLC0415
+            bridge_stats["adjoint_nfev"] = int(counters[0])
+        gy0 = torch.from_numpy(ybar0.reshape(-1)).to(run.dtype).reshape(run.shape)
+        gt = torch.from_numpy(tgrad).to(run.t_dtype) if ctx.needs_input_grad[2] else None
+        gps = run.spec.split_grad(gth)
+        return (None, gy0, gt, *gps)
+
+
+def _kw(solver_kw):
+    return (float(solver_kw.get("first_step") or 0.0), float(solver_kw.get("step_size") or 0.0),
+            float(solver_kw.get("max_step", math.inf)),
+            int(solver_kw.get("max_num_steps", 2**62)))
+
+
+def solve(func, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_kw):
+    spec = _pending.pop("spec")
+    run = _Run()
+    run.spec, run.tab, run.rtol, run.atol = spec, tab, rtol, atol
+    run.first_step, run.step_size, run.max_step, run.max_steps = _kw(solver_kw)
+    run.n = spec.n
+    run.shape = y0.shape
+    run.dtype = y0.dtype
+    run.t_dtype = t.dtype
+    run.t = t.detach().to(torch.float64).numpy().copy()
+    run.theta = spec.theta()
+    run.layout = spec.layout()
+    Btot = y0.numel() // spec.n
+    z0 = y0.detach().to(torch.float64).reshape(-1).numpy()
+    if per_sample:
+        run.Bs = 1
+        run.Z0 = np.ascontiguousarray(z0.reshape(Btot, spec.n))
+    else:
+        run.Bs = Btot
+        run.Z0 = np.ascontiguousarray(z0.reshape(1, -1))
+    run.Xs = np.empty((tab.s + 1, run.Bs, spec.xwidth))
+    run.Zs = np.empty((tab.s + 1, run.Bs, spec.zwidth))
+    run.G = np.empty((len(spec.act) + 1, spec.gwidth))
+    params = [p for p in spec.params]
+    run.needs_grad = torch.is_grad_enabled() and (
+        y0.requires_grad or t.requires_grad or any(p.requires_grad for p in params))
+    if adjoint is None or adjoint == "checkpoint":
+        run.grad_mode = "discrete"
+    else:
+        run.grad_mode = "backsolve"
+        from .__init__ import _check_tol, _solver_kw  # noqa: PLC0415
+        from .tableau import get_tableau
+        adj_tab = get_tableau(adjoint_kw["method"]) if adjoint_kw["method"] else tab
+        opts = adjoint_kw["options"]
+        if opts is None:
+            opts = {k: v for k, v in (adjoint_kw["fwd_options"] or {}).items() if k != "norm"}
+        akw, seminorm = _solver_kw(opts, adj_tab, for_adjoint=True)
+        fs, ss, ms, mx = _kw(akw)
+        run.adj = {"tab": adj_tab, "seminorm": seminorm, "first_step": fs, "step_size": ss,
+                   "max_step": ms, "max_steps": mx,
+                   "rtol": rtol if adjoint_kw["rtol"] is None else
+                   _check_tol("adjoint_rtol", adjoint_kw["rtol"]),
+                   "atol": atol if adjoint_kw["atol"] is None else
+                   _check_tol("adjoint_atol", adjoint_kw["atol"])}
+    if run.needs_grad:
+        out = _CompiledFunction.apply(run, y0, t, *params)
+    else:
+        out = _CompiledFunction.forward(_Ctx(), run, y0, t, *params)
+    last_stats.clear()
+    last_stats.update(run.stats)
+    return out
+
+
+class _Ctx:
+    pass
