@@ -29,6 +29,7 @@ bench: setup rust-ref
 	$(BIN)/python bench/first_solve.py
 	$(BIN)/python bench/rust_vs_numba.py
 	$(BIN)/python bench/ensemble_sweep.py
+	$(BIN)/python bench/stiff.py
 	NUMBA_NUM_THREADS=1 $(BIN)/python bench/neural_ode.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)

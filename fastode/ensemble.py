@@ -787,11 +787,12 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
         raise TypeError("`fun` must be callable.")
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string for solve_ensemble; got {method!r}.")
-    if method in method_registry.SCIPY_ONLY:
-        raise ValueError(f"`method` {method!r} is not available in solve_ensemble yet (only "
-                         "compiled methods: " + ", ".join(method_registry.available_methods())
-                         + ").")
-    chosen = method_registry.lookup(method)
+    chosen = None if method in method_registry.SCIPY_ONLY else method_registry.lookup(method)
+    if chosen is None or chosen.family != "explicit":
+        explicit = sorted(k for k, m in method_registry.METHODS_BY_NAME.items()
+                          if m.family == "explicit")
+        raise ValueError(f"`method` {method!r} is not available in solve_ensemble yet (explicit "
+                         "methods only: " + ", ".join(explicit) + ").")
     t0, t1 = validate_t_span(t_span)
     y0_arr = _validate_y0(y0)
     params_arr = _validate_params(params)

@@ -21,6 +21,8 @@ _DUMMY_T_EVAL = np.zeros(1)
 
 # options of scipy.integrate.solve_ivp that explicit methods ignore (scipy warns for them too)
 _IMPLICIT_ONLY_OPTIONS = ("jac", "jac_sparsity", "lband", "uband")
+# implicit families scipy also has: solved by scipy until their compiled driver is registered
+_SCIPY_FAMILY_NAMES = {"radau": "Radau", "bdf": "BDF", "lsoda": "LSODA"}
 _FASTODE_OPTIONS = ("first_step", "max_step", "min_step", "max_steps", "step", "event_samples")
 
 
@@ -247,8 +249,9 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         ``'RK45'`` (default, Dormand-Prince 5(4)), ``'RK23'``, ``'DOP853'``, ``'Tsit5'``,
         ``'Vern7'`` (adaptive), ``'euler'``, ``'midpoint'``, ``'heun'``, ``'rk4'``, ``'rk38'``
         (fixed step, needs ``step``), or an alias (``bs3``, ``dopri5``, ``dop853``, ``tsit5``,
-        ``vern7``). ``'Radau'``, ``'BDF'``, ``'LSODA'`` and OdeSolver classes are passed on to
-        scipy with a warning.
+        ``vern7``); stiff: ``'Radau'``, ``'BDF'``, ``'Rodas4'``, ``'Rosenbrock23'``
+        (see ``jac``, ``jac_sparsity``, ``lband``/``uband`` and fastode's ``mass`` option).
+        ``'LSODA'`` and scipy OdeSolver classes are passed on to scipy with a warning.
     t_eval : array_like, optional
         Times at which to store the solution (sorted, inside ``t_span``); by default every step.
     dense_output : bool, optional
@@ -295,6 +298,12 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             raise TypeError(f"`method` must be a string or an OdeSolver class; got {method!r}.")
         else:
             chosen = method_registry.lookup(method)
+    if chosen.family != "explicit":
+        from .ivp_implicit import driver_for
+        if driver_for(chosen) is None and chosen.family in _SCIPY_FAMILY_NAMES:
+            # registered, but its compiled driver is not plugged in yet
+            return _solve_with_scipy(fun, t_span, y0, _SCIPY_FAMILY_NAMES[chosen.family],
+                                     t_eval, dense_output, events, vectorized, args, options)
     t0, t1 = validate_t_span(t_span)
     y0_real, n, is_complex = validate_y0(y0, check_finite=False)
     if args is None:
@@ -305,6 +314,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                      is_complex)
     t_eval_arr = None if t_eval is None else validate_t_eval(t_eval, t0, t1)
     event_list = [] if events is None else validate_events(events)
+    if chosen.family != "explicit":
+        # stiff methods (Rosenbrock, and the families registered in fastode.ivp_implicit)
+        from .ivp_implicit import solve_implicit
+        return solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                              t_eval_arr, dense_output, event_list, vectorized, options)
     if not options and chosen.adaptive:
         # the common case: no further options (saves ~2 us of option parsing per call)
         return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
@@ -399,7 +413,16 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
     message = message.format(max_steps=max_steps, t=t_final)
+    return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                        ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex,
+                        tab.P.shape[1], dense_output, len(event_list), 0, 0)
 
+
+def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t,
+                 ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q, dense_output,
+                 n_events, njev, nlu):
+    """OdeResult from a driver's 13-tuple (shared by the explicit and implicit paths)."""
+    t_final = float(counters[3])
     y_sol = y_out[:n_out].T
     if is_complex:
         y_sol = y_sol[0::2] + 1j * y_sol[1::2]
@@ -412,19 +435,18 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
         breakpoints[n_seg] = t_final
         if n_seg == 0:
             breakpoints = np.array([t0, t0])
-            q = tab.P.shape[1]
             seg_t, seg_h = np.array([t0]), np.array([1.0])
             seg_data = np.zeros((1, y0_real.size * (q + 1)))
             seg_data[0, :y0_real.size] = y0_real
             n_seg = 1
         sol = OdeSolution(breakpoints, _segments=(seg_t[:n_seg], seg_h[:n_seg], seg_data[:n_seg],
-                                                  y0_real.size, tab.P.shape[1]),
+                                                  y0_real.size, q),
                           complex_state=is_complex)
     t_events = y_events = None
-    if event_list:
+    if n_events:
         idx = ev_index[:n_ev]
         t_events, y_events = [], []
-        for k in range(len(event_list)):
+        for k in range(n_events):
             mask = idx == k
             ye = ev_y[:n_ev][mask]
             if is_complex:
@@ -433,7 +455,8 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
             # no occurrence: shape (0,) as scipy (np.asarray of an empty list), else (k, n)
             y_events.append(ye.reshape(-1, n).copy() if ye.shape[0] else np.asarray([]))
     return OdeResult(t=t_out[:n_out].copy(), y=y_sol, sol=sol, t_events=t_events,
-                     y_events=y_events, nfev=int(counters[0]), njev=0, nlu=0, status=scipy_status(status),
+                     y_events=y_events, nfev=int(counters[0]), njev=njev, nlu=nlu,
+                     status=scipy_status(status),
                      message=message, success=status >= 0, naccept=int(counters[1]),
                      nreject=int(counters[2]))
 

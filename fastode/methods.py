@@ -4,6 +4,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .tableaus import explicit as explicit_tableaus
+from .tableaus import radau as radau_tableau
+from .tableaus import rosenbrock as rosenbrock_tableaus
 
 
 class Method(NamedTuple):
@@ -26,6 +28,11 @@ def _explicit(name, description):
                   bool(np.any(tableau.E3 != 0)), description)
 
 
+def _rosenbrock(name, description):
+    return Method(name, "rosenbrock", rosenbrock_tableaus.TABLEAUS[name], True, False,
+                  description)
+
+
 METHODS = {m.name: m for m in [
     _explicit("euler", "forward Euler, order 1, fixed step"),
     _explicit("midpoint", "explicit midpoint, order 2, fixed step"),
@@ -37,6 +44,15 @@ METHODS = {m.name: m for m in [
     _explicit("dop853", "Hairer's DOP853, order 8 with 5(3) error estimate, scipy's DOP853"),
     _explicit("tsitouras_54", "Tsitouras 5(4) (Tsit5)"),
     _explicit("verner_76", "Verner's efficient 7(6) (Vern7)"),
+    # stiff: Rosenbrock methods (fastode.kernels.rosenbrock), solved by fastode.ivp_implicit
+    _rosenbrock("Rodas4", "Hairer-Wanner RODAS, L-stable stiffly accurate Rosenbrock 4(3), "
+                          "mass matrices and index-1 DAEs"),
+    _rosenbrock("Rosenbrock23", "Shampine-Reichelt ode23s, L-stable Rosenbrock W-method 2(3)"),
+    # stiff: Radau IIA and NDF (fastode.kernels.radau, fastode.kernels.bdf)
+    Method("radau_iia_5", "radau", radau_tableau, True, False,
+           "Radau IIA order 5, Hairer-Wanner's RADAU5 scheme, scipy's Radau; mass matrices"),
+    Method("bdf", "bdf", None, True, False,
+           "variable-order (1-5) NDF/BDF as scipy's BDF (Shampine-Reichelt ode15s)"),
 ]}
 
 ALIASES = {
@@ -46,13 +62,16 @@ ALIASES = {
     "Tsit5": "tsitouras_54", "tsit5": "tsitouras_54",
     "Vern7": "verner_76", "vern7": "verner_76",
     "Euler": "euler", "RK4": "rk4", "explicit_midpoint": "midpoint",
+    "rodas4": "Rodas4", "RODAS4": "Rodas4",
+    "rosenbrock23": "Rosenbrock23", "ros23": "Rosenbrock23", "ode23s": "Rosenbrock23",
+    "Radau": "radau_iia_5", "radau5": "radau_iia_5", "BDF": "bdf", "ndf": "bdf",
 }
 
 # every spelling solve_ivp accepts as-is -> Method (the case-insensitive ones go through lookup)
 METHODS_BY_NAME = {**METHODS, **{alias: METHODS[name] for alias, name in ALIASES.items()}}
 
 # Methods of scipy.integrate.solve_ivp that fastode does not compile yet: solved by scipy.
-SCIPY_ONLY = ("Radau", "BDF", "LSODA")
+SCIPY_ONLY = ("LSODA",)
 
 
 def available_methods():

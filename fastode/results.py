@@ -12,6 +12,9 @@ MESSAGES = {
     st.MAX_STEPS: "Maximum number of steps reached (max_steps={max_steps}).",
     st.NON_FINITE: ("`fun` returned a non-finite value (or raised inside compiled code) "
                     "near t={t}."),
+    st.SINGULAR: "The iteration matrix was singular at every step size tried near t={t}.",
+    st.NEWTON_FAILED: ("Newton iterations did not converge near t={t} even with a much "
+                       "smaller step."),
 }
 MIN_STEP_MESSAGE = "Required step size is less than min_step={min_step}."
 

@@ -30,6 +30,9 @@ def warmup(verbose=False):
     sol = solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), dense_output=True,
                     events=_crossing, t_eval=[0.5, 1.0])
     sol.sol(0.25)
+    for method in ("Rodas4", "Rosenbrock23", "Radau", "BDF"):
+        solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method=method, dense_output=True,
+                  events=_crossing, t_eval=[0.5, 1.0])
     solver = RK45(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
     solver.step()
     solver.dense_output()(0.01)

@@ -65,3 +65,26 @@ def lu_solve(lu, piv, b):
             acc -= lu[i, j] * b[j]
         b[i] = acc / lu[i, i]
     return b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def lu_solve_row(lu, piv, b, row):
+    """Solve (P L U) x = b[row] in place on one row of the C-contiguous 2-D ``b`` (no view:
+    the implicit kernels keep their stages as rows of one array)."""
+    n = lu.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[row, k]
+            b[row, k] = b[row, p]
+            b[row, p] = tmp
+    for i in range(n):
+        acc = b[row, i]
+        for j in range(i):
+            acc -= lu[i, j] * b[row, j]
+        b[row, i] = acc
+    for i in range(n - 1, -1, -1):
+        acc = b[row, i]
+        for j in range(i + 1, n):
+            acc -= lu[i, j] * b[row, j]
+        b[row, i] = acc / lu[i, i]

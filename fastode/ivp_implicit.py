@@ -1,0 +1,323 @@
+"""The implicit (stiff) path of fastode.solve_ivp: options, Jacobians, mass matrix -> driver.
+
+Implicit driver contract
+------------------------
+Every implicit family driver is an ``@njit(cache=True, nogil=True)`` function
+
+    driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step, max_step,
+           min_step, max_steps, t_eval, use_t_eval, dense, event_addresses, event_directions,
+           event_terminal, event_samples)
+
+* ``rhs``, ``jac``: int64 C function addresses (fastode.kernels.callbacks); ``jac`` writes the
+  n x n matrix df/dy row-major into its ``out`` argument; it is 0 when there is no user Jacobian.
+* ``use_jac``: bool, True when ``jac`` is to be called (else finite differences).
+* ``p``: float64 parameter array of the RHS (and of jac and the events).
+* ``rtol``, ``atol``: float64 arrays of shape (n,); ``first_step`` <= 0: automatic;
+  ``max_steps`` <= 0: unlimited; ``min_step`` >= 0.
+* ``mass``: (n, n) float64, the constant mass matrix of M y' = f(t, y) (may be singular: index-1
+  DAE); the identity when ``has_mass`` is False (the driver should then skip it).
+* ``t_eval``/``use_t_eval``, ``dense``, events: as the explicit driver
+  (fastode.kernels.explicit.explicit_rk_solve), whose helpers ``record_events`` and
+  ``record_segment`` the implicit drivers reuse.
+
+It returns the explicit driver's 13-tuple ``(status, t_out, y_out, n_out, seg_t, seg_h,
+seg_data, n_seg, ev_t, ev_y, ev_index, n_ev, counters)``, dense segments in monomial form
+``y(t + theta h) = y + sum_j Q[:, j] theta^(j+1)`` (seg_data rows ``[y, Q.ravel()]``, any
+number q of columns, the same for every step), with ``counters = [nfev, naccept, nreject,
+t_final, njev, nlu]``. Status codes: fastode.kernels.status plus ``SINGULAR`` (-4) and
+``NEWTON_FAILED`` (-5) of fastode.kernels.jacobian.
+
+A driver registered in :data:`STRUCTURED` also takes four trailing int64 arrays ``group_ptr,
+group_cols, col_ptr, rows`` (column groups of a sparsity pattern, see
+fastode.kernels.jacobian.cpr_groups) and an int ``use_jac`` mode (JAC_FD, JAC_USER,
+JAC_CONSTANT, JAC_FD_GROUPED); the others get ``use_jac`` as a bool and compute dense finite
+differences whenever ``use_jac`` is False.
+
+Adding a family: write the driver, register ``Method(..., family="radau", ...)`` in
+fastode.methods, and add one line to :data:`DRIVERS` (``"radau": radau_solve``); say in
+:data:`MASS_FAMILIES` whether it accepts a mass matrix. Drivers are looked up by method name
+first, then by family.
+"""
+import ctypes
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from numba.core.ccallback import CFunc
+
+from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
+                  _positive_option, shape_result)
+from .kernels import status as st
+from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED,
+                               SINGULAR, band_columns, cpr_groups, pattern_columns)
+from .kernels.bdf import bdf_solve
+from .kernels.radau import radau_solve
+from .kernels.rosenbrock import rodas4_solve, rosenbrock23_solve
+from .results import MESSAGES, MIN_STEP_MESSAGE
+from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning, _arg_expressions,
+                  _cache_for, _compile, _first_line, arg_specs, compile_event, pack_args)
+
+# method name or family -> driver (see the module docstring)
+DRIVERS = {
+    "Rodas4": rodas4_solve,
+    "Rosenbrock23": rosenbrock23_solve,
+    "radau": radau_solve,
+    "bdf": bdf_solve,
+}
+# drivers that take the Jacobian structure arrays and an int use_jac mode
+STRUCTURED = {rodas4_solve, rosenbrock23_solve}
+# families whose drivers accept a mass matrix
+MASS_FAMILIES = {"rosenbrock", "radau", "bdf"}
+
+IMPLICIT_MESSAGES = MESSAGES  # status codes and messages: kernels/status.py, results.py
+
+_FD_STRUCT = (np.zeros(1, dtype=np.int64),) * 4
+_IDENTITY = {}
+
+
+def _identity(n):
+    eye = _IDENTITY.get(n)
+    if eye is None:
+        eye = np.eye(n)
+        if n <= 200:
+            _IDENTITY[n] = eye
+    return eye
+
+
+def _dense_matrix(value, n, name):
+    if hasattr(value, "toarray"):
+        value = value.toarray()
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be an (n, n) array of real numbers.") from None
+    if arr.shape != (n, n):
+        raise ValueError(f"`{name}` must have shape ({n}, {n}); got {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` must be finite.")
+    return np.ascontiguousarray(arr)
+
+
+# ---- user Jacobians -----------------------------------------------------------------------
+
+def _jac_source(n, specs):
+    argexpr, n_p = _arg_expressions(specs)
+    return "\n".join([
+        "def jac_wrapper(t, y_ptr, p_ptr, out_ptr):",
+        f"    y = carray(y_ptr, ({n},))",
+        f"    p = carray(p_ptr, ({n_p},))",
+        f"    out = carray(out_ptr, ({n * n},))",
+        "    out[0] = np.nan",
+        f"    r = fun(t, y{argexpr})",
+        f"    for i in range({n}):",
+        "        ri = r[i]",
+        f"        for j in range({n}):",
+        f"            out[i * {n} + j] = ri[j]",
+    ])
+
+
+def _python_jac(fun, args, n, constant=None):
+    """A ctypes callback into Python (a function numba cannot compile, or a constant matrix)."""
+    errors: list = []
+    buffer_type = ctypes.c_double * n
+    out_type = ctypes.c_double * (n * n)
+
+    def callback(t, y_ptr, p_ptr, out_ptr):
+        out = np.frombuffer(out_type.from_address(ctypes.addressof(out_ptr.contents)))
+        if constant is not None:
+            out[:] = constant.ravel()
+            return
+        try:
+            y = np.frombuffer(buffer_type.from_address(ctypes.addressof(y_ptr.contents))).copy()
+            r = fun(t, y, *args)
+            if hasattr(r, "toarray"):
+                r = r.toarray()
+            out[:] = np.asarray(r, dtype=np.float64).reshape(n * n)
+        except BaseException as exc:  # noqa: BLE001 - re-raised after the kernel
+            if not errors:
+                errors.append(exc)
+            out[:] = np.nan
+
+    c_callback = _RHS_CTYPES(callback)
+    address = ctypes.cast(c_callback, ctypes.c_void_p).value
+    return CompiledFunction(address, (c_callback, constant), True, errors, "")
+
+
+def compile_jac(jac, n, args, is_complex, t0, y0_real):
+    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option."""
+    if jac is None:
+        return JAC_FD, None
+    if is_complex:
+        raise ValueError("`jac` is not supported for a complex `y0` (fastode integrates complex "
+                         "states as real pairs with a finite-difference Jacobian); leave it out.")
+    if isinstance(jac, CFunc):
+        if jac._sig != RHS_SIGNATURE:
+            raise TypeError(f"a numba @cfunc `jac` must have the signature {RHS_SIGNATURE} "
+                            "(void jac(double t, double *y, double *p, double *out), out: the "
+                            "n x n Jacobian row-major); got {jac._sig}.")
+        return JAC_USER, CompiledFunction(jac.address, jac, False, [], "")
+    if not callable(jac):
+        constant = _dense_matrix(jac, n, "jac")
+        return JAC_CONSTANT, _python_jac(None, args, n, constant)
+    try:
+        J0 = jac(t0, y0_real.copy(), *args)
+    except Exception as exc:
+        raise ValueError(f"`jac` raised {type(exc).__name__} when called as jac(t0, y0, *args): "
+                         f"{exc}") from exc
+    if hasattr(J0, "toarray"):
+        J0 = J0.toarray()
+    try:
+        J0 = np.asarray(J0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("`jac` must return an (n, n) array of numbers.") from None
+    if J0.shape != (n, n):
+        raise ValueError(f"`jac` returned shape {J0.shape}; expected ({n}, {n}).")
+    specs = arg_specs(args)
+    cache = _cache_for(jac)
+    key = ("jac", n, specs)
+    hit = cache.get(key)
+    if isinstance(hit, CompiledFunction):
+        return JAC_USER, hit
+    if hit is None and specs is not None:
+        try:
+            compiled = _compile(jac, _jac_source(n, specs), "jac_wrapper", RHS_SIGNATURE)
+            out = np.empty(n * n)
+            p = pack_args(args, specs)
+            ptr = ctypes.POINTER(ctypes.c_double)
+            compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                            out.ctypes.data_as(ptr))
+            if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
+                raise ValueError("the numba-compiled `jac` returned different values than the "
+                                 "Python function at t0")
+            result = CompiledFunction(compiled.address, compiled, False, [], "")
+            cache[key] = result
+            return JAC_USER, result
+        except Exception as exc:
+            hit = _first_line(exc)
+            cache[key] = hit
+    if hit is None:
+        hit = "`args` contains values that are not numbers or numeric arrays"
+    warnings.warn(f"fastode could not compile `jac` with numba ({hit}); it will be called "
+                  "through Python instead (slower).", FallbackWarning, stacklevel=4)
+    return JAC_USER, _python_jac(jac, args, n)
+
+
+def jacobian_structure(jac_sparsity, lband, uband, n):
+    """(use_jac mode, structure arrays) for ``jac_sparsity`` / ``lband`` + ``uband``."""
+    if (lband is None) != (uband is None):
+        raise ValueError("`lband` and `uband` must be given together.")
+    if lband is not None:
+        for name, v in (("lband", lband), ("uband", uband)):
+            if not isinstance(v, Integral) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"`{name}` must be a non-negative integer; got {v!r}.")
+        if jac_sparsity is not None:
+            raise ValueError("give either `jac_sparsity` or `lband`/`uband`, not both.")
+        cols = band_columns(n, int(lband), int(uband))
+    elif jac_sparsity is not None:
+        shape = getattr(jac_sparsity, "shape", None)
+        if shape is None:
+            jac_sparsity = np.asarray(jac_sparsity)
+            shape = jac_sparsity.shape
+        if tuple(shape) != (n, n):
+            raise ValueError(f"`jac_sparsity` must have shape ({n}, {n}); got {tuple(shape)}.")
+        cols = pattern_columns(jac_sparsity)
+    else:
+        return JAC_FD, _FD_STRUCT
+    return JAC_FD_GROUPED, cpr_groups(cols, n)
+
+
+# ---- solve_ivp's implicit path ------------------------------------------------------------
+
+def driver_for(chosen):
+    """The registered driver of a Method (by name, then by family), or None."""
+    return DRIVERS.get(chosen.name) or DRIVERS.get(chosen.family)
+
+
+def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+                   dense_output, event_list, vectorized, options):
+    """solve_ivp for an implicit method (called by fastode.ivp.solve_ivp after the common
+    validation of t_span, y0, rtol/atol, t_eval and events)."""
+    driver = driver_for(chosen)
+    if driver is None:
+        raise ValueError(f"no compiled driver is registered for method {chosen.name!r} "
+                         f"(family {chosen.family!r}).")
+    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
+    first_step = _positive_option(options, "first_step", 0.0)
+    if options.pop("step", None) is not None:
+        raise ValueError(f"`step` is for fixed-step methods; {chosen.name!r} is adaptive "
+                         "(use `first_step` / `max_step`).")
+    min_step = options.pop("min_step", 0.0)
+    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
+        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
+    max_steps = options.pop("max_steps", None)
+    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    event_samples = options.pop("event_samples", 4)
+    if not isinstance(event_samples, Integral) or event_samples < 1:
+        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
+    if first_step and first_step > abs(t1 - t0) and t1 != t0:
+        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    jac = options.pop("jac", None)
+    jac_sparsity = options.pop("jac_sparsity", None)
+    lband = options.pop("lband", None)
+    uband = options.pop("uband", None)
+    mass = options.pop("mass", None)
+    if options:
+        warnings.warn(f"The following arguments have no effect for a chosen solver: "
+                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
+
+    m = y0_real.size
+    mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
+    if mass is not None:
+        if chosen.family not in MASS_FAMILIES:
+            raise ValueError(f"`mass` is not supported by method {chosen.name!r}; use one of the "
+                             f"families {sorted(MASS_FAMILIES)}.")
+        if is_complex:
+            raise ValueError("`mass` is not supported for a complex `y0`.")
+        mass_arr = _dense_matrix(mass, n, "mass")
+        has_mass = True
+    else:
+        mass_arr = _identity(m)
+        has_mass = False
+    if not np.isfinite(y0_real).all():
+        raise ValueError("`y0` must be finite (no NaN or inf).")
+
+    specs, p = _pack(args)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
+    mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+    if jac_compiled is None:
+        mode = mode_struct  # jac_sparsity / lband matter only without a user Jacobian
+    else:
+        structure = _FD_STRUCT
+    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+    if event_list:
+        addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
+        terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
+        directions = np.array([d for _, _, d in event_list])
+    else:
+        addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
+    jac_address = jac_compiled.address if jac_compiled is not None else 0
+    common = (rhs.address, jac_address)
+    rest = (p, t0, t1, y0_real, rtol, atol, mass_arr, has_mass, first_step, max_step,
+            float(min_step), int(max_steps or 0),
+            t_eval_arr if t_eval_arr is not None else _DUMMY_T_EVAL, t_eval_arr is not None,
+            bool(dense_output), addresses, directions, terminal, int(event_samples))
+    if driver in STRUCTURED:
+        out = driver(*common, int(mode), *rest, *structure)
+    else:
+        out = driver(*common, mode in (JAC_USER, JAC_CONSTANT), *rest)
+    (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
+     counters) = out
+    status = int(status)
+    for c in [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else []):
+        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
+            raise c.errors[0]
+    t_final = float(counters[3])
+    message = IMPLICIT_MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
+    if status == st.STEP_TOO_SMALL and min_step > 0:
+        message = MIN_STEP_MESSAGE.format(min_step=min_step)
+    message = message.format(max_steps=max_steps, t=t_final)
+    q = (seg_data.shape[1] // m - 1) if seg_data.shape[0] else 1
+    return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                        ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q,
+                        dense_output, len(event_list), int(counters[4]), int(counters[5]))

@@ -1,0 +1,550 @@
+"""Variable-order (1-5) numerical differentiation formulas, step for step as scipy's ``BDF``.
+
+L. F. Shampine, M. W. Reichelt, "The MATLAB ODE Suite", SIAM J. Sci. Comput. 18 (1997)
+(the Klopfenstein-Shampine NDFs, kappa below, in the backward-difference form of ode15s);
+scipy/integrate/_ivp/bdf.py implements the same scheme:
+
+* the state is the modified divided-difference array D (MAX_ORDER + 3 rows) of the
+  interpolating polynomial through the last order + 1 solution values at equal spacing h;
+  a step-size change by ``factor`` re-samples that polynomial (``change_D``, Shampine-Reichelt
+  eq. 2.6: D <- (R U)^T D);
+* predictor y_p = sum D[:order + 1]; the corrector d solves
+  ``(M d + M psi) = c f(t_new, y_p + d)``, c = h / alpha_k, psi = sum gamma_j D_j / alpha_k,
+  by simplified Newton with ``M - c J`` (at most 4 iterations, rate test as scipy);
+* J is kept across steps and recomputed only when Newton fails with an old J; the LU is kept
+  while h is unchanged (after an error-test rejection it is kept too, as scipy does);
+* error estimate error_const[k] d; after order + 1 steps of equal size the order moves by at
+  most one to the one promising the largest step (estimates from D[k] and D[k + 2]);
+* dense output: the interpolating polynomial of the step, converted to monomial form
+  y(t + theta h) = y(t) + sum_j Q[:, j] theta^(j+1), Q of width 5 (unused columns zero).
+
+Mass matrices (``M y' = f``, constant M) enter the Newton matrix and residual. With a singular
+M the first derivative y'(t0) is unknown: the start uses y'(t0) = 0 for all components at
+h = 1e-6 unless ``first_step`` is given (order 1 then corrects it within a few steps).
+
+Counters: [nfev, naccept, nreject, t_final, njev, nlu]; as scipy, the RHS calls of a
+finite-difference Jacobian are not in nfev.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import status as st
+from .buffers import grow_1d, grow_2d
+from .callbacks import call_event, call_rhs
+from .control import select_initial_step
+from .explicit import record_events, record_segment
+from .interpolation import evaluate_dense
+from .jacobian import NEWTON_FAILED, SINGULAR
+from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
+                     lu_solve_inline as lu_solve, needs_interpolant, spacing10)
+
+MAX_ORDER = 5
+NEWTON_MAXITER = 4
+MIN_FACTOR = 0.2
+# status when the step collapses, by the last failure: error test, f non-finite, singular
+# iteration matrix, Newton not converging
+FAIL_STATUS = (st.STEP_TOO_SMALL, st.NON_FINITE, SINGULAR, NEWTON_FAILED)
+# a step cut this many times in a row with a singular iteration matrix ends the integration
+MAX_SINGULAR_CUTS = 20
+MAX_FACTOR = 10.0
+
+KAPPA = np.array([0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415, 0.0])
+GAMMA = np.hstack((0.0, np.cumsum(1.0 / np.arange(1, MAX_ORDER + 1))))
+ALPHA = (1.0 - KAPPA) * GAMMA
+ERROR_CONST = KAPPA * GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2)
+for _a in (KAPPA, GAMMA, ALPHA, ERROR_CONST):
+    _a.setflags(write=False)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def compute_R(order, factor, R):
+    """R[:order + 1, :order + 1] of Shampine-Reichelt's step-change matrix (scipy compute_R)."""
+    for c in range(order + 1):
+        R[0, c] = 1.0
+    for r in range(1, order + 1):
+        R[r, 0] = 0.0
+        for c in range(1, order + 1):
+            R[r, c] = R[r - 1, c] * ((r - 1 - factor * c) / r)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def change_D(D, order, factor, R, U, RU, tmp):
+    """Re-sample D for a step size multiplied by ``factor``: D[:order+1] <- (R U)^T D."""
+    n = D.shape[1]
+    compute_R(order, factor, R)
+    compute_R(order, 1.0, U)
+    k = order + 1
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for m in range(k):
+                acc += R[i, m] * U[m, j]
+            RU[i, j] = acc
+    for i in range(k):
+        for m in range(n):
+            acc = 0.0
+            for j in range(k):
+                acc += RU[j, i] * D[j, m]
+            tmp[i, m] = acc
+    for i in range(k):
+        for m in range(n):
+            D[i, m] = tmp[i, m]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, piv, scale, tol, y, d, fbuf, b,
+               mass, has_mass):
+    """Simplified Newton for the NDF corrector. Returns (converged, n_iter, nfev, finite);
+    y holds y_predict + d."""
+    n = y.shape[0]
+    for m in range(n):
+        y[m] = y_predict[m]
+        d[m] = 0.0
+    dy_norm_old = -1.0
+    converged = False
+    finite = True
+    nfev = 0
+    k = 0
+    for k in range(NEWTON_MAXITER):
+        call_rhs(rhs, t_new, y, p, fbuf)
+        nfev += 1
+        for m in range(n):
+            if not math.isfinite(fbuf[m]):
+                finite = False
+        if not finite:
+            break
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for j in range(n):
+                    acc += mass[m, j] * (psi[j] + d[j])
+                b[m] = c * fbuf[m] - acc
+        else:
+            for m in range(n):
+                b[m] = c * fbuf[m] - psi[m] - d[m]
+        lu_solve(LU, piv, b)
+        acc = 0.0
+        for m in range(n):
+            r = b[m] / scale[m]
+            acc += r * r
+        dy_norm = math.sqrt(acc / n)
+        if not math.isfinite(dy_norm):
+            finite = False
+            break
+        has_rate = dy_norm_old >= 0.0
+        rate = 0.0
+        if has_rate:
+            rate = dy_norm / dy_norm_old
+            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > tol:
+                break
+        for m in range(n):
+            y[m] += b[m]
+            d[m] += b[m]
+        if dy_norm == 0.0 or (has_rate and rate / (1.0 - rate) * dy_norm < tol):
+            converged = True
+            break
+        dy_norm_old = dy_norm
+    return converged, k + 1, nfev, finite
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bdf_interpolant(D, order, t, t_new, h_next, ybase, Q, coef):
+    """Monomial form on [t, t_new] of scipy's BdfDenseOutput: ybase = P(t), Q (n, 5)."""
+    n = D.shape[1]
+    hs = t_new - t
+    for m in range(n):
+        ybase[m] = D[0, m]
+        for j in range(Q.shape[1]):
+            Q[m, j] = 0.0
+    # coef: coefficients in theta of prod_{m<k} (tau - (t_new - m h)) / ((m + 1) h)
+    for j in range(MAX_ORDER + 1):
+        coef[j] = 0.0
+    coef[0] = 1.0
+    for k in range(1, order + 1):
+        denom = h_next * k
+        a = (t - (t_new - h_next * (k - 1))) / denom
+        b = hs / denom
+        for j in range(k, 0, -1):
+            coef[j] = coef[j] * a + coef[j - 1] * b
+        coef[0] = coef[0] * a
+        for m in range(n):
+            dk = D[k, m]
+            ybase[m] += dk * coef[0]
+            for j in range(1, k + 1):
+                Q[m, j - 1] += dk * coef[j]
+
+
+@njit(cache=True, nogil=True)
+def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+              max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+              event_addresses, event_directions, event_terminal, event_samples):
+    """Integrate M y' = f(t, y, p) from t0 to t1 with variable-order NDF (see the module doc).
+
+    Arguments and the returned 13-tuple as fastode.kernels.radau.radau_solve.
+    """
+    n = y0.shape[0]
+    q = MAX_ORDER
+    n_events = event_addresses.shape[0]
+    direction = 1.0 if t1 >= t0 else -1.0
+    status = st.SUCCESS
+
+    y = y0.copy()
+    y_new = np.empty(n)
+    f = np.empty(n)
+    ytmp = np.empty(n)
+    fbuf = np.empty(n)
+    fjac = np.empty(n)
+    scale = np.empty(n)
+    y_predict = np.empty(n)
+    psi = np.empty(n)
+    d = np.empty(n)
+    b = np.empty(n)
+    ybase = np.empty(n)
+    coef = np.empty(MAX_ORDER + 1)
+    D = np.zeros((MAX_ORDER + 3, n))
+    R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    U = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    RU = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    Dtmp = np.empty((MAX_ORDER + 1, n))
+    J = np.zeros((n, n))
+    LU = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    Q = np.zeros((n, q))
+    jac_factor = np.full(n, math.sqrt(EPS))
+    hvec = np.empty(n)
+    yscale = np.empty(n)
+    ybuf = np.empty((1, n))
+
+    if use_t_eval:
+        t_out = np.empty(t_eval.shape[0])
+        y_out = np.empty((t_eval.shape[0], n))
+    else:
+        t_out = np.empty(256)
+        y_out = np.empty((256, n))
+        t_out[0] = t0
+        y_out[0] = y0
+    n_out = 0 if use_t_eval else 1
+    i_eval = 0
+    seg_t = np.empty(256 if dense else 0)
+    seg_h = np.empty(seg_t.shape[0])
+    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
+    n_seg = 0
+    events_per_step = n_events * max(event_samples, 1)
+    ev_t = np.empty(events_per_step + 8)
+    ev_y = np.empty((ev_t.shape[0], n))
+    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
+    n_ev = 0
+    ev_count = np.zeros(n_events, dtype=np.int64)
+    g_old = np.empty(n_events)
+    g_new = np.empty(n_events)
+    found_theta = np.empty(events_per_step)
+    found_index = np.empty(events_per_step, dtype=np.int64)
+
+    counters = np.zeros(6)
+    nfev = 0
+    njev = 0
+    nlu = 0
+    naccept = 0
+    nreject = 0
+    attempts = 0
+    t = t0
+    call_rhs(rhs, t, y, p, f)
+    nfev += 1
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t, y, p)
+
+    finite0 = True
+    for i in range(n):
+        if not math.isfinite(f[i]):
+            finite0 = False
+    if t1 == t0 or not finite0:
+        if t1 == t0 and use_t_eval:
+            for k in range(t_eval.shape[0]):
+                t_out[k] = t0
+                y_out[k] = y0
+            n_out = t_eval.shape[0]
+        counters[0] = nfev
+        counters[3] = t0
+        return (st.SUCCESS if t1 == t0 else st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h,
+                seg_data, n_seg, ev_t, ev_y, ev_index, n_ev, counters)
+
+    rtol_min = rtol[0]
+    for i in range(n):
+        rtol_min = min(rtol_min, rtol[i])
+    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    # y'(t0): f, or M^{-1} f (0 where M is singular)
+    for i in range(n):
+        ytmp[i] = f[i]
+    if has_mass:
+        for i in range(n):
+            for j in range(n):
+                LU[i, j] = mass[i, j]
+        if lu_factor(LU, piv) == 0:
+            lu_solve(LU, piv, ytmp)
+        else:
+            for i in range(n):
+                ytmp[i] = 0.0
+    if first_step > 0.0:
+        h_abs = first_step
+    elif has_mass:
+        h_abs = min(1e-6, abs(t1 - t0), max_step)
+    else:
+        h_abs = select_initial_step(rhs, p, t0, y0, f, t1, max_step, direction, 1, rtol, atol,
+                                    y_new, fbuf)
+        nfev += 1
+    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, y_new,
+                      fbuf)
+    njev += 1
+    for i in range(n):
+        D[0, i] = y[i]
+        D[1, i] = ytmp[i] * h_abs * direction
+    order = 1
+    n_equal_steps = 0
+    lu_valid = False
+    finished = False
+
+    while not finished:
+        if not use_t_eval and n_out == t_out.shape[0]:
+            t_out = grow_1d(t_out, n_out + 1)
+            y_out = grow_2d(y_out, n_out + 1)
+        if dense and n_seg == seg_t.shape[0]:
+            seg_t = grow_1d(seg_t, n_seg + 1)
+            seg_h = grow_1d(seg_h, n_seg + 1)
+            seg_data = grow_2d(seg_data, n_seg + 1)
+        if n_ev + events_per_step > ev_t.shape[0]:
+            ev_t = grow_1d(ev_t, n_ev + events_per_step)
+            ev_y = grow_2d(ev_y, n_ev + events_per_step)
+            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+
+        while True:
+            if direction * (t - t1) >= 0.0:
+                finished = True
+                break
+            if ((not use_t_eval and n_out == t_out.shape[0])
+                    or (dense and n_seg == seg_t.shape[0])
+                    or n_ev + events_per_step > ev_t.shape[0]):
+                break
+            # ---- one step, as scipy's BDF._step_impl -----------------------------------
+            spacing = spacing10(t, direction)
+            if h_abs > max_step:
+                change_D(D, order, max_step / h_abs, R, U, RU, Dtmp)
+                h_abs = max_step
+                n_equal_steps = 0
+            elif h_abs < spacing:
+                change_D(D, order, spacing / h_abs, R, U, RU, Dtmp)
+                h_abs = spacing
+                n_equal_steps = 0
+            ha = h_abs
+            current_jac = False
+            accepted = False
+            fail_kind = 0
+            n_singular = 0
+            error_norm = 0.0
+            n_iter = 0
+            safety = 0.9
+            t_new = t
+            alpha = ALPHA[order]
+            while not accepted:
+                if max_steps > 0 and attempts >= max_steps:
+                    status = st.MAX_STEPS
+                    break
+                if ha < spacing or ha < min_step:
+                    status = FAIL_STATUS[fail_kind]
+                    break
+                attempts += 1
+                h = ha * direction
+                t_new = t + h
+                if direction * (t_new - t1) > 0.0:
+                    t_new = t1
+                    change_D(D, order, abs(t_new - t) / ha, R, U, RU, Dtmp)
+                    n_equal_steps = 0
+                    lu_valid = False
+                h = t_new - t
+                ha = abs(h)
+                for m in range(n):
+                    acc = D[0, m]
+                    for k in range(1, order + 1):
+                        acc += D[k, m]
+                    y_predict[m] = acc
+                    scale[m] = atol[m] + rtol[m] * abs(acc)
+                    acc = 0.0
+                    for k in range(1, order + 1):
+                        acc += D[k, m] * GAMMA[k]
+                    psi[m] = acc / alpha
+                c = h / alpha
+                converged = False
+                finite = True
+                while not converged:
+                    singular = False
+                    if not lu_valid:
+                        for i in range(n):
+                            for j in range(n):
+                                if has_mass:
+                                    mij = mass[i, j]
+                                else:
+                                    mij = 1.0 if i == j else 0.0
+                                LU[i, j] = mij - c * J[i, j]
+                        singular = lu_factor(LU, piv) != 0
+                        nlu += 1
+                        lu_valid = not singular
+                    if not singular:
+                        converged, n_iter, nf, finite = bdf_newton(
+                            rhs, p, t_new, y_predict, c, psi, LU, piv, scale, newton_tol,
+                            y_new, d, fbuf, b, mass, has_mass)
+                        nfev += nf
+                    if not converged:
+                        if current_jac:
+                            break
+                        if not use_jac:
+                            call_rhs(rhs, t_new, y_predict, p, fjac)
+                        evaluate_jacobian(rhs, jac, use_jac, p, t_new, y_predict, fjac, atol,
+                                          jac_factor, J, hvec, yscale, ytmp, fbuf)
+                        njev += 1
+                        lu_valid = False
+                        current_jac = True
+                if not converged:
+                    fail_kind = 1 if not finite else (2 if singular else 3)
+                    n_singular = n_singular + 1 if singular else 0
+                    if n_singular >= MAX_SINGULAR_CUTS:
+                        status = SINGULAR
+                        break
+                    ha *= 0.5
+                    change_D(D, order, 0.5, R, U, RU, Dtmp)
+                    n_equal_steps = 0
+                    lu_valid = False
+                    nreject += 1
+                    continue
+                fail_kind = 0
+                safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+                ec = ERROR_CONST[order]
+                acc = 0.0
+                for m in range(n):
+                    scale[m] = atol[m] + rtol[m] * abs(y_new[m])
+                    r = ec * d[m] / scale[m]
+                    acc += r * r
+                error_norm = math.sqrt(acc / n)
+                if not (error_norm <= 1.0):
+                    if math.isfinite(error_norm):
+                        factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
+                    else:
+                        factor = MIN_FACTOR
+                        fail_kind = 1
+                    ha *= factor
+                    change_D(D, order, factor, R, U, RU, Dtmp)
+                    n_equal_steps = 0
+                    nreject += 1
+                else:
+                    accepted = True
+            if not accepted:
+                finished = True
+                break
+            naccept += 1
+            n_equal_steps += 1
+            h_abs = ha
+            for m in range(n):
+                D[order + 2, m] = d[m] - D[order + 1, m]
+                D[order + 1, m] = d[m]
+            for i in range(order, -1, -1):
+                for m in range(n):
+                    D[i, m] += D[i + 1, m]
+            if n_equal_steps >= order + 1:
+                if order > 1:
+                    ec = ERROR_CONST[order - 1]
+                    acc = 0.0
+                    for m in range(n):
+                        r = ec * D[order, m] / scale[m]
+                        acc += r * r
+                    error_m_norm = math.sqrt(acc / n)
+                else:
+                    error_m_norm = np.inf
+                if order < MAX_ORDER:
+                    ec = ERROR_CONST[order + 1]
+                    acc = 0.0
+                    for m in range(n):
+                        r = ec * D[order + 2, m] / scale[m]
+                        acc += r * r
+                    error_p_norm = math.sqrt(acc / n)
+                else:
+                    error_p_norm = np.inf
+                f_m = 0.0 if error_m_norm == np.inf else (
+                    np.inf if error_m_norm == 0.0 else error_m_norm ** (-1.0 / order))
+                f_0 = np.inf if error_norm == 0.0 else error_norm ** (-1.0 / (order + 1))
+                f_p = 0.0 if error_p_norm == np.inf else (
+                    np.inf if error_p_norm == 0.0 else error_p_norm ** (-1.0 / (order + 2)))
+                # np.argmax: the first of equal maxima
+                best = f_m
+                delta_order = -1
+                if f_0 > best:
+                    best = f_0
+                    delta_order = 0
+                if f_p > best:
+                    best = f_p
+                    delta_order = 1
+                order += delta_order
+                factor = min(MAX_FACTOR, safety * best)
+                h_abs *= factor
+                change_D(D, order, factor, R, U, RU, Dtmp)
+                n_equal_steps = 0
+                lu_valid = False
+
+            for m in range(n):
+                if not math.isfinite(y_new[m]):
+                    status = st.NON_FINITE
+            h = t_new - t
+            if needs_interpolant(dense, n_events, use_t_eval, t_eval, i_eval, t_new, direction):
+                bdf_interpolant(D, order, t, t_new, h_abs * direction, ybase, Q, coef)
+            # ---- events, dense output, saved points (as the explicit driver) ----------
+            stop = False
+            t_stop = t_new
+            if n_events > 0 and status == st.SUCCESS:
+                n_ev, stop, theta_stop = record_events(
+                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
+                    ybase, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                    ev_t, ev_y, ev_index, n_ev)
+                if stop:
+                    t_stop = t + theta_stop * h
+            if dense:
+                record_segment(t, h, ybase, Q, seg_t, seg_h, seg_data, n_seg)
+                n_seg += 1
+            if use_t_eval:
+                while (i_eval < t_eval.shape[0]
+                       and direction * (t_eval[i_eval] - t_stop) <= 0.0):
+                    te = t_eval[i_eval]
+                    t_out[n_out] = te
+                    if te == t_new:
+                        for m in range(n):
+                            y_out[n_out, m] = y_new[m]
+                    else:
+                        evaluate_dense(ybase, Q, (te - t) / h, y_out, n_out)
+                    n_out += 1
+                    i_eval += 1
+            else:
+                t_out[n_out] = t_stop
+                if stop:
+                    evaluate_dense(ybase, Q, (t_stop - t) / h, y_out, n_out)
+                else:
+                    for m in range(n):
+                        y_out[n_out, m] = y_new[m]
+                n_out += 1
+            if stop:
+                status = st.TERMINATED
+                t = t_stop
+                finished = True
+                break
+            t = t_new
+            for m in range(n):
+                y[m] = y_new[m]
+            if status != st.SUCCESS:
+                finished = True
+                break
+
+    counters[0] = nfev
+    counters[1] = naccept
+    counters[2] = nreject
+    counters[3] = t
+    counters[4] = njev
+    counters[5] = nlu
+    return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+            ev_t, ev_y, ev_index, n_ev, counters)

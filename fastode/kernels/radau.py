@@ -1,0 +1,593 @@
+"""Radau IIA of order 5: Hairer & Wanner's RADAU5 scheme, step for step as scipy's ``Radau``.
+
+E. Hairer, G. Wanner, Solving Ordinary Differential Equations II, 2nd ed., Sec. IV.8.
+The scheme (scipy/integrate/_ivp/radau.py follows the same one):
+
+* simplified Newton on the transformed stage system W = TI Z: per iteration three RHS calls,
+  one real solve with ``MU_REAL/h M - J`` and one complex solve with ``MU_COMPLEX/h M - J``
+  (``M`` = identity, or the mass matrix of ``M y' = f(t, y)``), stopped on the estimated
+  convergence rate (at most NEWTON_MAXITER iterations);
+* Jacobian reuse: J is kept across steps and recomputed after an accepted step whose Newton
+  needed more than 2 iterations with rate > 1e-3, or when Newton fails with an old J; the LU
+  factors are kept while the step size is kept (a step-size factor below 1.2 is not taken);
+* Newton failure with a fresh J halves the step;
+* error estimate ``(MU_REAL/h M - J)^{-1} (f + M Z^T E / h)``, refined with one more RHS call
+  after a rejection (Hairer-Wanner IV.8, eq. 8.20-8.21);
+* Gustafsson's predictive step-size controller (``predict_factor``);
+* collocation dense output, the cubic y + Z^T P [theta, theta^2, theta^3] in monomial form; it
+  also predicts the next step's stage values.
+
+Mass matrices: ``M y' = f`` with constant M, singular M allowed (index-1 DAEs: the algebraic
+components need consistent initial values). Without ``first_step`` a DAE starts at h = 1e-6
+(RADAU5's default), since f(t0, y0) is not y'(t0) there.
+
+Counters: [nfev, naccept, nreject, t_final, njev, nlu]; nreject counts error-test rejections
+and Newton failures; nlu counts each real and each complex factorisation (2 per refactor), as
+scipy does.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import status as st
+from ..tableaus import radau as tab
+from .buffers import grow_1d, grow_2d
+from .callbacks import call_event, call_rhs, call_rhs_row
+from .control import select_initial_step
+from .explicit import record_events, record_segment
+from .interpolation import evaluate_dense
+from .jacobian import NEWTON_FAILED, SINGULAR
+from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
+                     lu_solve_inline as lu_solve, spacing10)
+
+NEWTON_MAXITER = tab.NEWTON_MAXITER
+MIN_FACTOR = 0.2
+# status when the step collapses, by the last failure: error test, f non-finite, singular
+# iteration matrix, Newton not converging
+FAIL_STATUS = (st.STEP_TOO_SMALL, st.NON_FINITE, SINGULAR, NEWTON_FAILED)
+# a step cut this many times in a row with a singular iteration matrix ends the integration
+MAX_SINGULAR_CUTS = 20
+MAX_FACTOR = 10.0
+
+C0, C1, C2 = float(tab.C[0]), float(tab.C[1]), float(tab.C[2])
+E0, E1, E2 = float(tab.E[0]), float(tab.E[1]), float(tab.E[2])
+MU_REAL = float(tab.MU_REAL)
+MU_CR = float(tab.MU_COMPLEX_RE)
+MU_CI = float(tab.MU_COMPLEX_IM)
+T00, T01, T02 = float(tab.T[0, 0]), float(tab.T[0, 1]), float(tab.T[0, 2])
+T10, T11, T12 = float(tab.T[1, 0]), float(tab.T[1, 1]), float(tab.T[1, 2])
+T20, T21, T22 = float(tab.T[2, 0]), float(tab.T[2, 1]), float(tab.T[2, 2])
+TI00, TI01, TI02 = float(tab.TI[0, 0]), float(tab.TI[0, 1]), float(tab.TI[0, 2])
+TI10, TI11, TI12 = float(tab.TI[1, 0]), float(tab.TI[1, 1]), float(tab.TI[1, 2])
+TI20, TI21, TI22 = float(tab.TI[2, 0]), float(tab.TI[2, 1]), float(tab.TI[2, 2])
+P00, P01, P02 = float(tab.P[0, 0]), float(tab.P[0, 1]), float(tab.P[0, 2])
+P10, P11, P12 = float(tab.P[1, 0]), float(tab.P[1, 1]), float(tab.P[1, 2])
+P20, P21, P22 = float(tab.P[2, 0]), float(tab.P[2, 1]), float(tab.P[2, 2])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old):
+    """Gustafsson's predictive controller (Hairer-Wanner IV.8, eq. 8.25); None is < 0 here."""
+    if error_norm_old < 0.0 or h_abs_old < 0.0 or error_norm == 0.0:
+        multiplier = 1.0
+    else:
+        multiplier = h_abs / h_abs_old * (error_norm_old / error_norm) ** 0.25
+    if error_norm == 0.0:
+        return np.inf
+    return min(1.0, multiplier) * error_norm ** -0.25
+
+
+@njit(cache=True, nogil=True, inline="always")
+def factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc):
+    """LUr = MU_REAL/h M - J, LUc = MU_COMPLEX/h M - J, factored in place. Returns info != 0
+    when either is singular."""
+    n = J.shape[0]
+    mr = MU_REAL / h
+    mcr = MU_CR / h
+    mci = MU_CI / h
+    for i in range(n):
+        for j in range(n):
+            if has_mass:
+                m = mass[i, j]
+            else:
+                m = 1.0 if i == j else 0.0
+            LUr[i, j] = mr * m - J[i, j]
+            LUc[i, j] = complex(mcr * m - J[i, j], mci * m)
+    info = lu_factor(LUr, pivr)
+    info2 = lu_factor(LUc, pivc)
+    return info != 0 or info2 != 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
+                 br, bc, mass, has_mass, mw):
+    """Solve the collocation system by simplified Newton from the guess Z0 (3, n).
+
+    Returns (converged, n_iter, rate (-1: none), nfev, finite); Z holds the last iterate.
+    """
+    n = y.shape[0]
+    mr = MU_REAL / h
+    mcr = MU_CR / h
+    mci = MU_CI / h
+    mc = complex(mcr, mci)
+    for m in range(n):
+        z0 = Z0[0, m]
+        z1 = Z0[1, m]
+        z2 = Z0[2, m]
+        Z[0, m] = z0
+        Z[1, m] = z1
+        Z[2, m] = z2
+        W[0, m] = TI00 * z0 + TI01 * z1 + TI02 * z2
+        W[1, m] = TI10 * z0 + TI11 * z1 + TI12 * z2
+        W[2, m] = TI20 * z0 + TI21 * z1 + TI22 * z2
+    dw_norm_old = -1.0
+    rate = -1.0
+    converged = False
+    finite = True
+    nfev = 0
+    k = 0
+    ch0 = h * C0
+    ch1 = h * C1
+    ch2 = h * C2
+    inv_size = 1.0 / (3 * n)
+    for k in range(NEWTON_MAXITER):
+        for m in range(n):
+            ytmp[m] = y[m] + Z[0, m]
+        call_rhs_row(rhs, t + ch0, ytmp, p, F, 0)
+        for m in range(n):
+            ytmp[m] = y[m] + Z[1, m]
+        call_rhs_row(rhs, t + ch1, ytmp, p, F, 1)
+        for m in range(n):
+            ytmp[m] = y[m] + Z[2, m]
+        call_rhs_row(rhs, t + ch2, ytmp, p, F, 2)
+        nfev += 3
+        for i in range(3):
+            for m in range(n):
+                if not math.isfinite(F[i, m]):
+                    finite = False
+        if not finite:
+            break
+        if has_mass:
+            for m in range(n):
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                for j in range(n):
+                    a0 += mass[m, j] * W[0, j]
+                    a1 += mass[m, j] * W[1, j]
+                    a2 += mass[m, j] * W[2, j]
+                mw[0, m] = a0
+                mw[1, m] = a1
+                mw[2, m] = a2
+            for m in range(n):
+                f0 = F[0, m]
+                f1 = F[1, m]
+                f2 = F[2, m]
+                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * mw[0, m]
+                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
+                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
+                         - mc * complex(mw[1, m], mw[2, m]))
+        else:
+            for m in range(n):
+                f0 = F[0, m]
+                f1 = F[1, m]
+                f2 = F[2, m]
+                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * W[0, m]
+                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
+                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
+                         - mc * complex(W[1, m], W[2, m]))
+        lu_solve(LUr, pivr, br)
+        lu_solve(LUc, pivc, bc)
+        acc = 0.0
+        for m in range(n):
+            s = scale[m]
+            r0 = br[m] / s
+            r1 = bc[m].real / s
+            r2 = bc[m].imag / s
+            acc += r0 * r0 + r1 * r1 + r2 * r2
+        dw_norm = math.sqrt(acc * inv_size)
+        if not math.isfinite(dw_norm):
+            finite = False
+            break
+        has_rate = dw_norm_old >= 0.0
+        if has_rate:
+            rate = dw_norm / dw_norm_old
+            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dw_norm > tol:
+                break
+        for m in range(n):
+            w0 = W[0, m] + br[m]
+            w1 = W[1, m] + bc[m].real
+            w2 = W[2, m] + bc[m].imag
+            W[0, m] = w0
+            W[1, m] = w1
+            W[2, m] = w2
+            Z[0, m] = T00 * w0 + T01 * w1 + T02 * w2
+            Z[1, m] = T10 * w0 + T11 * w1 + T12 * w2
+            Z[2, m] = T20 * w0 + T21 * w1 + T22 * w2
+        if dw_norm == 0.0 or (has_rate and rate / (1.0 - rate) * dw_norm < tol):
+            converged = True
+            break
+        dw_norm_old = dw_norm
+    return converged, k + 1, rate, nfev, finite
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mass_times(mass, has_mass, v, out):
+    """out = M v (or v)."""
+    n = v.shape[0]
+    if has_mass:
+        for i in range(n):
+            acc = 0.0
+            for j in range(n):
+                acc += mass[i, j] * v[j]
+            out[i] = acc
+    else:
+        for i in range(n):
+            out[i] = v[i]
+
+
+@njit(cache=True, nogil=True)
+def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                event_addresses, event_directions, event_terminal, event_samples):
+    """Integrate M y' = f(t, y, p) from t0 to t1 with Radau IIA order 5 (see the module doc).
+
+    Arguments and the returned 13-tuple as fastode.kernels.explicit.explicit_rk_solve, with
+    ``jac`` the address of a C Jacobian (used when ``use_jac``), ``mass`` (n, n) used when
+    ``has_mass``, and counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    """
+    n = y0.shape[0]
+    q = 3
+    n_events = event_addresses.shape[0]
+    direction = 1.0 if t1 >= t0 else -1.0
+    status = st.SUCCESS
+
+    y = y0.copy()
+    y_new = np.empty(n)
+    f = np.empty(n)
+    f_new = np.empty(n)
+    ytmp = np.empty(n)
+    fbuf = np.empty(n)
+    scale = np.empty(n)
+    err = np.empty(n)
+    ze = np.empty(n)
+    Z0 = np.zeros((3, n))
+    Z = np.zeros((3, n))
+    W = np.empty((3, n))
+    F = np.empty((3, n))
+    mw = np.empty((3, n))
+    J = np.zeros((n, n))
+    LUr = np.empty((n, n))
+    LUc = np.empty((n, n), dtype=np.complex128)
+    pivr = np.empty(n, dtype=np.int64)
+    pivc = np.empty(n, dtype=np.int64)
+    br = np.empty(n)
+    bc = np.empty(n, dtype=np.complex128)
+    Q = np.zeros((n, q))
+    y_sol = np.empty(n)           # previous step's interpolant: start, size, Q
+    Q_sol = np.zeros((n, q))
+    jac_factor = np.full(n, math.sqrt(EPS))
+    hvec = np.empty(n)
+    yscale = np.empty(n)
+    ybuf = np.empty((1, n))
+
+    if use_t_eval:
+        t_out = np.empty(t_eval.shape[0])
+        y_out = np.empty((t_eval.shape[0], n))
+    else:
+        t_out = np.empty(256)
+        y_out = np.empty((256, n))
+        t_out[0] = t0
+        y_out[0] = y0
+    n_out = 0 if use_t_eval else 1
+    i_eval = 0
+    seg_t = np.empty(256 if dense else 0)
+    seg_h = np.empty(seg_t.shape[0])
+    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
+    n_seg = 0
+    events_per_step = n_events * max(event_samples, 1)
+    ev_t = np.empty(events_per_step + 8)
+    ev_y = np.empty((ev_t.shape[0], n))
+    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
+    n_ev = 0
+    ev_count = np.zeros(n_events, dtype=np.int64)
+    g_old = np.empty(n_events)
+    g_new = np.empty(n_events)
+    found_theta = np.empty(events_per_step)
+    found_index = np.empty(events_per_step, dtype=np.int64)
+
+    counters = np.zeros(6)
+    nfev = 0
+    njev = 0
+    nlu = 0
+    naccept = 0
+    nreject = 0
+    attempts = 0
+    t = t0
+    call_rhs(rhs, t, y, p, f)
+    nfev += 1
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t, y, p)
+
+    finite0 = True
+    for i in range(n):
+        if not math.isfinite(f[i]):
+            finite0 = False
+    if t1 == t0 or not finite0:
+        if t1 == t0 and use_t_eval:
+            for k in range(t_eval.shape[0]):
+                t_out[k] = t0
+                y_out[k] = y0
+            n_out = t_eval.shape[0]
+        counters[0] = nfev
+        counters[3] = t0
+        return (st.SUCCESS if t1 == t0 else st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h,
+                seg_data, n_seg, ev_t, ev_y, ev_index, n_ev, counters)
+
+    rtol_min = rtol[0]
+    for i in range(n):
+        rtol_min = min(rtol_min, rtol[i])
+    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    if first_step > 0.0:
+        h_abs = first_step
+    elif has_mass:
+        # f(t0, y0) is not y'(t0) for M != I: RADAU5's default first step
+        h_abs = min(1e-6, abs(t1 - t0), max_step)
+    else:
+        h_abs = select_initial_step(rhs, p, t0, y0, f, t1, max_step, direction, 3, rtol, atol,
+                                    ytmp, fbuf)
+        nfev += 1
+    h_abs_old = -1.0
+    error_norm_old = -1.0
+
+    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
+                      fbuf)
+    njev += 1
+    current_jac = True
+    lu_valid = False
+    have_sol = False
+    t_sol = t0
+    h_sol = 1.0
+    finished = False
+
+    while not finished:
+        if not use_t_eval and n_out == t_out.shape[0]:
+            t_out = grow_1d(t_out, n_out + 1)
+            y_out = grow_2d(y_out, n_out + 1)
+        if dense and n_seg == seg_t.shape[0]:
+            seg_t = grow_1d(seg_t, n_seg + 1)
+            seg_h = grow_1d(seg_h, n_seg + 1)
+            seg_data = grow_2d(seg_data, n_seg + 1)
+        if n_ev + events_per_step > ev_t.shape[0]:
+            ev_t = grow_1d(ev_t, n_ev + events_per_step)
+            ev_y = grow_2d(ev_y, n_ev + events_per_step)
+            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+
+        while True:
+            if direction * (t - t1) >= 0.0:
+                finished = True
+                break
+            if ((not use_t_eval and n_out == t_out.shape[0])
+                    or (dense and n_seg == seg_t.shape[0])
+                    or n_ev + events_per_step > ev_t.shape[0]):
+                break
+            # ---- one step, as scipy's Radau._step_impl ---------------------------------
+            spacing = spacing10(t, direction)
+            if h_abs > max_step:
+                ha = max_step
+                ha_old = -1.0
+                en_old = -1.0
+            elif h_abs < spacing:
+                ha = spacing
+                ha_old = -1.0
+                en_old = -1.0
+            else:
+                ha = h_abs
+                ha_old = h_abs_old
+                en_old = error_norm_old
+            rejected = False
+            accepted = False
+            fail_kind = 0
+            n_singular = 0
+            error_norm = 0.0
+            n_iter = 0
+            rate = -1.0
+            safety = 0.9
+            t_new = t
+            h = 0.0
+            while not accepted:
+                if max_steps > 0 and attempts >= max_steps:
+                    status = st.MAX_STEPS
+                    break
+                if ha < spacing or ha < min_step:
+                    status = FAIL_STATUS[fail_kind]
+                    break
+                attempts += 1
+                h = ha * direction
+                t_new = t + h
+                if direction * (t_new - t1) > 0.0:
+                    t_new = t1
+                h = t_new - t
+                ha = abs(h)
+                if have_sol:
+                    for i in range(3):
+                        x = (t + h * tab.C[i] - t_sol) / h_sol
+                        x2 = x * x
+                        x3 = x2 * x
+                        for m in range(n):
+                            Z0[i, m] = ((Q_sol[m, 0] * x + Q_sol[m, 1] * x2 + Q_sol[m, 2] * x3)
+                                        + y_sol[m]) - y[m]
+                for m in range(n):
+                    scale[m] = atol[m] + abs(y[m]) * rtol[m]
+                converged = False
+                finite = True
+                while not converged:
+                    singular = False
+                    if not lu_valid:
+                        singular = factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc)
+                        nlu += 2
+                        lu_valid = not singular
+                    if not singular:
+                        converged, n_iter, rate, nf, finite = radau_newton(
+                            rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
+                            LUc, pivc, br, bc, mass, has_mass, mw)
+                        nfev += nf
+                    if not converged:
+                        if current_jac:
+                            break
+                        njev += 1
+                        evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
+                                          hvec, yscale, ytmp, fbuf)
+                        current_jac = True
+                        lu_valid = False
+                if not converged:
+                    fail_kind = 1 if not finite else (2 if singular else 3)
+                    n_singular = n_singular + 1 if singular else 0
+                    if n_singular >= MAX_SINGULAR_CUTS:
+                        status = SINGULAR
+                        break
+                    ha *= 0.5
+                    lu_valid = False
+                    nreject += 1
+                    continue
+                fail_kind = 0
+                for m in range(n):
+                    y_new[m] = y[m] + Z[2, m]
+                    ze[m] = (Z[0, m] * E0 + Z[1, m] * E1 + Z[2, m] * E2) / h
+                mass_times(mass, has_mass, ze, err)
+                for m in range(n):
+                    err[m] = f[m] + err[m]
+                lu_solve(LUr, pivr, err)
+                acc = 0.0
+                for m in range(n):
+                    scale[m] = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
+                    r = err[m] / scale[m]
+                    acc += r * r
+                error_norm = math.sqrt(acc / n)
+                safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+                if rejected and error_norm > 1.0:
+                    for m in range(n):
+                        ytmp[m] = y[m] + err[m]
+                    call_rhs(rhs, t, ytmp, p, fbuf)
+                    nfev += 1
+                    mass_times(mass, has_mass, ze, err)
+                    acc = 0.0
+                    for m in range(n):
+                        err[m] = fbuf[m] + err[m]
+                    lu_solve(LUr, pivr, err)
+                    for m in range(n):
+                        r = err[m] / scale[m]
+                        acc += r * r
+                    error_norm = math.sqrt(acc / n)
+                if not (error_norm <= 1.0):
+                    if math.isfinite(error_norm):
+                        factor = predict_factor(ha, ha_old, error_norm, en_old)
+                        ha *= max(MIN_FACTOR, safety * factor)
+                    else:
+                        ha *= MIN_FACTOR
+                        fail_kind = 1
+                    lu_valid = False
+                    rejected = True
+                    nreject += 1
+                else:
+                    accepted = True
+            if not accepted:
+                finished = True
+                break
+            naccept += 1
+            recompute_jac = n_iter > 2 and rate > 1e-3
+            factor = predict_factor(ha, ha_old, error_norm, en_old)
+            factor = min(MAX_FACTOR, safety * factor)
+            if not recompute_jac and factor < 1.2:
+                factor = 1.0
+            else:
+                lu_valid = False
+            call_rhs(rhs, t_new, y_new, p, f_new)
+            nfev += 1
+            f_finite = True
+            for m in range(n):
+                if not math.isfinite(f_new[m]):
+                    f_finite = False
+            if not f_finite:
+                status = st.NON_FINITE
+            elif recompute_jac:
+                evaluate_jacobian(rhs, jac, use_jac, p, t_new, y_new, f_new, atol, jac_factor,
+                                  J, hvec, yscale, ytmp, fbuf)
+                njev += 1
+                current_jac = True
+            else:
+                current_jac = False
+            h_abs_old = h_abs
+            error_norm_old = error_norm
+            h_abs = ha * factor
+
+            # collocation polynomial of this step: Q = Z^T P (also the next step's predictor)
+            for m in range(n):
+                z0 = Z[0, m]
+                z1 = Z[1, m]
+                z2 = Z[2, m]
+                Q[m, 0] = z0 * P00 + z1 * P10 + z2 * P20
+                Q[m, 1] = z0 * P01 + z1 * P11 + z2 * P21
+                Q[m, 2] = z0 * P02 + z1 * P12 + z2 * P22
+            # ---- events, dense output, saved points (as the explicit driver) ----------
+            stop = False
+            t_stop = t_new
+            if n_events > 0 and status == st.SUCCESS:
+                n_ev, stop, theta_stop = record_events(
+                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
+                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                    ev_t, ev_y, ev_index, n_ev)
+                if stop:
+                    t_stop = t + theta_stop * h
+            if dense:
+                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
+                n_seg += 1
+            if use_t_eval:
+                while (i_eval < t_eval.shape[0]
+                       and direction * (t_eval[i_eval] - t_stop) <= 0.0):
+                    te = t_eval[i_eval]
+                    t_out[n_out] = te
+                    if te == t_new:
+                        for m in range(n):
+                            y_out[n_out, m] = y_new[m]
+                    else:
+                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
+                    n_out += 1
+                    i_eval += 1
+            else:
+                t_out[n_out] = t_stop
+                if stop:
+                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
+                else:
+                    for m in range(n):
+                        y_out[n_out, m] = y_new[m]
+                n_out += 1
+            if stop:
+                status = st.TERMINATED
+                t = t_stop
+                finished = True
+                break
+            have_sol = True
+            t_sol = t
+            h_sol = h
+            for m in range(n):
+                y_sol[m] = y[m]
+                Q_sol[m, 0] = Q[m, 0]
+                Q_sol[m, 1] = Q[m, 1]
+                Q_sol[m, 2] = Q[m, 2]
+                y[m] = y_new[m]
+                f[m] = f_new[m]
+            t = t_new
+            if status != st.SUCCESS:
+                finished = True
+                break
+
+    counters[0] = nfev
+    counters[1] = naccept
+    counters[2] = nreject
+    counters[3] = t
+    counters[4] = njev
+    counters[5] = nlu
+    return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+            ev_t, ev_y, ev_index, n_ev, counters)

@@ -1,0 +1,495 @@
+"""Rosenbrock methods: Rodas4 (Hairer-Wanner form, any tableau of fastode.tableaus.rosenbrock)
+and Rosenbrock23 (Shampine-Reichelt's ode23s), for y' = f(t, y) and M y' = f(t, y).
+
+One driver, :func:`rosenbrock_solve`, takes the tableau as arguments (``kind`` 0: Hairer form,
+1: ode23s); the per-method drivers :func:`rodas4_solve` and :func:`rosenbrock23_solve` bind
+the module-level tableau arrays and follow the implicit driver contract of
+fastode.ivp_implicit (plus the four trailing Jacobian-structure arrays of
+fastode.kernels.jacobian.fd_jacobian_grouped).
+
+Per step: J = df/dy (user function, constant, or forward differences, grouped when a sparsity
+pattern is known) and f_t = df/dt (one forward difference) at (t, y), recomputed after every
+accepted step; one LU of W = M / (gamma h) - J (ode23s: W = M - h d J) per attempted step.
+A singular W halves the step; five in a row end the integration with status SINGULAR.
+
+Step-size control (Hairer & Wanner II, Sec. IV.8; Hairer's rodas.f): err = RMS norm of the
+error estimate with atol + rtol max(|y|, |y_new|); h_new = h / fac with
+fac = clamp(err^(1/(q+1)) / 0.9, 1/6, 5) (q: order of the embedded solution); after an
+accepted step Gustafsson's predictive controller may shrink the step further; no growth right
+after a rejection.
+
+Dense output in monomial form y(t + theta h) = y + sum_j Q[:, j] theta^(j+1): Hairer-form
+methods use y(theta) = (1-theta) y + theta (y_new + (1-theta)(hv_1 + theta hv_2 + ...));
+ode23s uses y + h (theta (1-theta) k1 + theta (theta - 2d) k2) / (1 - 2d).
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import status as st
+from ..tableaus.rosenbrock import RODAS4, ROS23_D, ROS23_E32
+from .buffers import grow_1d, grow_2d
+from .callbacks import call_event, call_rhs
+from .control import error_scale, rms_norm_scaled, select_initial_step
+from .explicit import all_finite, record_events, record_segment
+from .interpolation import evaluate_dense
+from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
+    fd_time_derivative
+from .linalg import lu_factor, lu_solve_row
+
+SAFE = 0.9
+FAC_MIN = 1.0 / 6.0   # h_new / h <= 6
+FAC_MAX = 5.0         # h_new / h >= 0.2
+MAX_SINGULAR = 5
+
+R4_GAMMA = RODAS4.gamma
+R4_A = RODAS4.A
+R4_C = RODAS4.C
+R4_c = RODAS4.c
+R4_d = RODAS4.d
+R4_B = RODAS4.B
+R4_E = RODAS4.E
+R4_H = RODAS4.H
+_EMPTY_2D = np.zeros((1, 3))
+_EMPTY_1D = np.zeros(3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass, has_mass, fy, ft,
+                K, ytmp, fbuf, cbuf, y_new, err):
+    """One Hairer-form Rosenbrock step with the factored W; fills K, y_new and err."""
+    s = B.shape[0]
+    n = y.shape[0]
+    hinv = 1.0 / h
+    for i in range(s):
+        if i == 0:
+            for m in range(n):
+                fbuf[m] = fy[m]
+        else:
+            for m in range(n):
+                acc = 0.0
+                for j in range(i):
+                    acc += A[i, j] * K[j, m]
+                ytmp[m] = y[m] + acc
+            call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
+        hd = h * d[i]
+        for m in range(n):
+            acc = 0.0
+            for j in range(i):
+                acc += C[i, j] * K[j, m]
+            cbuf[m] = acc * hinv
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for r in range(n):
+                    acc += mass[m, r] * cbuf[r]
+                K[i, m] = fbuf[m] + acc + hd * ft[m]
+        else:
+            for m in range(n):
+                K[i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
+        lu_solve_row(W, piv, K, i)
+    for m in range(n):
+        acc = 0.0
+        acc_e = 0.0
+        for i in range(s):
+            acc += B[i] * K[i, m]
+            acc_e += E[i] * K[i, m]
+        y_new[m] = y[m] + acc
+        err[m] = acc_e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbuf, y_new,
+               f_new, err):
+    """One ode23s step (Shampine & Reichelt 1997) with the factored W = M - h d J.
+
+    Fills K (k1, k2, k3), y_new, f_new = f(t + h, y_new) and err."""
+    n = y.shape[0]
+    d = ROS23_D
+    e32 = ROS23_E32
+    hd = h * d
+    for m in range(n):
+        K[0, m] = fy[m] + hd * ft[m]
+    lu_solve_row(W, piv, K, 0)
+    for m in range(n):
+        ytmp[m] = y[m] + 0.5 * h * K[0, m]
+    call_rhs(rhs, t + 0.5 * h, ytmp, p, f1)
+    if has_mass:
+        for m in range(n):
+            acc = 0.0
+            for r in range(n):
+                acc += mass[m, r] * K[0, r]
+            cbuf[m] = acc
+    else:
+        for m in range(n):
+            cbuf[m] = K[0, m]
+    # cbuf = M k1
+    for m in range(n):
+        K[1, m] = f1[m] - cbuf[m]
+    lu_solve_row(W, piv, K, 1)
+    for m in range(n):
+        K[1, m] += K[0, m]
+        y_new[m] = y[m] + h * K[1, m]
+    call_rhs(rhs, t + h, y_new, p, f_new)
+    # k3 = W \ (F2 - e32 (M k2 - F1) - 2 (M k1 - F0) + h d T)
+    for m in range(n):
+        K[2, m] = f_new[m] - 2.0 * (cbuf[m] - fy[m]) + hd * ft[m]
+    if has_mass:
+        for m in range(n):
+            acc = 0.0
+            for r in range(n):
+                acc += mass[m, r] * K[1, r]
+            cbuf[m] = acc
+    else:
+        for m in range(n):
+            cbuf[m] = K[1, m]
+    for m in range(n):
+        K[2, m] -= e32 * (cbuf[m] - f1[m])
+    lu_solve_row(W, piv, K, 2)
+    h6 = h / 6.0
+    for m in range(n):
+        err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q):
+    """Dense-output coefficients Q (monomial form) of the accepted step."""
+    n = y.shape[0]
+    if kind == 1:
+        inv = h / (1.0 - 2.0 * ROS23_D)
+        for i in range(n):
+            Q[i, 0] = inv * (K[0, i] - 2.0 * ROS23_D * K[1, i])
+            Q[i, 1] = inv * (K[1, i] - K[0, i])
+        return
+    m = H.shape[0]
+    s = H.shape[1]
+    for i in range(n):
+        for r in range(m):
+            acc = 0.0
+            for j in range(s):
+                acc += H[r, j] * K[j, i]
+            hv[r] = acc
+        # (1-th) y + th (y_new + (1-th)(hv_1 + th hv_2 + ...)) in powers of th
+        Q[i, 0] = y_new[i] - y[i] + hv[0]
+        for r in range(1, m):
+            Q[i, r] = hv[r] - hv[r - 1]
+        Q[i, m] = -hv[m - 1]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
+                     rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                     first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                     event_addresses, event_directions, event_terminal, event_samples,
+                     group_ptr, group_cols, col_ptr, rows):
+    """Integrate M y' = f(t, y, p) from t0 to t1 with a Rosenbrock method (see the module).
+
+    Returns the implicit driver contract's 13-tuple (fastode.ivp_implicit); counters are
+    [nfev, naccept, nreject, t_final, njev, nlu].
+    """
+    n = y0.shape[0]
+    s = 3 if kind == 1 else B.shape[0]
+    q = 2 if kind == 1 else H.shape[0] + 1
+    n_events = event_addresses.shape[0]
+    direction = 1.0 if t1 >= t0 else -1.0
+    status = st.SUCCESS
+    exponent = 1.0 / (error_order + 1.0)
+
+    K = np.zeros((s, n))
+    J = np.zeros((n, n))
+    W = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    y = y0.copy()
+    y_new = np.empty(n)
+    fy = np.empty(n)
+    f_new = np.empty(n)
+    ft = np.zeros(n)
+    ytmp = np.empty(n)
+    ftmp = np.empty(n)
+    fbuf = np.empty(n)
+    cbuf = np.empty(n)
+    err = np.empty(n)
+    scale = np.empty(n)
+    deltas = np.empty(n)
+    hv = np.empty(max(q - 1, 1))
+    Q = np.zeros((n, q))
+    ybuf = np.empty((1, n))
+
+    if use_t_eval:
+        t_out = np.empty(t_eval.shape[0])
+        y_out = np.empty((t_eval.shape[0], n))
+    else:
+        t_out = np.empty(256)
+        y_out = np.empty((256, n))
+        t_out[0] = t0
+        y_out[0] = y0
+    n_out = 0 if use_t_eval else 1
+    i_eval = 0
+    seg_t = np.empty(256 if dense else 0)
+    seg_h = np.empty(seg_t.shape[0])
+    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
+    n_seg = 0
+    events_per_step = n_events * max(event_samples, 1)
+    ev_t = np.empty(events_per_step + 8)
+    ev_y = np.empty((ev_t.shape[0], n))
+    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
+    n_ev = 0
+    ev_count = np.zeros(n_events, dtype=np.int64)
+    g_old = np.empty(n_events)
+    g_new = np.empty(n_events)
+    found_theta = np.empty(events_per_step)
+    found_index = np.empty(events_per_step, dtype=np.int64)
+
+    counters = np.zeros(6)
+    nfev = 0
+    njev = 0
+    nlu = 0
+    naccept = 0
+    nreject = 0
+    attempts = 0
+    t = t0
+    call_rhs(rhs, t, y, p, fy)
+    nfev += 1
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t, y, p)
+
+    if t1 == t0 or not all_finite(fy):
+        if t1 == t0:
+            if use_t_eval:
+                for k in range(t_eval.shape[0]):
+                    t_out[k] = t0
+                    y_out[k] = y0
+                n_out = t_eval.shape[0]
+        else:
+            status = st.NON_FINITE
+        counters[0] = nfev
+        counters[3] = t0
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                ev_t, ev_y, ev_index, n_ev, counters)
+
+    if first_step > 0.0:
+        h_abs = first_step
+    else:
+        h_abs = select_initial_step(rhs, p, t0, y0, fy, t1, max_step, direction,
+                                    error_order, rtol, atol, ytmp, ftmp)
+        nfev += 1
+    if use_jac == JAC_CONSTANT:
+        call_rhs(jac, t, y, p, J)
+        njev += 1
+    n_singular = 0
+    h_acc = 0.0
+    err_acc = 1.0
+    finished = False
+
+    while not finished:
+        if not use_t_eval and n_out == t_out.shape[0]:
+            t_out = grow_1d(t_out, n_out + 1)
+            y_out = grow_2d(y_out, n_out + 1)
+        if dense and n_seg == seg_t.shape[0]:
+            seg_t = grow_1d(seg_t, n_seg + 1)
+            seg_h = grow_1d(seg_h, n_seg + 1)
+            seg_data = grow_2d(seg_data, n_seg + 1)
+        if n_ev + events_per_step > ev_t.shape[0]:
+            ev_t = grow_1d(ev_t, n_ev + events_per_step)
+            ev_y = grow_2d(ev_y, n_ev + events_per_step)
+            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+
+        while True:
+            if direction * (t - t1) >= 0.0:
+                finished = True
+                break
+            if ((not use_t_eval and n_out == t_out.shape[0])
+                    or (dense and n_seg == seg_t.shape[0])
+                    or n_ev + events_per_step > ev_t.shape[0]):
+                break
+            # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
+            if use_jac != JAC_CONSTANT:
+                nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
+                                          group_cols, col_ptr, rows, ytmp, ftmp, deltas)
+                njev += 1
+            nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
+
+            # ---- attempt steps until one is accepted ---------------------------------------
+            step_rejected = False
+            accepted = False
+            err_norm = 0.0
+            t_new = t
+            h = 0.0
+            while not accepted:
+                if max_steps > 0 and attempts >= max_steps:
+                    status = st.MAX_STEPS
+                    break
+                spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
+                if h_abs > max_step:
+                    h_abs = max_step
+                if h_abs < spacing_min or h_abs < min_step:
+                    status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
+                    break
+                attempts += 1
+                t_new = t + direction * h_abs
+                if direction * (t_new - t1) > 0.0:
+                    t_new = t1
+                h = t_new - t
+                # iteration matrix
+                if kind == 1:
+                    hd = h * ROS23_D
+                    if has_mass:
+                        for i in range(n):
+                            for j in range(n):
+                                W[i, j] = mass[i, j] - hd * J[i, j]
+                    else:
+                        for i in range(n):
+                            for j in range(n):
+                                W[i, j] = -hd * J[i, j]
+                            W[i, i] += 1.0
+                else:
+                    fac = 1.0 / (gamma * h)
+                    if has_mass:
+                        for i in range(n):
+                            for j in range(n):
+                                W[i, j] = fac * mass[i, j] - J[i, j]
+                    else:
+                        for i in range(n):
+                            for j in range(n):
+                                W[i, j] = -J[i, j]
+                            W[i, i] += fac
+                info = lu_factor(W, piv)
+                nlu += 1
+                if info != 0:
+                    n_singular += 1
+                    nreject += 1
+                    step_rejected = True
+                    if n_singular >= MAX_SINGULAR:
+                        status = SINGULAR
+                        break
+                    h_abs = 0.5 * abs(h)
+                    continue
+                if kind == 1:
+                    ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, fbuf,
+                               cbuf, y_new, f_new, err)
+                    nfev += 2
+                else:
+                    hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass,
+                                has_mass, fy, ft, K, ytmp, fbuf, cbuf, y_new, err)
+                    nfev += s - 1
+                error_scale(y, y_new, rtol, atol, scale)
+                err_norm = rms_norm_scaled(err, scale)
+                if not (err_norm < np.inf) or not all_finite(y_new):
+                    err_norm = np.inf
+                if err_norm <= 1.0:
+                    fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
+                    if naccept > 0:
+                        # predictive controller of Gustafsson (HW II, Sec. IV.8)
+                        fac_gus = (h_acc / abs(h)) * (err_norm * err_norm / err_acc) ** exponent
+                        fac_gus = min(FAC_MAX, max(FAC_MIN, fac_gus / SAFE))
+                        fac = max(fac, fac_gus)
+                    h_acc = abs(h)
+                    err_acc = max(err_norm, 1e-2)
+                    h_abs = abs(h) / fac
+                    if step_rejected:
+                        h_abs = min(h_abs, abs(h))
+                    accepted = True
+                else:
+                    if math.isfinite(err_norm):
+                        fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
+                    else:
+                        fac = FAC_MAX
+                    h_abs = abs(h) / fac
+                    step_rejected = True
+                    nreject += 1
+            if not accepted:
+                finished = True
+                break
+            naccept += 1
+            n_singular = 0
+            if kind != 1:
+                call_rhs(rhs, t_new, y_new, p, f_new)
+                nfev += 1
+            if not all_finite(f_new):
+                status = st.NON_FINITE
+
+            # ---- dense output, events, saving ----------------------------------------------
+            if dense or n_events > 0 or (
+                    use_t_eval and i_eval < t_eval.shape[0]
+                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+                rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q)
+            stop = False
+            t_stop = t_new
+            if n_events > 0 and status == st.SUCCESS:
+                n_ev, stop, theta_stop = record_events(
+                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
+                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                    ev_t, ev_y, ev_index, n_ev)
+                if stop:
+                    t_stop = t + theta_stop * h
+                    status = st.TERMINATED
+            if dense:
+                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
+                n_seg += 1
+            if use_t_eval:
+                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
+                    te = t_eval[i_eval]
+                    t_out[n_out] = te
+                    if te == t_new:
+                        for i in range(n):
+                            y_out[n_out, i] = y_new[i]
+                    else:
+                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
+                    n_out += 1
+                    i_eval += 1
+            else:
+                t_out[n_out] = t_stop
+                if stop:
+                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
+                else:
+                    for i in range(n):
+                        y_out[n_out, i] = y_new[i]
+                n_out += 1
+            if stop:
+                t = t_stop
+                finished = True
+                break
+            t = t_new
+            for i in range(n):
+                y[i] = y_new[i]
+                fy[i] = f_new[i]
+            if status != st.SUCCESS:
+                finished = True
+                break
+
+    counters[0] = nfev
+    counters[1] = naccept
+    counters[2] = nreject
+    counters[3] = t
+    counters[4] = njev
+    counters[5] = nlu
+    return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+            ev_t, ev_y, ev_index, n_ev, counters)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rodas4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                 max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
+                 event_directions, event_terminal, event_samples, group_ptr, group_cols,
+                 col_ptr, rows):
+    """Rodas4 (Hairer & Wanner's RODAS): the implicit driver contract (+ Jacobian structure)."""
+    return rosenbrock_solve(0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H, 3,
+                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
+                            dense, event_addresses, event_directions, event_terminal,
+                            event_samples, group_ptr, group_cols, col_ptr, rows)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rosenbrock23_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                       max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                       event_addresses, event_directions, event_terminal, event_samples,
+                       group_ptr, group_cols, col_ptr, rows):
+    """Rosenbrock23 (ode23s): the implicit driver contract (+ Jacobian structure)."""
+    return rosenbrock_solve(1, ROS23_D, _EMPTY_2D, _EMPTY_2D, _EMPTY_1D, _EMPTY_1D,
+                            _EMPTY_1D, _EMPTY_1D, _EMPTY_2D, 2,
+                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
+                            dense, event_addresses, event_directions, event_terminal,
+                            event_samples, group_ptr, group_cols, col_ptr, rows)
