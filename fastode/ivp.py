@@ -250,8 +250,10 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         ``'Vern7'`` (adaptive), ``'euler'``, ``'midpoint'``, ``'heun'``, ``'rk4'``, ``'rk38'``
         (fixed step, needs ``step``), or an alias (``bs3``, ``dopri5``, ``dop853``, ``tsit5``,
         ``vern7``); stiff: ``'Radau'``, ``'BDF'``, ``'Rodas4'``, ``'Rosenbrock23'``
-        (see ``jac``, ``jac_sparsity``, ``lband``/``uband`` and fastode's ``mass`` option).
-        ``'LSODA'`` and scipy OdeSolver classes are passed on to scipy with a warning.
+        (see ``jac``, ``jac_sparsity``, ``lband``/``uband`` and fastode's ``mass`` option);
+        automatic stiffness switching: ``'LSODA'`` (RK45 <-> Rodas4) and ``'auto'``
+        (Tsit5 <-> Rodas4), whose result has ``method_switches`` (fastode.ivp_auto).
+        scipy OdeSolver classes are passed on to scipy with a warning.
     t_eval : array_like, optional
         Times at which to store the solution (sorted, inside ``t_span``); by default every step.
     dense_output : bool, optional
@@ -298,7 +300,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             raise TypeError(f"`method` must be a string or an OdeSolver class; got {method!r}.")
         else:
             chosen = method_registry.lookup(method)
-    if chosen.family != "explicit":
+    if chosen.family not in ("explicit", "switching"):
         from .ivp_implicit import driver_for
         if driver_for(chosen) is None and chosen.family in _SCIPY_FAMILY_NAMES:
             # registered, but its compiled driver is not plugged in yet
@@ -314,6 +316,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                      is_complex)
     t_eval_arr = None if t_eval is None else validate_t_eval(t_eval, t0, t1)
     event_list = [] if events is None else validate_events(events)
+    if chosen.family == "switching":
+        # LSODA / auto: explicit <-> stiff switching (fastode.ivp_auto)
+        from .ivp_auto import solve_auto
+        return solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                          t_eval_arr, dense_output, event_list, vectorized, options)
     if chosen.family != "explicit":
         # stiff methods (Rosenbrock, and the families registered in fastode.ivp_implicit)
         from .ivp_implicit import solve_implicit

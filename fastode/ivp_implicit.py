@@ -33,6 +33,17 @@ fastode.kernels.jacobian.cpr_groups) and an int ``use_jac`` mode (JAC_FD, JAC_US
 JAC_CONSTANT, JAC_FD_GROUPED); the others get ``use_jac`` as a bool and compute dense finite
 differences whenever ``use_jac`` is False.
 
+A driver registered in :data:`BANDED` (a subset of STRUCTURED) also takes two trailing ints
+``kl, ku`` after the structure arrays. ``kl >= 0`` asks for banded mode: the Jacobian has ``kl``
+sub- and ``ku`` super-diagonals, ``use_jac`` is JAC_FD_GROUPED with column groups inside the
+band, and the driver stores J in band form (kl + ku + 1, n) and factors its iteration matrix
+with fastode.kernels.linalg.band_lu_factor (LAPACK gbtrf layout, (2 kl + ku + 1, n)): O(n)
+memory and work per step instead of O(n^2) and O(n^3). ``kl = ku = -1``: the dense path,
+unchanged. Banded mode is used when ``lband``/``uband`` are given, or when ``jac_sparsity``
+lies in a band narrow enough to pay (:func:`band_of`), and there is no user ``jac``. A BANDED
+driver gets a (1, 1) placeholder ``mass`` when ``has_mass`` is False (an n x n identity would
+cost O(n^2) memory), and a mass matrix given with a band must lie inside the band.
+
 Adding a family: write the driver, register ``Method(..., family="radau", ...)`` in
 fastode.methods, and add one line to :data:`DRIVERS` (``"radau": radau_solve``); say in
 :data:`MASS_FAMILIES` whether it accepts a mass matrix. Drivers are looked up by method name
@@ -49,10 +60,13 @@ from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pac
                   _positive_option, shape_result)
 from .kernels import status as st
 from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED,
-                               SINGULAR, band_columns, cpr_groups, pattern_columns)
+                               SINGULAR, band_groups, cpr_groups, pattern_bandwidth,
+                               pattern_columns)
 from .kernels.bdf import bdf_solve
 from .kernels.radau import radau_solve
 from .kernels.rosenbrock import rodas4_solve, rosenbrock23_solve
+from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
+                            kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning, _arg_expressions,
                   _cache_for, _compile, _first_line, arg_specs, compile_event, pack_args)
@@ -63,11 +77,17 @@ DRIVERS = {
     "Rosenbrock23": rosenbrock23_solve,
     "radau": radau_solve,
     "bdf": bdf_solve,
+    "Kvaerno5": kvaerno5_solve, "KenCarp4": kencarp4_solve,
+    "implicit_euler": implicit_euler_solve,
 }
 # drivers that take the Jacobian structure arrays and an int use_jac mode
 STRUCTURED = {rodas4_solve, rosenbrock23_solve}
+# structured drivers that also take kl, ku and can run with a banded Jacobian and LU
+BANDED = {rodas4_solve, rosenbrock23_solve}
 # families whose drivers accept a mass matrix
-MASS_FAMILIES = {"rosenbrock", "radau", "bdf"}
+MASS_FAMILIES = {"rosenbrock", "radau", "bdf", "sdirk"}
+# methods that also take a fixed `step=` (same contract; steps of exactly first_step)
+FIXED_STEP_DRIVERS = {"implicit_euler": implicit_euler_fixed_solve}
 
 IMPLICIT_MESSAGES = MESSAGES  # status codes and messages: kernels/status.py, results.py
 
@@ -212,7 +232,7 @@ def jacobian_structure(jac_sparsity, lband, uband, n):
                 raise ValueError(f"`{name}` must be a non-negative integer; got {v!r}.")
         if jac_sparsity is not None:
             raise ValueError("give either `jac_sparsity` or `lband`/`uband`, not both.")
-        cols = band_columns(n, int(lband), int(uband))
+        return JAC_FD_GROUPED, band_groups(n, int(lband), int(uband))
     elif jac_sparsity is not None:
         shape = getattr(jac_sparsity, "shape", None)
         if shape is None:
@@ -224,6 +244,19 @@ def jacobian_structure(jac_sparsity, lband, uband, n):
     else:
         return JAC_FD, _FD_STRUCT
     return JAC_FD_GROUPED, cpr_groups(cols, n)
+
+
+def band_of(jac_sparsity, lband, uband, n):
+    """(kl, ku) for a banded solve, or (-1, -1) for the dense path: ``lband``/``uband`` as
+    given; a ``jac_sparsity`` pattern when its band (2 kl + ku + 1 stored rows) is under half
+    of n and n >= 32 (smaller systems gain nothing from it)."""
+    if lband is not None and uband is not None:
+        return min(int(lband), max(n - 1, 0)), min(int(uband), max(n - 1, 0))
+    if jac_sparsity is not None and n >= 32:
+        kl, ku = pattern_bandwidth(jac_sparsity)
+        if 2 * kl + ku + 1 <= n // 2:
+            return kl, ku
+    return -1, -1
 
 
 # ---- solve_ivp's implicit path ------------------------------------------------------------
@@ -243,9 +276,16 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
                          f"(family {chosen.family!r}).")
     max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
     first_step = _positive_option(options, "first_step", 0.0)
-    if options.pop("step", None) is not None:
-        raise ValueError(f"`step` is for fixed-step methods; {chosen.name!r} is adaptive "
-                         "(use `first_step` / `max_step`).")
+    step = options.pop("step", None)
+    if step is not None:
+        if chosen.name not in FIXED_STEP_DRIVERS:
+            raise ValueError(f"`step` is for fixed-step methods; {chosen.name!r} is adaptive "
+                             "(use `first_step` / `max_step`).")
+        if (not isinstance(step, Real) or isinstance(step, bool) or not np.isfinite(step)
+                or step <= 0):
+            raise ValueError(f"`step` must be a positive finite number; got {step!r}.")
+        driver = FIXED_STEP_DRIVERS[chosen.name]
+        first_step = float(step)
     min_step = options.pop("min_step", 0.0)
     if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
         raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
@@ -268,6 +308,9 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
 
     m = y0_real.size
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
+    kl, ku = band_of(jac_sparsity, lband, uband, m) if driver in BANDED else (-1, -1)
+    if jac is not None:
+        kl, ku = -1, -1  # a user Jacobian is an (n, n) matrix: the dense path
     if mass is not None:
         if chosen.family not in MASS_FAMILIES:
             raise ValueError(f"`mass` is not supported by method {chosen.name!r}; use one of the "
@@ -276,6 +319,16 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
             raise ValueError("`mass` is not supported for a complex `y0`.")
         mass_arr = _dense_matrix(mass, n, "mass")
         has_mass = True
+        if kl >= 0:
+            i, j = np.nonzero(mass_arr)
+            if i.size and ((i - j).max() > kl or (j - i).max() > ku):
+                if lband is not None:
+                    raise ValueError(f"`mass` has entries outside the band lband={kl}, "
+                                     f"uband={ku}; widen the band or leave it out.")
+                kl, ku = -1, -1  # a jac_sparsity band that the mass matrix leaves: dense
+    elif driver in BANDED:
+        mass_arr = _identity(1)
+        has_mass = False
     else:
         mass_arr = _identity(m)
         has_mass = False
@@ -302,7 +355,9 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
             float(min_step), int(max_steps or 0),
             t_eval_arr if t_eval_arr is not None else _DUMMY_T_EVAL, t_eval_arr is not None,
             bool(dense_output), addresses, directions, terminal, int(event_samples))
-    if driver in STRUCTURED:
+    if driver in BANDED:
+        out = driver(*common, int(mode), *rest, *structure, int(kl), int(ku))
+    elif driver in STRUCTURED:
         out = driver(*common, int(mode), *rest, *structure)
     else:
         out = driver(*common, mode in (JAC_USER, JAC_CONSTANT), *rest)

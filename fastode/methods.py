@@ -6,6 +6,7 @@ import numpy as np
 from .tableaus import explicit as explicit_tableaus
 from .tableaus import radau as radau_tableau
 from .tableaus import rosenbrock as rosenbrock_tableaus
+from .tableaus import sdirk as sdirk_tableaus
 
 
 class Method(NamedTuple):
@@ -53,6 +54,19 @@ METHODS = {m.name: m for m in [
            "Radau IIA order 5, Hairer-Wanner's RADAU5 scheme, scipy's Radau; mass matrices"),
     Method("bdf", "bdf", None, True, False,
            "variable-order (1-5) NDF/BDF as scipy's BDF (Shampine-Reichelt ode15s)"),
+    # automatic stiffness switching: explicit <-> Rodas4 (fastode.ivp_auto)
+    Method("LSODA", "switching", None, True, False,
+           "RK45 with DOPRI5 stiffness detection, switching to Rodas4 and back"),
+    Method("auto", "switching", None, True, False,
+           "Tsit5 with DOPRI5 stiffness detection, switching to Rodas4 and back"),
+    # stiff: ESDIRK methods (fastode.kernels.sdirk)
+    Method("Kvaerno5", "sdirk", sdirk_tableaus.KVAERNO5, True, False,
+           "Kvaerno's ESDIRK 5(4), 7 stages, L-stable, stiffly accurate; mass matrices"),
+    Method("KenCarp4", "sdirk", sdirk_tableaus.KENCARP4, True, False,
+           "Kennedy-Carpenter ESDIRK 4(3) (implicit part of ARK4(3)6L[2]SA), L-stable; "
+           "mass matrices"),
+    Method("implicit_euler", "sdirk", sdirk_tableaus.IMPLICIT_EULER, True, False,
+           "backward Euler, order 1, adaptive (trapezoidal error estimate) or fixed `step`"),
 ]}
 
 ALIASES = {
@@ -65,13 +79,16 @@ ALIASES = {
     "rodas4": "Rodas4", "RODAS4": "Rodas4",
     "rosenbrock23": "Rosenbrock23", "ros23": "Rosenbrock23", "ode23s": "Rosenbrock23",
     "Radau": "radau_iia_5", "radau5": "radau_iia_5", "BDF": "bdf", "ndf": "bdf",
+    "kvaerno5": "Kvaerno5", "kencarp4": "KenCarp4",
+    "ImplicitEuler": "implicit_euler", "backward_euler": "implicit_euler",
+    "lsoda": "LSODA",
 }
 
 # every spelling solve_ivp accepts as-is -> Method (the case-insensitive ones go through lookup)
 METHODS_BY_NAME = {**METHODS, **{alias: METHODS[name] for alias, name in ALIASES.items()}}
 
 # Methods of scipy.integrate.solve_ivp that fastode does not compile yet: solved by scipy.
-SCIPY_ONLY = ("LSODA",)
+SCIPY_ONLY = ()
 
 
 def available_methods():

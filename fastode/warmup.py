@@ -33,6 +33,9 @@ def warmup(verbose=False):
     for method in ("Rodas4", "Rosenbrock23", "Radau", "BDF"):
         solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method=method, dense_output=True,
                   events=_crossing, t_eval=[0.5, 1.0])
+    # stiff (k = 1e4): LSODA switches, compiling both legs of fastode.kernels.switching
+    solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1e4,), method="LSODA", dense_output=True,
+              events=_crossing, t_eval=[0.5, 1.0])
     solver = RK45(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
     solver.step()
     solver.dense_output()(0.01)

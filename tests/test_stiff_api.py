@@ -28,11 +28,13 @@ def test_result_fields(method):
     np.testing.assert_allclose(sol.sol(sol.t), sol.y, rtol=1e-12, atol=1e-15)
 
 
-def test_scipy_only_methods_still_go_to_scipy():
-    # LSODA is not compiled by fastode yet: solve_ivp hands it to scipy with a warning
+def test_scipy_solver_classes_still_go_to_scipy():
+    # LSODA is compiled (fastode.ivp_auto, tests/test_switching.py); scipy's OdeSolver classes
+    # are handed to scipy with a warning
+    import scipy.integrate
     with pytest.warns(UserWarning, match="scipy"):
-        sol = fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method="LSODA", rtol=1e-8,
-                                atol=1e-10)
+        sol = fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method=scipy.integrate.LSODA,
+                                rtol=1e-8, atol=1e-10)
     assert sol.success
     np.testing.assert_allclose(sol.y[:, -1].sum(), 1.0, rtol=1e-7)
 

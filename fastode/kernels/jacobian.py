@@ -169,3 +169,63 @@ def band_columns(n, lband, uband):
     """Nonzero rows of each column of a band matrix (J[i, j] != 0 only for
     -uband <= i - j <= lband)."""
     return [np.arange(max(0, j - uband), min(n, j + lband + 1), dtype=np.int64) for j in range(n)]
+
+
+# ---- banded storage (fastode.kernels.linalg.band_lu_factor) ---------------------------------
+
+@njit(cache=True, nogil=True, inline="always")
+def fd_jacobian_banded(rhs, p, t, y, f0, Jb, ku, group_ptr, group_cols, col_ptr, rows, ytmp,
+                       ftmp, deltas):
+    """:func:`fd_jacobian_grouped` storing J[i, j] into the band array ``Jb[ku + i - j, j]``
+    (shape (kl + ku + 1, n), LAPACK gbmv layout); the pattern must lie inside the band.
+    Entries outside the pattern are left untouched (the caller zeroes Jb once)."""
+    n = y.shape[0]
+    n_groups = group_ptr.shape[0] - 1
+    for i in range(n):
+        ytmp[i] = y[i]
+    for g in range(n_groups):
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            delta = fd_increment(y[j])
+            ytmp[j] = y[j] + delta
+            deltas[j] = delta
+        call_rhs(rhs, t, ytmp, p, ftmp)
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            ytmp[j] = y[j]
+            inv = 1.0 / deltas[j]
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = rows[r]
+                Jb[ku + i - j, j] = (ftmp[i] - f0[i]) * inv
+    return n_groups
+
+
+def band_groups(n, lband, uband):
+    """:func:`cpr_groups` of :func:`band_columns` (the same arrays), built directly: group g
+    holds the columns j = g mod (lband + uband + 1)."""
+    w = min(lband + uband + 1, n)
+    group_cols = np.concatenate([np.arange(g, n, w, dtype=np.int64) for g in range(w)])
+    group_ptr = np.zeros(w + 1, dtype=np.int64)
+    group_ptr[1:] = np.cumsum([len(range(g, n, w)) for g in range(w)])
+    j = np.arange(n, dtype=np.int64)
+    lo = np.maximum(0, j - uband)
+    hi = np.minimum(n, j + lband + 1)
+    col_ptr = np.zeros(n + 1, dtype=np.int64)
+    col_ptr[1:] = np.cumsum(hi - lo)
+    rows = (np.arange(col_ptr[-1], dtype=np.int64) - np.repeat(col_ptr[:-1], hi - lo)
+            + np.repeat(lo, hi - lo))
+    return group_ptr, group_cols, col_ptr, rows
+
+
+def pattern_bandwidth(pattern):
+    """(lband, uband) of a dense or scipy.sparse square pattern (the diagonal counts)."""
+    if hasattr(pattern, "tocoo"):
+        coo = pattern.tocoo()
+        mask = coo.data != 0
+        r, c = coo.row[mask], coo.col[mask]
+    else:
+        r, c = np.nonzero(np.asarray(pattern))
+    if r.size == 0:
+        return 0, 0
+    d = r.astype(np.int64) - c.astype(np.int64)
+    return max(int(d.max()), 0), max(int(-d.min()), 0)

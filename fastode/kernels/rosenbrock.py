@@ -12,6 +12,14 @@ pattern is known) and f_t = df/dt (one forward difference) at (t, y), recomputed
 accepted step; one LU of W = M / (gamma h) - J (ode23s: W = M - h d J) per attempted step.
 A singular W halves the step; five in a row end the integration with status SINGULAR.
 
+Banded mode (``kl >= 0``, from ``lband``/``uband`` or a banded ``jac_sparsity``): J is kept in
+band storage (kl + ku + 1, n) filled by column-grouped finite differences
+(:func:`fastode.kernels.jacobian.fd_jacobian_banded`, kl + ku + 1 RHS calls), W in LAPACK's
+gbtrf layout (2 kl + ku + 1, n), both F-ordered, factored and solved by
+:func:`fastode.kernels.linalg.band_lu_factor` / ``band_lu_solve_row``: O(n (kl + ku)) memory
+and O(n kl (kl + ku)) work per step instead of O(n^2) and O(n^3). Same steps as the dense path
+up to rounding.
+
 Step-size control (Hairer & Wanner II, Sec. IV.8; Hairer's rodas.f): err = RMS norm of the
 error estimate with atol + rtol max(|y|, |y_new|); h_new = h / fac with
 fac = clamp(err^(1/(q+1)) / 0.9, 1/6, 5) (q: order of the embedded solution); after an
@@ -35,8 +43,8 @@ from .control import error_scale, rms_norm_scaled, select_initial_step
 from .explicit import all_finite, record_events, record_segment
 from .interpolation import evaluate_dense
 from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
-    fd_time_derivative
-from .linalg import lu_factor, lu_solve_row
+    fd_jacobian_banded, fd_time_derivative
+from .linalg import band_lu_factor, band_lu_solve_row, lu_factor, lu_solve_row
 
 SAFE = 0.9
 FAC_MIN = 1.0 / 6.0   # h_new / h <= 6
@@ -56,8 +64,17 @@ _EMPTY_1D = np.zeros(3)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass, has_mass, fy, ft,
-                K, ytmp, fbuf, cbuf, y_new, err):
+def w_solve_row(W, Wb, kl, ku, piv, K, row):
+    """Solve with the factored iteration matrix: dense W, or banded Wb when kl >= 0."""
+    if kl >= 0:
+        band_lu_solve_row(Wb, kl, ku, piv, K, row)
+    else:
+        lu_solve_row(W, piv, K, row)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, Wb, kl, ku, piv, mass, has_mass,
+                fy, ft, K, ytmp, fbuf, cbuf, y_new, err):
     """One Hairer-form Rosenbrock step with the factored W; fills K, y_new and err."""
     s = B.shape[0]
     n = y.shape[0]
@@ -88,7 +105,7 @@ def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass, has_mass
         else:
             for m in range(n):
                 K[i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
-        lu_solve_row(W, piv, K, i)
+        w_solve_row(W, Wb, kl, ku, piv, K, i)
     for m in range(n):
         acc = 0.0
         acc_e = 0.0
@@ -100,8 +117,8 @@ def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass, has_mass
 
 
 @njit(cache=True, nogil=True, inline="always")
-def ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbuf, y_new,
-               f_new, err):
+def ros23_step(rhs, p, t, y, h, W, Wb, kl, ku, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbuf,
+               y_new, f_new, err):
     """One ode23s step (Shampine & Reichelt 1997) with the factored W = M - h d J.
 
     Fills K (k1, k2, k3), y_new, f_new = f(t + h, y_new) and err."""
@@ -111,7 +128,7 @@ def ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbu
     hd = h * d
     for m in range(n):
         K[0, m] = fy[m] + hd * ft[m]
-    lu_solve_row(W, piv, K, 0)
+    w_solve_row(W, Wb, kl, ku, piv, K, 0)
     for m in range(n):
         ytmp[m] = y[m] + 0.5 * h * K[0, m]
     call_rhs(rhs, t + 0.5 * h, ytmp, p, f1)
@@ -127,7 +144,7 @@ def ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbu
     # cbuf = M k1
     for m in range(n):
         K[1, m] = f1[m] - cbuf[m]
-    lu_solve_row(W, piv, K, 1)
+    w_solve_row(W, Wb, kl, ku, piv, K, 1)
     for m in range(n):
         K[1, m] += K[0, m]
         y_new[m] = y[m] + h * K[1, m]
@@ -146,7 +163,7 @@ def ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbu
             cbuf[m] = K[1, m]
     for m in range(n):
         K[2, m] -= e32 * (cbuf[m] - f1[m])
-    lu_solve_row(W, piv, K, 2)
+    w_solve_row(W, Wb, kl, ku, piv, K, 2)
     h6 = h / 6.0
     for m in range(n):
         err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
@@ -182,8 +199,12 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                      rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                      first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
                      event_addresses, event_directions, event_terminal, event_samples,
-                     group_ptr, group_cols, col_ptr, rows):
+                     group_ptr, group_cols, col_ptr, rows, kl, ku):
     """Integrate M y' = f(t, y, p) from t0 to t1 with a Rosenbrock method (see the module).
+
+    ``kl`` >= 0: banded mode, J has kl sub- and ku super-diagonals (finite differences by the
+    column groups, which must lie in the band; ``use_jac`` is JAC_FD_GROUPED) and W is
+    factored by the banded LU of fastode.kernels.linalg; ``kl`` < 0: dense.
 
     Returns the implicit driver contract's 13-tuple (fastode.ivp_implicit); counters are
     [nfev, naccept, nreject, t_final, njev, nlu].
@@ -197,8 +218,19 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     exponent = 1.0 / (error_order + 1.0)
 
     K = np.zeros((s, n))
-    J = np.zeros((n, n))
-    W = np.empty((n, n))
+    banded = kl >= 0
+    if banded:
+        # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
+        J = np.zeros((1, 1))
+        W = np.empty((1, 1))
+        Jb = np.zeros((n, kl + ku + 1)).T
+        Wb = np.zeros((n, 2 * kl + ku + 1)).T
+    else:
+        J = np.zeros((n, n))
+        W = np.empty((n, n))
+        Jb = np.zeros((1, 1)).T
+        Wb = np.zeros((1, 1)).T
+    kv = kl + ku
     piv = np.empty(n, dtype=np.int64)
     y = y0.copy()
     y_new = np.empty(n)
@@ -304,7 +336,11 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                     or n_ev + events_per_step > ev_t.shape[0]):
                 break
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
-            if use_jac != JAC_CONSTANT:
+            if banded:
+                nfev += fd_jacobian_banded(rhs, p, t, y, fy, Jb, ku, group_ptr, group_cols,
+                                           col_ptr, rows, ytmp, ftmp, deltas)
+                njev += 1
+            elif use_jac != JAC_CONSTANT:
                 nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
                                           group_cols, col_ptr, rows, ytmp, ftmp, deltas)
                 njev += 1
@@ -332,7 +368,26 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                     t_new = t1
                 h = t_new - t
                 # iteration matrix
-                if kind == 1:
+                if banded:
+                    # W = a M - b J in band storage (M: identity or banded, checked in Python)
+                    if kind == 1:
+                        wa = 1.0
+                        wb = h * ROS23_D
+                    else:
+                        wa = 1.0 / (gamma * h)
+                        wb = 1.0
+                    for j in range(n):
+                        for r in range(kl):
+                            Wb[r, j] = 0.0
+                        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+                            Wb[kv + i - j, j] = -wb * Jb[ku + i - j, j]
+                        if has_mass:
+                            for i in range(max(0, j - ku), min(n, j + kl + 1)):
+                                Wb[kv + i - j, j] += wa * mass[i, j]
+                        else:
+                            Wb[kv, j] += wa
+                    info = band_lu_factor(Wb, kl, ku, piv)
+                elif kind == 1:
                     hd = h * ROS23_D
                     if has_mass:
                         for i in range(n):
@@ -354,7 +409,8 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                             for j in range(n):
                                 W[i, j] = -J[i, j]
                             W[i, i] += fac
-                info = lu_factor(W, piv)
+                if not banded:
+                    info = lu_factor(W, piv)
                 nlu += 1
                 if info != 0:
                     n_singular += 1
@@ -366,12 +422,12 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                     h_abs = 0.5 * abs(h)
                     continue
                 if kind == 1:
-                    ros23_step(rhs, p, t, y, h, W, piv, mass, has_mass, fy, ft, K, ytmp, fbuf,
-                               cbuf, y_new, f_new, err)
+                    ros23_step(rhs, p, t, y, h, W, Wb, kl, ku, piv, mass, has_mass, fy, ft, K,
+                               ytmp, fbuf, cbuf, y_new, f_new, err)
                     nfev += 2
                 else:
-                    hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, piv, mass,
-                                has_mass, fy, ft, K, ytmp, fbuf, cbuf, y_new, err)
+                    hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, Wb, kl, ku, piv,
+                                mass, has_mass, fy, ft, K, ytmp, fbuf, cbuf, y_new, err)
                     nfev += s - 1
                 error_scale(y, y_new, rtol, atol, scale)
                 err_norm = rms_norm_scaled(err, scale)
@@ -472,24 +528,26 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
 def rodas4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
                  max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
                  event_directions, event_terminal, event_samples, group_ptr, group_cols,
-                 col_ptr, rows):
-    """Rodas4 (Hairer & Wanner's RODAS): the implicit driver contract (+ Jacobian structure)."""
+                 col_ptr, rows, kl, ku):
+    """Rodas4 (Hairer & Wanner's RODAS): the implicit driver contract (+ Jacobian structure,
+    + band: kl, ku, -1 for dense)."""
     return rosenbrock_solve(0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H, 3,
                             rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                             first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
                             dense, event_addresses, event_directions, event_terminal,
-                            event_samples, group_ptr, group_cols, col_ptr, rows)
+                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def rosenbrock23_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
                        max_step, min_step, max_steps, t_eval, use_t_eval, dense,
                        event_addresses, event_directions, event_terminal, event_samples,
-                       group_ptr, group_cols, col_ptr, rows):
-    """Rosenbrock23 (ode23s): the implicit driver contract (+ Jacobian structure)."""
+                       group_ptr, group_cols, col_ptr, rows, kl, ku):
+    """Rosenbrock23 (ode23s): the implicit driver contract (+ Jacobian structure, + band:
+    kl, ku, -1 for dense)."""
     return rosenbrock_solve(1, ROS23_D, _EMPTY_2D, _EMPTY_2D, _EMPTY_1D, _EMPTY_1D,
                             _EMPTY_1D, _EMPTY_1D, _EMPTY_2D, 2,
                             rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                             first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
                             dense, event_addresses, event_directions, event_terminal,
-                            event_samples, group_ptr, group_cols, col_ptr, rows)
+                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)

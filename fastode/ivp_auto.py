@@ -1,0 +1,251 @@
+"""solve_ivp with automatic stiffness switching: ``method="LSODA"`` and ``method="auto"``.
+
+The switching rule
+------------------
+Integration starts with an explicit method (``LSODA``: Dormand-Prince 5(4), scipy's RK45;
+``auto``: Tsitouras 5(4), Tsit5) and switches to Rodas4 (L-stable Rosenbrock, Jacobian every
+step, no Newton iteration: the family that fits small stiff systems best here) and back:
+
+* explicit -> stiff: after every accepted step, Hairer's DOPRI5 estimate of the dominant
+  eigenvalue from the two last stages, both at t + h,
+  ``h rho = h ||f(t+h, y_new) - f(t+h, y6)|| / ||y_new - y6||``. ``h rho > 3.25`` (the
+  stability boundary on the negative real axis is ~3.3) is a stiff signal: the step is limited
+  by stability, not accuracy. 15 signals, not interrupted by 6 non-stiff steps in a row,
+  declare the problem stiff (dopri5.f's counters; Hairer & Wanner, Solving ODEs II, Sec. IV.2,
+  "Automatic stiffness detection"). The stiff leg starts from the explicit leg's last (t, y)
+  with its own initial step (Hairer's initial-step estimate).
+* stiff -> explicit: Rodas4 evaluates J = df/dy at every step; ``||J||_inf`` bounds its
+  spectral radius. A step with ``|h| ||J||_inf <= 1`` is one the explicit method could take
+  stably, well inside its region; 10 such accepted steps in a row switch back, starting the
+  explicit leg with the stiff leg's proposed step (at most 2 / ||J||_inf).
+The thresholds are apart (3.25 in, 1 out) and both need a run of steps, so the switching does
+not oscillate. A problem that never looks stiff is integrated by the explicit method alone,
+step for step as ``RK45`` (``LSODA``) or ``Tsit5`` (``auto``) would.
+
+The legs' outputs are joined as one integration: ``t``/``y`` (each switch point once; with
+``t_eval``, each leg gets the points left), dense output (one ``OdeSolution`` over every
+segment of both methods; the shorter polynomial is padded with zero coefficients), events
+(terminal counts carry across legs), and the counters ``nfev``, ``njev``, ``nlu``,
+``naccept``, ``nreject`` (summed). ``sol.method_switches`` lists ``(t, from, to)`` for every
+switch, e.g. ``(0.0123, "RK45", "Rodas4")``.
+
+Options: those of the explicit methods plus ``jac``, ``jac_sparsity``, ``lband``/``uband``
+(used by the stiff leg). ``mass`` is not supported (use Radau, BDF or Rodas4).
+"""
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
+                  _positive_option, shape_result)
+from .ivp_implicit import _FD_STRUCT, compile_jac, jacobian_structure
+from .kernels import status as st
+from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
+from .results import MESSAGES, MIN_STEP_MESSAGE
+from .rhs import compile_event
+from .tableaus import explicit as explicit_tableaus
+
+# switching method name -> (name shown in method_switches, explicit tableau)
+NONSTIFF_METHODS = {
+    "LSODA": ("RK45", "dormand_prince_54"),
+    "auto": ("Tsit5", "tsitouras_54"),
+}
+STIFF_NAME = "Rodas4"
+
+
+def _parse_options(options, method_name, t0, t1):
+    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
+    first_step = _positive_option(options, "first_step", 0.0)
+    if options.pop("step", None) is not None:
+        raise ValueError(f"`step` is for fixed-step methods; {method_name!r} is adaptive "
+                         "(use `first_step` / `max_step`).")
+    min_step = options.pop("min_step", 0.0)
+    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
+        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
+    max_steps = options.pop("max_steps", None)
+    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    event_samples = options.pop("event_samples", 4)
+    if not isinstance(event_samples, Integral) or event_samples < 1:
+        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
+    if first_step and first_step > abs(t1 - t0) and t1 != t0:
+        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    if options.pop("mass", None) is not None:
+        raise ValueError(f"`mass` is not supported by method {method_name!r}; use 'Radau', "
+                         "'BDF' or 'Rodas4'.")
+    return max_step, first_step, float(min_step), max_steps, int(event_samples)
+
+
+def _pad_segments(seg_data, n, q, q_max):
+    """seg_data rows [y, Q.ravel()] with Q (n, q) -> the same with Q padded to (n, q_max)."""
+    if q == q_max:
+        return seg_data
+    k = seg_data.shape[0]
+    out = np.zeros((k, n * (q_max + 1)))
+    out[:, :n] = seg_data[:, :n]
+    out[:, n:].reshape(k, n, q_max)[:, :, :q] = seg_data[:, n:].reshape(k, n, q)
+    return out
+
+
+def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+               dense_output, event_list, vectorized, options):
+    """solve_ivp for a switching method (called by fastode.ivp.solve_ivp after the common
+    validation of t_span, y0, rtol/atol, t_eval and events)."""
+    max_step, first_step, min_step, max_steps, event_samples = _parse_options(
+        options, chosen.name, t0, t1)
+    jac = options.pop("jac", None)
+    jac_sparsity = options.pop("jac_sparsity", None)
+    lband = options.pop("lband", None)
+    uband = options.pop("uband", None)
+    if options:
+        warnings.warn(f"The following arguments have no effect for a chosen solver: "
+                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
+    m = y0_real.size
+    mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
+    if not np.isfinite(y0_real).all():
+        raise ValueError("`y0` must be finite (no NaN or inf).")
+
+    specs, p = _pack(args)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
+    mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+    if jac_compiled is None:
+        mode = mode_struct
+    else:
+        structure = _FD_STRUCT
+    jac_address = jac_compiled.address if jac_compiled is not None else 0
+    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+    n_events = len(event_list)
+    if event_list:
+        addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
+        terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
+        directions = np.array([d for _, _, d in event_list])
+    else:
+        addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
+    ev_count = np.zeros(n_events, dtype=np.int64) if n_events else _NO_EVENTS_I
+    explicit_name, tableau_name = NONSTIFF_METHODS[chosen.name]
+    tab = explicit_tableaus.TABLEAUS[tableau_name]
+    q_explicit = tab.P.shape[1]
+    use_t_eval = t_eval_arr is not None
+    callbacks = [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else [])
+
+    t, y, h_next = t0, y0_real, first_step
+    stiff = False
+    switches = []
+    legs = []  # (q, out)
+    i_eval = 0
+    attempts = 0
+    status = st.SUCCESS
+    while True:
+        if max_steps is not None:
+            left = max_steps - attempts
+            if left <= 0:
+                status = st.MAX_STEPS
+                break
+        else:
+            left = 0
+        te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else _DUMMY_T_EVAL
+        if stiff:
+            out = rodas_leg_solve(rhs.address, jac_address, int(mode), p, t, t1, y, rtol, atol,
+                                  h_next, max_step, min_step, left, te, use_t_eval,
+                                  bool(dense_output), addresses, directions, terminal,
+                                  event_samples, ev_count, *structure, True)
+            q = out[6].shape[1] // m - 1
+        else:
+            out = explicit_leg_solve(rhs.address, p, t, t1, y, rtol, atol, tab.C, tab.A, tab.B,
+                                     tab.E, tab.error_order, tab.C_extra, tab.A_extra, tab.P,
+                                     h_next, max_step, min_step, left, te, use_t_eval,
+                                     bool(dense_output), addresses, directions, terminal,
+                                     event_samples, ev_count, True)
+            q = q_explicit
+        legs.append((q, out))
+        status = int(out[0])
+        counters = out[12]
+        attempts += int(counters[7])
+        if use_t_eval:
+            i_eval += int(out[3])
+        if any(c.errors for c in callbacks):
+            break
+        t, y, h_next = float(counters[3]), out[13], float(counters[6])
+        if status == STIFF:
+            switches.append((t, explicit_name, STIFF_NAME))
+            stiff, h_next = True, 0.0
+        elif status == NONSTIFF:
+            switches.append((t, STIFF_NAME, explicit_name))
+            stiff = False
+        else:
+            break
+    for c in callbacks:
+        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
+            raise c.errors[0]
+    if status in (STIFF, NONSTIFF):  # max_steps used up exactly at a switch
+        status = st.MAX_STEPS
+    return _join(legs, status, t0, y0_real, n, m, is_complex, use_t_eval, dense_output,
+                 n_events, min_step, max_steps, switches)
+
+
+def _join(legs, status, t0, y0_real, n, m, is_complex, use_t_eval, dense_output, n_events,
+          min_step, max_steps, switches):
+    """One OdeResult from the legs' 14-tuples."""
+    if len(legs) == 1:  # no switch: the leg's arrays as they are
+        q, out = legs[0]
+        counters = out[12]
+        res = shape_result(status, _message(status, min_step, max_steps, float(counters[3])),
+                           *out[1:13], t0, y0_real, n, is_complex, q, dense_output, n_events,
+                           int(counters[4]), int(counters[5]))
+        res.method_switches = switches
+        return res
+    q_max = max(q for q, _ in legs)
+    t_parts, y_parts, st_parts, sh_parts, sd_parts = [], [], [], [], []
+    et_parts, ey_parts, ei_parts = [], [], []
+    totals = np.zeros(6)
+    for k, (q, out) in enumerate(legs):
+        (_, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
+         counters, _) = out
+        # without t_eval every leg starts with its first point, the previous leg's last
+        skip = 1 if (k > 0 and n_out and not use_t_eval) else 0
+        t_parts.append(t_out[skip:n_out])
+        y_parts.append(y_out[skip:n_out])
+        if dense_output:
+            st_parts.append(seg_t[:n_seg])
+            sh_parts.append(seg_h[:n_seg])
+            sd_parts.append(_pad_segments(seg_data[:n_seg], m, q, q_max))
+        if n_ev:
+            et_parts.append(ev_t[:n_ev])
+            ey_parts.append(ev_y[:n_ev])
+            ei_parts.append(ev_index[:n_ev])
+        totals[0] += counters[0]
+        totals[1] += counters[1]
+        totals[2] += counters[2]
+        totals[4] += counters[4]
+        totals[5] += counters[5]
+        totals[3] = counters[3]
+    t_out = np.concatenate(t_parts)
+    y_out = np.concatenate(y_parts) if y_parts else np.zeros((0, m))
+    n_out = t_out.shape[0]
+    if dense_output:
+        seg_t = np.concatenate(st_parts)
+        seg_h = np.concatenate(sh_parts)
+        seg_data = np.concatenate(sd_parts)
+    else:
+        seg_t = seg_h = np.zeros(0)
+        seg_data = np.zeros((0, m * (q_max + 1)))
+    if et_parts:
+        ev_t, ev_y, ev_index = (np.concatenate(et_parts), np.concatenate(ey_parts),
+                                np.concatenate(ei_parts))
+    else:
+        ev_t, ev_y, ev_index = np.zeros(0), np.zeros((0, m)), np.zeros(0, dtype=np.int64)
+    message = _message(status, min_step, max_steps, float(totals[3]))
+    res = shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data,
+                       seg_t.shape[0], ev_t, ev_y, ev_index, ev_t.shape[0], totals, t0, y0_real,
+                       n, is_complex, q_max, dense_output, n_events, int(totals[4]),
+                       int(totals[5]))
+    res.method_switches = switches
+    return res
+
+
+def _message(status, min_step, max_steps, t_final):
+    message = MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
+    if status == st.STEP_TOO_SMALL and min_step > 0:
+        message = MIN_STEP_MESSAGE.format(min_step=min_step)
+    return message.format(max_steps=max_steps, t=t_final)

@@ -1,0 +1,628 @@
+"""ESDIRK methods (Kvaerno5, KenCarp4, adaptive backward Euler) for y' = f(t, y) and M y' = f(t, y).
+
+One driver, :func:`esdirk_solve`, takes a stiffly accurate ESDIRK tableau of
+fastode.tableaus.sdirk as arguments; the per-method drivers (:func:`kvaerno5_solve`,
+:func:`kencarp4_solve`, :func:`implicit_euler_solve`) bind its module-level arrays and follow
+the implicit driver contract of fastode.ivp_implicit. :func:`implicit_euler_fixed_solve` takes
+steps of exactly ``first_step`` (no error control).
+
+Per step (stage values Y_i = y + u_i, stage derivatives z_i = h f(t + c_i h, Y_i)):
+
+* z_0 = h f(t, y) (first same as last: f(t_new, y_new) = z_{s-1} / h after convergence);
+* stage i >= 1: simplified Newton on G(u) = M u - R_i - h gamma f(t + c_i h, y + u) = 0 with
+  R_i = sum_{j<i} A[i, j] z_j and the iteration matrix W = M - h gamma J (one LU, shared by
+  all stages), from the predictor u = R_i + gamma sum_j ALPHA[i, j] z_j; stopped when
+  eta ||du|| <= newton_tol (Hairer & Wanner II, Sec. IV.8: eta = theta / (1 - theta) from the
+  observed contraction theta, or max(eta_old, eps)^0.8 on the first iteration, as in Hairer's
+  SDIRK4); diverging (theta >= 1) or too slow iterations fail; then z_i = (M u - R_i) / gamma;
+* y_new = y + u_{s-1} (stiffly accurate); error estimate sum_i E[i] z_i, filtered through
+  W^-1 (the tableau's ``smooth_est``; always with a mass matrix), RMS norm with
+  atol + rtol max(|y|, |y_new|);
+* step size: Gustafsson's predictive controller (as fastode.kernels.radau) with exponent
+  1 / (min(order, error_order) + 1), safety 0.9 (2 maxit + 1) / (2 maxit + newton iterations);
+  factors 0.2 .. 10;
+* reuse: J is kept across steps and recomputed after an accepted step whose Newton needed more
+  than 2 iterations at a rate above 1e-3 in some stage, or when Newton fails with an old J;
+  the LU is kept while h is kept (a step-size factor in [1, 1.2] is not taken);
+* Newton failure with a fresh J (or a singular W, or a non-finite f) halves the step.
+
+Dense output in monomial form: the tableau's continuous extension when it has one (KenCarp4,
+order 3), else the cubic Hermite interpolant of y, f at both ends (Kvaerno5, implicit Euler);
+with a mass matrix (f is not y' there), the cubic through y, two interior stage values and
+y_new (stage order 2: O(h^3)), or linear interpolation for backward Euler.
+
+Counters: [nfev, naccept, nreject, t_final, njev, nlu]; nfev counts the RHS calls of the
+method (a finite-difference Jacobian's are counted in njev, as scipy); nreject counts
+error-test rejections and Newton failures.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from . import status as st
+from ..tableaus.sdirk import IMPLICIT_EULER, KENCARP4, KVAERNO5
+from .buffers import grow_1d, grow_2d
+from .callbacks import call_event, call_rhs
+from .control import select_initial_step
+from .explicit import record_events, record_segment
+from .interpolation import evaluate_dense
+from .jacobian import NEWTON_FAILED, SINGULAR
+from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
+                     lu_solve_inline as lu_solve, spacing10)
+
+NEWTON_MAXITER = 7
+MIN_FACTOR = 0.2
+MAX_FACTOR = 10.0
+KEEP_LO = 1.0          # an accepted step's factor in [KEEP_LO, KEEP_HI] keeps h (and the LU)
+KEEP_HI = 1.2
+JAC_RATE = 1e-3        # recompute J after a step whose Newton ran > 2 iterations above this rate
+MAX_SINGULAR_CUTS = 20
+FAIL_STATUS = (st.STEP_TOO_SMALL, st.NON_FINITE, SINGULAR, NEWTON_FAILED)
+
+KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D = (KVAERNO5.A, KVAERNO5.c, KVAERNO5.E, KVAERNO5.ALPHA,
+                                      KVAERNO5.DENSE)
+KV5_SD, KV5_SA, KV5_SB = KVAERNO5.STAGE_DENSE, KVAERNO5.stage_a, KVAERNO5.stage_b
+KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D = (KENCARP4.A, KENCARP4.c, KENCARP4.E, KENCARP4.ALPHA,
+                                      KENCARP4.DENSE)
+KC4_SD, KC4_SA, KC4_SB = KENCARP4.STAGE_DENSE, KENCARP4.stage_a, KENCARP4.stage_b
+IE_A, IE_C, IE_E, IE_AL, IE_D = (IMPLICIT_EULER.A, IMPLICIT_EULER.c, IMPLICIT_EULER.E,
+                                 IMPLICIT_EULER.ALPHA, IMPLICIT_EULER.DENSE)
+IE_SD = IMPLICIT_EULER.STAGE_DENSE
+
+
+@njit(cache=True, nogil=True, inline="always")
+def factor_w(J, mass, has_mass, hg, LU, piv):
+    """LU = M - hg J, factored in place; True when singular."""
+    n = J.shape[0]
+    for i in range(n):
+        for j in range(n):
+            if has_mass:
+                m = mass[i, j]
+            else:
+                m = 1.0 if i == j else 0.0
+            LU[i, j] = m - hg * J[i, j]
+    return lu_factor(LU, piv) != 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp, fbuf):
+    """J = df/dy at (t, y). Finite differences need f(t, y) to full precision, so ``f`` (the
+    last stage's f, accurate only to the Newton tolerance) is re-evaluated first: returns the
+    number of RHS calls to add to nfev (0 or 1)."""
+    extra = 0
+    if not use_jac:
+        call_rhs(rhs, t, y, p, f)
+        extra = 1
+    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
+                      fbuf)
+    return extra
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
+                 LU, piv, mass, has_mass):
+    """Solve M u - R - hg f(ti, y + u) = 0 from the guess in ``u`` (simplified Newton).
+
+    On convergence writes z = (M u - R) / gamma into Z[row]. Returns
+    (converged, n_iter, rate (-1: none), eta, nfev, finite).
+    """
+    n = y.shape[0]
+    dn_old = -1.0
+    rate = -1.0
+    eta = eta0
+    converged = False
+    finite = True
+    nfev = 0
+    k = 0
+    inv_n = 1.0 / n
+    for k in range(NEWTON_MAXITER):
+        for m in range(n):
+            ytmp[m] = y[m] + u[m]
+        call_rhs(rhs, ti, ytmp, p, fbuf)
+        nfev += 1
+        for m in range(n):
+            if not math.isfinite(fbuf[m]):
+                finite = False
+        if not finite:
+            break
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for j in range(n):
+                    acc += mass[m, j] * u[j]
+                res[m] = R[m] + hg * fbuf[m] - acc
+        else:
+            for m in range(n):
+                res[m] = R[m] + hg * fbuf[m] - u[m]
+        lu_solve(LU, piv, res)
+        acc = 0.0
+        for m in range(n):
+            r = res[m] / scale[m]
+            acc += r * r
+        dn = math.sqrt(acc * inv_n)
+        if not math.isfinite(dn):
+            finite = False
+            break
+        if dn_old >= 0.0:
+            rate = dn / dn_old
+            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dn > tol:
+                break
+            eta = rate / (1.0 - rate)
+        for m in range(n):
+            u[m] += res[m]
+        if dn == 0.0 or eta * dn <= tol:
+            converged = True
+            break
+        dn_old = dn
+    if converged:
+        ig = 1.0 / gamma
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for j in range(n):
+                    acc += mass[m, j] * u[j]
+                Z[row, m] = (acc - R[m]) * ig
+        else:
+            for m in range(n):
+                Z[row, m] = (u[m] - R[m]) * ig
+    return converged, k + 1, rate, eta, nfev, finite
+
+
+@njit(cache=True, nogil=True, inline="always")
+def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old, exponent):
+    """Gustafsson's predictive controller (Hairer-Wanner IV.8, eq. 8.25); None is < 0 here."""
+    if error_norm == 0.0:
+        return np.inf
+    if error_norm_old < 0.0 or h_abs_old < 0.0:
+        multiplier = 1.0
+    else:
+        multiplier = h_abs / h_abs_old * (error_norm_old / error_norm) ** exponent
+    return min(1.0, multiplier) * error_norm ** -exponent
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed,
+                 rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                 max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                 event_addresses, event_directions, event_terminal, event_samples):
+    """Integrate M y' = f(t, y, p) from t0 to t1 with a stiffly accurate ESDIRK tableau (see the
+    module doc). ``fixed``: steps of exactly ``first_step``, no error control.
+
+    Arguments after ``fixed`` and the returned 13-tuple: the implicit driver contract
+    (fastode.ivp_implicit), counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    """
+    n = y0.shape[0]
+    s = C.shape[0]
+    gamma = A[s - 1, s - 1]
+    has_dense = DENSE.shape[0] == s
+    q = 3
+    n_events = event_addresses.shape[0]
+    direction = 1.0 if t1 >= t0 else -1.0
+    status = st.SUCCESS
+
+    y = y0.copy()
+    y_new = np.empty(n)
+    f = np.empty(n)
+    ytmp = np.empty(n)
+    fbuf = np.empty(n)
+    res = np.empty(n)
+    R = np.empty(n)
+    u = np.empty(n)
+    scale = np.empty(n)
+    err = np.empty(n)
+    Z = np.zeros((s, n))
+    Ua = np.zeros(n)      # stage values sa, sb (dense output with a mass matrix)
+    Ub = np.zeros(n)
+    J = np.zeros((n, n))
+    LU = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    Q = np.zeros((n, q))
+    jac_factor = np.full(n, math.sqrt(EPS))
+    hvec = np.empty(n)
+    yscale = np.empty(n)
+    ybuf = np.empty((1, n))
+
+    if use_t_eval:
+        t_out = np.empty(t_eval.shape[0])
+        y_out = np.empty((t_eval.shape[0], n))
+    else:
+        t_out = np.empty(256)
+        y_out = np.empty((256, n))
+        t_out[0] = t0
+        y_out[0] = y0
+    n_out = 0 if use_t_eval else 1
+    i_eval = 0
+    seg_t = np.empty(256 if dense else 0)
+    seg_h = np.empty(seg_t.shape[0])
+    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
+    n_seg = 0
+    events_per_step = n_events * max(event_samples, 1)
+    ev_t = np.empty(events_per_step + 8)
+    ev_y = np.empty((ev_t.shape[0], n))
+    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
+    n_ev = 0
+    ev_count = np.zeros(n_events, dtype=np.int64)
+    g_old = np.empty(n_events)
+    g_new = np.empty(n_events)
+    found_theta = np.empty(events_per_step)
+    found_index = np.empty(events_per_step, dtype=np.int64)
+
+    counters = np.zeros(6)
+    nfev = 0
+    njev = 0
+    nlu = 0
+    naccept = 0
+    nreject = 0
+    attempts = 0
+    t = t0
+    call_rhs(rhs, t, y, p, f)
+    nfev += 1
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t, y, p)
+
+    finite0 = True
+    for i in range(n):
+        if not math.isfinite(f[i]):
+            finite0 = False
+    if t1 == t0 or not finite0:
+        if t1 == t0 and use_t_eval:
+            for k in range(t_eval.shape[0]):
+                t_out[k] = t0
+                y_out[k] = y0
+            n_out = t_eval.shape[0]
+        counters[0] = nfev
+        counters[3] = t0
+        return (st.SUCCESS if t1 == t0 else st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h,
+                seg_data, n_seg, ev_t, ev_y, ev_index, n_ev, counters)
+
+    rtol_min = rtol[0]
+    for i in range(n):
+        rtol_min = min(rtol_min, rtol[i])
+    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    if fixed or first_step > 0.0:
+        h_abs = min(first_step, max_step) if not fixed else first_step
+    elif has_mass:
+        h_abs = min(1e-6, abs(t1 - t0), max_step)
+    else:
+        h_abs = select_initial_step(rhs, p, t0, y0, f, t1, max_step, direction, init_order,
+                                    rtol, atol, ytmp, fbuf)
+        nfev += 1
+    h_abs_old = -1.0
+    error_norm_old = -1.0
+    eta_old = 1.0     # Hairer's FACCON: the first iteration is never accepted at the start
+
+    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
+                      fbuf)
+    njev += 1
+    current_jac = True
+    lu_valid = False
+    h_lu = 0.0
+    finished = False
+
+    while not finished:
+        if not use_t_eval and n_out == t_out.shape[0]:
+            t_out = grow_1d(t_out, n_out + 1)
+            y_out = grow_2d(y_out, n_out + 1)
+        if dense and n_seg == seg_t.shape[0]:
+            seg_t = grow_1d(seg_t, n_seg + 1)
+            seg_h = grow_1d(seg_h, n_seg + 1)
+            seg_data = grow_2d(seg_data, n_seg + 1)
+        if n_ev + events_per_step > ev_t.shape[0]:
+            ev_t = grow_1d(ev_t, n_ev + events_per_step)
+            ev_y = grow_2d(ev_y, n_ev + events_per_step)
+            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+
+        while True:
+            if direction * (t - t1) >= 0.0:
+                finished = True
+                break
+            if ((not use_t_eval and n_out == t_out.shape[0])
+                    or (dense and n_seg == seg_t.shape[0])
+                    or n_ev + events_per_step > ev_t.shape[0]):
+                break
+            # ---- one step ----------------------------------------------------------------
+            spacing = spacing10(t, direction)
+            if fixed:
+                ha = h_abs
+                ha_old = -1.0
+                en_old = -1.0
+            elif h_abs > max_step:
+                ha = max_step
+                ha_old = -1.0
+                en_old = -1.0
+            elif h_abs < spacing:
+                ha = spacing
+                ha_old = -1.0
+                en_old = -1.0
+            else:
+                ha = h_abs
+                ha_old = h_abs_old
+                en_old = error_norm_old
+            accepted = False
+            fail_kind = 0
+            n_singular = 0
+            error_norm = 0.0
+            max_iter = 0
+            max_rate = -1.0
+            t_new = t
+            h = 0.0
+            while not accepted:
+                if max_steps > 0 and attempts >= max_steps:
+                    status = st.MAX_STEPS
+                    break
+                if (ha < spacing or ha < min_step) and not (fixed and fail_kind == 0):
+                    status = FAIL_STATUS[fail_kind]
+                    break
+                attempts += 1
+                h = ha * direction
+                t_new = t + h
+                if direction * (t_new - t1) > 0.0 or (fixed and abs(t1 - t_new) <= 1e-9 * ha):
+                    t_new = t1
+                h = t_new - t
+                ha = abs(h)
+                hg = h * gamma
+                for m in range(n):
+                    scale[m] = atol[m] + abs(y[m]) * rtol[m]
+                converged = False
+                finite = True
+                singular = False
+                while True:
+                    if not lu_valid or h_lu != h:
+                        singular = factor_w(J, mass, has_mass, hg, LU, piv)
+                        nlu += 1
+                        lu_valid = not singular
+                        h_lu = h
+                    max_iter = 0
+                    max_rate = -1.0
+                    converged = not singular
+                    if not singular:
+                        for m in range(n):
+                            Z[0, m] = h * f[m]
+                        eta = max(eta_old, EPS) ** 0.8
+                        for i in range(1, s):
+                            for m in range(n):
+                                acc = 0.0
+                                pred = 0.0
+                                for j in range(i):
+                                    zj = Z[j, m]
+                                    acc += A[i, j] * zj
+                                    pred += ALPHA[i, j] * zj
+                                R[m] = acc
+                                u[m] = acc + gamma * pred
+                            converged, n_it, rate, eta, nf, finite = stage_newton(
+                                rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                res, scale, newton_tol, eta, LU, piv, mass, has_mass)
+                            nfev += nf
+                            max_iter = max(max_iter, n_it)
+                            max_rate = max(max_rate, rate)
+                            if not converged:
+                                break
+                            if i == sa:
+                                for m in range(n):
+                                    Ua[m] = u[m]
+                            elif i == sb:
+                                for m in range(n):
+                                    Ub[m] = u[m]
+                            eta = max(eta, EPS) ** 0.8
+                        if converged:
+                            eta_old = eta
+                    if converged or current_jac:
+                        break
+                    njev += 1
+                    nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
+                                           hvec, yscale, ytmp, fbuf)
+                    current_jac = True
+                    lu_valid = False
+                if not converged:
+                    fail_kind = 1 if not finite else (2 if singular else 3)
+                    eta_old = 1.0
+                    n_singular = n_singular + 1 if singular else 0
+                    if n_singular >= MAX_SINGULAR_CUTS:
+                        status = SINGULAR
+                        break
+                    if fixed:
+                        status = FAIL_STATUS[fail_kind]
+                        break
+                    ha *= 0.5
+                    lu_valid = False
+                    nreject += 1
+                    continue
+                fail_kind = 0
+                for m in range(n):
+                    y_new[m] = y[m] + u[m]
+                if fixed:
+                    accepted = True
+                    break
+                for m in range(n):
+                    acc = 0.0
+                    for i in range(s):
+                        acc += E[i] * Z[i, m]
+                    err[m] = acc
+                if smooth_est or has_mass:
+                    lu_solve(LU, piv, err)
+                acc = 0.0
+                for m in range(n):
+                    sc = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
+                    r = err[m] / sc
+                    acc += r * r
+                error_norm = math.sqrt(acc / n)
+                safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + max_iter)
+                if not (error_norm <= 1.0):
+                    if math.isfinite(error_norm):
+                        factor = predict_factor(ha, ha_old, error_norm, en_old, exponent)
+                        ha *= max(MIN_FACTOR, safety * factor)
+                    else:
+                        ha *= MIN_FACTOR
+                        fail_kind = 1
+                    nreject += 1
+                else:
+                    accepted = True
+            if not accepted:
+                finished = True
+                break
+            naccept += 1
+            # f(t_new, y_new) from the last stage (first same as last)
+            hinv = 1.0 / h
+            f_finite = True
+            for m in range(n):
+                fbuf[m] = Z[s - 1, m] * hinv
+                if not math.isfinite(fbuf[m]) or not math.isfinite(y_new[m]):
+                    f_finite = False
+            recompute_jac = max_iter > 2 and max_rate > JAC_RATE
+            if not fixed:
+                safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + max_iter)
+                factor = predict_factor(ha, ha_old, error_norm, en_old, exponent)
+                factor = min(MAX_FACTOR, safety * factor)
+                if not recompute_jac and KEEP_LO <= factor <= KEEP_HI:
+                    factor = 1.0
+                h_abs_old = h_abs
+                error_norm_old = error_norm
+                h_abs = ha * factor
+            if not f_finite:
+                status = st.NON_FINITE
+
+            # ---- dense output of this step (monomial form) --------------------------------
+            if has_dense and not has_mass:
+                for m in range(n):
+                    a0 = 0.0
+                    a1 = 0.0
+                    a2 = 0.0
+                    for i in range(s):
+                        zi = Z[i, m]
+                        a0 += DENSE[i, 0] * zi
+                        a1 += DENSE[i, 1] * zi
+                        a2 += DENSE[i, 2] * zi
+                    Q[m, 0] = a0
+                    Q[m, 1] = a1
+                    Q[m, 2] = a2
+            elif not has_mass:
+                for m in range(n):
+                    d = y_new[m] - y[m]
+                    z0 = Z[0, m]
+                    z1 = Z[s - 1, m]
+                    Q[m, 0] = z0
+                    Q[m, 1] = 3.0 * d - 2.0 * z0 - z1
+                    Q[m, 2] = z0 + z1 - 2.0 * d
+            elif sa >= 0:
+                for m in range(n):
+                    ua = Ua[m]
+                    ub = Ub[m]
+                    ue = y_new[m] - y[m]
+                    Q[m, 0] = SD[0, 0] * ua + SD[0, 1] * ub + SD[0, 2] * ue
+                    Q[m, 1] = SD[1, 0] * ua + SD[1, 1] * ub + SD[1, 2] * ue
+                    Q[m, 2] = SD[2, 0] * ua + SD[2, 1] * ub + SD[2, 2] * ue
+            else:
+                for m in range(n):
+                    Q[m, 0] = y_new[m] - y[m]
+                    Q[m, 1] = 0.0
+                    Q[m, 2] = 0.0
+            # ---- events, dense output, saved points (as the explicit driver) ----------
+            stop = False
+            t_stop = t_new
+            if n_events > 0 and status == st.SUCCESS:
+                n_ev, stop, theta_stop = record_events(
+                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
+                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
+                    ev_t, ev_y, ev_index, n_ev)
+                if stop:
+                    t_stop = t + theta_stop * h
+            if dense:
+                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
+                n_seg += 1
+            if use_t_eval:
+                while (i_eval < t_eval.shape[0]
+                       and direction * (t_eval[i_eval] - t_stop) <= 0.0):
+                    te = t_eval[i_eval]
+                    t_out[n_out] = te
+                    if te == t_new:
+                        for m in range(n):
+                            y_out[n_out, m] = y_new[m]
+                    else:
+                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
+                    n_out += 1
+                    i_eval += 1
+            else:
+                t_out[n_out] = t_stop
+                if stop:
+                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
+                else:
+                    for m in range(n):
+                        y_out[n_out, m] = y_new[m]
+                n_out += 1
+            if stop:
+                status = st.TERMINATED
+                t = t_stop
+                finished = True
+                break
+            for m in range(n):
+                y[m] = y_new[m]
+                f[m] = fbuf[m]
+            t = t_new
+            if status != st.SUCCESS:
+                finished = True
+                break
+            if recompute_jac:
+                nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
+                                       hvec, yscale, ytmp, fbuf)
+                njev += 1
+                current_jac = True
+                lu_valid = False
+            else:
+                current_jac = False
+
+    counters[0] = nfev
+    counters[1] = naccept
+    counters[2] = nreject
+    counters[3] = t
+    counters[4] = njev
+    counters[5] = nlu
+    return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+            ev_t, ev_y, ev_index, n_ev, counters)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def kvaerno5_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                   max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                   event_addresses, event_directions, event_terminal, event_samples):
+    """Kvaerno5 (ESDIRK 5(4), 7 stages): the implicit driver contract."""
+    return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB, 0.2, True,
+                        4, False,
+                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                        event_addresses, event_directions, event_terminal, event_samples)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def kencarp4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                   max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                   event_addresses, event_directions, event_terminal, event_samples):
+    """KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA): the driver contract."""
+    return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB, 0.25, True,
+                        3, False,
+                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                        event_addresses, event_directions, event_terminal, event_samples)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def implicit_euler_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                         event_addresses, event_directions, event_terminal, event_samples):
+    """Adaptive backward Euler (error: filtered trapezoidal difference): the driver contract."""
+    return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, False,
+                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                        event_addresses, event_directions, event_terminal, event_samples)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def implicit_euler_fixed_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                               first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
+                               dense, event_addresses, event_directions, event_terminal,
+                               event_samples):
+    """Backward Euler with steps of exactly ``first_step`` (Newton to rtol/atol)."""
+    return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True,
+                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                        event_addresses, event_directions, event_terminal, event_samples)
