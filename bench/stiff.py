@@ -1,19 +1,28 @@
-"""Stiff problems: fastode's Rosenbrock methods vs scipy Radau/BDF/LSODA and numbalsoda's LSODA.
+"""Stiff problems: all of fastode's stiff methods vs scipy Radau/BDF/LSODA and numbalsoda's LSODA.
 
-    python bench/stiff.py [--quick] [--out bench/out/] [--methods Rodas4,Rosenbrock23,Radau]
+    python bench/stiff.py [--quick] [--out bench/out/] [--methods Radau,BDF,...]
+                          [--problems robertson,hires,vdp1000] [--rounds N]
 
-Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122), Van der Pol mu = 1e3 (t 0..3000);
-rtol 1e-3, 1e-5, 1e-7, 1e-9 (atol = rtol * 1e-4 for Robertson and HIRES, atol = rtol for Van
-der Pol). For each: seconds per solve (warm, interleaved rounds, minimum), nfev, njev, nlu,
-and the error at t_end: max_i |y_i - ref_i| / max(|ref_i|, ERR_FLOOR max|ref|) against scipy
-Radau at rtol 1e-12. fastode is timed through ``fastode.solve_ivp`` with the plain Python
-RHS (what a user writes; the call overhead is included); scipy through
-``scipy.integrate.solve_ivp``; numbalsoda's ``lsoda`` inside an @njit loop (kernel time only).
-Any fastode method name registered with the implicit path can be added with --methods.
-Writes OUT/stiff.md (and prints it).
+fastode: Radau, BDF, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5 and LSODA (fastode's own
+RK45 <-> Rodas4 stiffness switching). Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122),
+Van der Pol mu = 1e3 (t 0..3000); rtol 1e-3, 1e-5, 1e-7, 1e-9 (--quick: 1e-3, 1e-7; atol = rtol
+* 1e-4 for Robertson and HIRES, atol = rtol for Van der Pol). For each: seconds per solve (warm,
+interleaved rounds (7, scipy 2), minimum), nfev, njev, nlu, and the error at t_end:
+max_i |y_i - ref_i| / max(|ref_i|, ERR_FLOOR max|ref|) against scipy Radau at rtol 1e-12 (checked
+against fastode Kvaerno5 at rtol 1e-12; the difference is printed in the header). fastode is
+timed through ``fastode.solve_ivp`` with the plain Python RHS (what a user writes; the call
+overhead and output at every step included); scipy through ``scipy.integrate.solve_ivp``;
+numbalsoda's ``lsoda`` inside an @njit loop (kernel time only, output at t_end only).
+
+Besides the full table, a summary per problem and rtol: the fastest fastode method, its time and
+error, its ratio to the faster of scipy's Radau/BDF (DESIGN.md's target: >= 100x) and to
+numbalsoda's lsoda (target: > 1), and the fastest fastode method at least as accurate as
+numbalsoda's lsoda. Writes OUT/stiff.md (printed) and OUT/stiff.json (reused by
+``bench/stiff_work_precision.py --from-json``).
 """
 import argparse
 import datetime
+import json
 import os
 import sys
 import warnings
@@ -67,8 +76,10 @@ PROBLEMS = {
                 1.0),
 }
 RTOLS = (1e-3, 1e-5, 1e-7, 1e-9)
-FASTODE = ("Rodas4", "Rosenbrock23")
+QUICK_RTOLS = (1e-3, 1e-7)
+FASTODE = ("Radau", "BDF", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5", "LSODA")
 SCIPY = ("Radau", "BDF", "LSODA")
+NBS = "numbalsoda lsoda"
 ERR_FLOOR = 1e-6  # error relative to max(|ref_i|, ERR_FLOOR * max|ref|)
 
 _references = {}
@@ -90,29 +101,59 @@ def error(problem, y_end):
     return float(np.max(np.abs(y_end - ref) / np.maximum(np.abs(ref), floor)))
 
 
-def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None):
-    rtols = RTOLS[::2] if quick else RTOLS
-    rounds = 2 if quick else 5
-    try:
-        harness.NumbalsodaCall  # noqa: B018
-        import numbalsoda  # noqa: F401
-        have_nbs = True
-    except ImportError:
-        have_nbs = False
-    rows = []
+def reference_check(problem):
+    """Error (same measure) of an independent reference: fastode Kvaerno5, rtol 1e-12."""
+    sol = fastode.solve_ivp(problem.fun, problem.t_span, problem.y0, method="Kvaerno5",
+                            rtol=1e-12, atol=1e-16, args=problem.args)
+    return error(problem, sol.y[:, -1]) if sol.success else np.inf
+
+
+def _have_numbalsoda():
+    return harness.numbalsoda_available()
+
+
+def measure(problems=None, rtols=RTOLS, rounds=5, methods=FASTODE, verbose=True):
+    """Time and check every solver on every problem and rtol.
+
+    Returns {problem: {rtol_str: {solver: dict(time, nfev, njev, nlu, err, ok, message,
+    switches)}}}; solvers that fail (success False or an exception) get time None, err inf.
+    """
+    have_nbs = _have_numbalsoda()
+    results = {}
     for pname in (problems or PROBLEMS):
         problem, atol_factor = PROBLEMS[pname]
+        reference(problem)
+        per_rtol = {}
         for rtol in rtols:
             atol = rtol * atol_factor
             contenders, stats = [], {}
+
+            def record(name, sol, contender):
+                ok = bool(sol.success)
+                stats[name] = dict(nfev=int(sol.nfev), njev=int(sol.njev), nlu=int(sol.nlu),
+                                   err=error(problem, sol.y[:, -1]) if ok else np.inf, ok=ok,
+                                   message=str(sol.message),
+                                   switches=len(getattr(sol, "method_switches", None) or ()))
+                if ok:
+                    contenders.append(contender)
+                else:
+                    print(f"  {pname} rtol {rtol:.0e} {name}: {sol.message}", file=sys.stderr)
+
             for m in methods:
                 def fn(m=m):
                     return fastode.solve_ivp(problem.fun, problem.t_span, problem.y0, method=m,
                                              rtol=rtol, atol=atol, args=problem.args)
-                sol = fn()
-                stats[f"fastode {m}"] = (sol.nfev, sol.njev, sol.nlu, sol.y[:, -1]
-                                         if sol.success else None)
-                contenders.append(Contender(f"fastode {m}", fn=fn))
+                name = f"fastode {m}"
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", fastode.FallbackWarning)
+                        sol = fn()
+                except Exception as exc:  # noqa: BLE001 (report and go on)
+                    print(f"  {pname} rtol {rtol:.0e} {name} raised {exc!r}", file=sys.stderr)
+                    stats[name] = dict(nfev=None, njev=None, nlu=None, err=np.inf, ok=False,
+                                       message=repr(exc), switches=0)
+                    continue
+                record(name, sol, Contender(name, fn=fn))
             for m in SCIPY:
                 def sfn(m=m):
                     with warnings.catch_warnings():
@@ -120,30 +161,101 @@ def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None):
                         return scipy.integrate.solve_ivp(problem.fun, problem.t_span,
                                                          problem.y0, method=m, rtol=rtol,
                                                          atol=atol, args=problem.args)
-                sol = sfn()
-                stats[f"scipy {m}"] = (sol.nfev, sol.njev, sol.nlu,
-                                       sol.y[:, -1] if sol.success else None)
-                contenders.append(Contender(f"scipy {m}", fn=sfn, max_rounds=2, target=0.05))
+                record(f"scipy {m}", sfn(),
+                       Contender(f"scipy {m}", fn=sfn, max_rounds=2, target=0.05))
             if have_nbs:
                 call = harness.NumbalsodaCall(problem, "lsoda", rtol, atol)
                 res = call.solve()
-                stats["numbalsoda lsoda"] = (None, None, None,
-                                             res["y"] if res["status"] == 0 else None)
-                contenders.append(Contender("numbalsoda lsoda", timer=call.loop_time))
+                ok = res["status"] == 0
+                stats[NBS] = dict(nfev=None, njev=None, nlu=None, ok=ok, message="",
+                                  err=error(problem, res["y"]) if ok else np.inf, switches=0)
+                if ok:
+                    contenders.append(Contender(NBS, timer=call.loop_time))
             timed = interleaved(contenders, rounds)
-            # DESIGN.md's target is against scipy's BDF/Radau (LSODA is compiled Fortran)
-            best_scipy = min(timed[f"scipy {m}"].best for m in ("Radau", "BDF"))
-            nbs = timed["numbalsoda lsoda"].best if have_nbs else None
-            for name, c in timed.items():
-                nfev, njev, nlu, y_end = stats[name]
-                rows.append([pname, f"{rtol:.0e}", name, fmt_time(c.best),
-                             "—" if nfev is None else nfev, "—" if njev is None else njev,
-                             "—" if nlu is None else nlu, fmt_err(error(problem, y_end)),
-                             fmt_ratio(best_scipy / c.best),
-                             fmt_ratio(nbs / c.best) if nbs else "—"])
+            for name, st in stats.items():
+                st["time"] = timed[name].best if name in timed else None
+            per_rtol[f"{rtol:.0e}"] = stats
+            if verbose:
+                print(f"  {pname:9s} rtol {rtol:.0e}: " + ", ".join(
+                    f"{name.replace('fastode ', '')} {fmt_time(st['time'])}"
+                    for name, st in stats.items()), file=sys.stderr, flush=True)
+        results[pname] = per_rtol
+    return results
+
+
+def _t(st):
+    return st["time"] if st and st.get("time") is not None else np.inf
+
+
+def summarize(stats):
+    """Per problem/rtol: the fastest fastode method and its ratios (dict)."""
+    fast = {k: v for k, v in stats.items() if k.startswith("fastode ") and v["time"] is not None}
+    best_name = min(fast, key=lambda k: fast[k]["time"]) if fast else None
+    scipy_name = min((f"scipy {m}" for m in ("Radau", "BDF")), key=lambda k: _t(stats.get(k)))
+    nbs = stats.get(NBS)
+    out = dict(best=best_name, scipy_best=scipy_name)
+    if best_name is None:
+        return out
+    b = fast[best_name]
+    out["time"], out["err"] = b["time"], b["err"]
+    out["vs_scipy"] = _t(stats[scipy_name]) / b["time"]
+    out["scipy_err"] = stats[scipy_name]["err"]
+    out["vs_nbs"] = _t(nbs) / b["time"] if nbs else None
+    out["nbs_err"] = nbs["err"] if nbs else None
+    if nbs and np.isfinite(nbs["err"]):
+        accurate = {k: v for k, v in fast.items() if v["err"] <= nbs["err"]}
+        if accurate:
+            a = min(accurate, key=lambda k: accurate[k]["time"])
+            out["acc_best"], out["acc_vs_nbs"] = a, _t(nbs) / accurate[a]["time"]
+            out["acc_err"] = accurate[a]["err"]
+    return out
+
+
+def report(results, quick=False, ref_checks=None):
+    rows, srows = [], []
+    for pname, per_rtol in results.items():
+        for rtol, stats in per_rtol.items():
+            s = summarize(stats)
+            best_scipy = _t(stats.get(s["scipy_best"]))
+            nbs = _t(stats.get(NBS))
+            for name, st in stats.items():
+                t = st["time"]
+                note = ""
+                if not st["ok"]:
+                    note = " (failed: " + st["message"][:60] + ")"
+                elif st.get("switches"):
+                    note = f" ({st['switches']} switches)"
+                rows.append([pname, rtol, name + note, fmt_time(t),
+                             "—" if st["nfev"] is None else st["nfev"],
+                             "—" if st["njev"] is None else st["njev"],
+                             "—" if st["nlu"] is None else st["nlu"], fmt_err(st["err"]),
+                             fmt_ratio(best_scipy / t) if t else "—",
+                             fmt_ratio(nbs / t) if t and np.isfinite(nbs) else "—"])
+            if s["best"] is None:
+                srows.append([pname, rtol, "none succeeded"] + ["—"] * 8)
+                continue
+            srows.append([
+                pname, rtol, s["best"].replace("fastode ", ""), fmt_time(s["time"]),
+                fmt_err(s["err"]),
+                f"{fmt_ratio(s['vs_scipy'])} ({s['scipy_best'].replace('scipy ', '')}, "
+                f"{fmt_err(s['scipy_err'])})",
+                "—" if s["vs_nbs"] is None else fmt_ratio(s["vs_nbs"]),
+                fmt_err(s["nbs_err"]),
+                "—" if "acc_best" not in s else
+                f"{s['acc_best'].replace('fastode ', '')} {fmt_ratio(s['acc_vs_nbs'])} "
+                f"({fmt_err(s['acc_err'])})"])
     header = ["problem", "rtol", "solver", "time", "nfev", "njev", "nlu", "error at t_end",
               "faster scipy of Radau/BDF / this", "numbalsoda lsoda / this"]
-    text = "\n".join([
+    sheader = ["problem", "rtol", "fastest fastode", "time", "its error",
+               "scipy Radau/BDF (faster) / it (that one's error)", "numbalsoda lsoda / it",
+               "numbalsoda error", "fastest fastode with error <= numbalsoda's: lsoda / it "
+               "(its error)"]
+    ref_note = ""
+    if ref_checks:
+        ref_note = ("Reference check (fastode Kvaerno5 rtol 1e-12 vs the reference, same "
+                    "measure): " + ", ".join(f"{k} {fmt_err(v)}" for k, v in ref_checks.items())
+                    + ".\n")
+    return "\n".join([
         f"## Stiff problems ({datetime.date.today().isoformat()})\n",
         f"Command: `python bench/stiff.py{' --quick' if quick else ''}`; "
         f"{harness.environment_note()}.\n",
@@ -151,13 +263,55 @@ def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None):
         " numbalsoda: its `lsoda` in an `@njit` loop (kernel time, output at t_end only). "
         "Error: max relative error at t_end vs scipy Radau rtol 1e-12 (atol 1e-16), each "
         f"component relative to max(|ref_i|, {ERR_FLOOR:g} max|ref|). Time: minimum over "
-        "interleaved rounds.\n",
+        "interleaved rounds (scipy: 2 rounds). atol = rtol * 1e-4 (Robertson, HIRES), rtol "
+        "(Van der Pol). Ratios > 1: fastode faster.\n",
+        ref_note,
+        "### Summary: the fastest fastode method per problem and rtol\n",
+        "DESIGN.md targets: >= 100x the faster of scipy's BDF/Radau; faster than numbalsoda's "
+        "LSODA (ratio > 1). Fastest = least time whatever its error; the last column picks the "
+        "fastest fastode method whose error is no larger than numbalsoda lsoda's.\n",
+        markdown_table(sheader, srows), "",
+        "### All solvers\n",
         markdown_table(header, rows), ""])
+
+
+def _jsonable(results):
+    def fix(v):
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        return v
+    return {p: {r: {s: {k: fix(v) for k, v in st.items()} for s, st in stats.items()}
+                for r, stats in per.items()} for p, per in results.items()}
+
+
+def load_json(path):
+    with open(path) as fh:
+        data = json.load(fh)
+    for per in data["results"].values():
+        for stats in per.values():
+            for st in stats.values():
+                if st["err"] is None:
+                    st["err"] = np.inf
+    return data
+
+
+def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None, rounds=None):
+    rtols = QUICK_RTOLS if quick else RTOLS
+    rounds = rounds or (2 if quick else 7)
+    names = list(problems or PROBLEMS)
+    ref_checks = {p: reference_check(PROBLEMS[p][0]) for p in names}
+    results = measure(names, rtols, rounds, methods)
+    text = report(results, quick, ref_checks)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "stiff.md"), "w") as fh:
         fh.write(text)
+    with open(os.path.join(out_dir, "stiff.json"), "w") as fh:
+        json.dump(dict(environment=harness.environment_note(), quick=quick, rounds=rounds,
+                       reference_check={k: (v if np.isfinite(v) else None)
+                                        for k, v in ref_checks.items()},
+                       results=_jsonable(results)), fh, indent=1)
     print(text)
-    return rows
+    return results
 
 
 def main(argv=None):
@@ -166,8 +320,9 @@ def main(argv=None):
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--methods", default=",".join(FASTODE))
     ap.add_argument("--problems", default=",".join(PROBLEMS))
+    ap.add_argument("--rounds", type=int, default=None, help="timing rounds (default 7; quick 2)")
     a = ap.parse_args(argv)
-    run(a.quick, a.out, tuple(a.methods.split(",")), a.problems.split(","))
+    run(a.quick, a.out, tuple(a.methods.split(",")), a.problems.split(","), a.rounds)
 
 
 if __name__ == "__main__":

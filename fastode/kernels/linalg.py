@@ -178,13 +178,13 @@ def band_lu_solve_row(ab, kl, ku, piv, b, row):
             if bj != 0.0:
                 for i in range(1, lm + 1):
                     b[row, j + i] -= ab[kv + i, j] * bj
-    # back substitution row by row; multiplying by the reciprocal of the pivot keeps the
-    # division off the recurrence's critical path (2x faster for narrow bands)
+    # back substitution row by row; dividing by the pivot (not multiplying by its reciprocal,
+    # measured 2x faster for narrow bands) keeps the results bit-identical to the dense LU's
     for i in range(n - 1, -1, -1):
         acc = b[row, i]
         for j in range(i + 1, min(n, i + kv + 1)):
             acc -= ab[kv + i - j, j] * b[row, j]
-        b[row, i] = acc * (1.0 / ab[kv, i])
+        b[row, i] = acc / ab[kv, i]
 
 
 @njit(cache=True, nogil=True)
@@ -204,13 +204,12 @@ def band_lu_solve(ab, kl, ku, piv, b):
             if bj != 0.0:
                 for i in range(1, lm + 1):
                     b[j + i] -= ab[kv + i, j] * bj
-    # back substitution row by row; multiplying by the reciprocal of the pivot keeps the
-    # division off the recurrence's critical path (2x faster for narrow bands)
+    # back substitution row by row (division, as the dense LU: bit-identical results)
     for i in range(n - 1, -1, -1):
         acc = b[i]
         for j in range(i + 1, min(n, i + kv + 1)):
             acc -= ab[kv + i - j, j] * b[j]
-        b[i] = acc * (1.0 / ab[kv, i])
+        b[i] = acc / ab[kv, i]
     return b
 
 
