@@ -165,9 +165,8 @@ def test_sparsity_and_band_give_identical_answers(method, how):
     grouped = fastode.solve_ivp(brusselator_1d, (0.0, 2.0), y0, **kw, **extra)
     assert grouped.success
     # the same Jacobian, factored by the banded LU (a band this narrow in n = 80 takes the
-    # banded path, fastode.ivp_implicit.band_of): equal up to rounding, amplified by the step
-    # size control to the tolerance's level (tests/test_banded.py checks tighter)
-    np.testing.assert_allclose(grouped.y, dense.y, rtol=0, atol=1e-5)
+    # banded path, fastode.ivp_implicit.band_of), whose arithmetic is the dense LU's: identical
+    np.testing.assert_array_equal(grouped.y, dense.y)
     assert grouped.naccept == dense.naccept
     # 5 RHS calls per Jacobian instead of 80
     assert dense.nfev - grouped.nfev == dense.njev * (y0.size - 5)
