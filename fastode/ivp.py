@@ -415,11 +415,11 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
             if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
                 raise c.errors[0]
 
-    t_final = float(counters[3])
     message = MESSAGES[status]
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
-    message = message.format(max_steps=max_steps, t=t_final)
+    if "{" in message:
+        message = message.format(max_steps=max_steps, t=float(counters[3]))
     return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
                         ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex,
                         tab.P.shape[1], dense_output, len(event_list), 0, 0)
@@ -429,7 +429,7 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
                  ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q, dense_output,
                  n_events, njev, nlu):
     """OdeResult from a driver's 13-tuple (shared by the explicit and implicit paths)."""
-    t_final = float(counters[3])
+    nfev, naccept, nreject, t_final = counters[:4].tolist()
     y_sol = y_out[:n_out].T
     if is_complex:
         y_sol = y_sol[0::2] + 1j * y_sol[1::2]
@@ -462,10 +462,9 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
             # no occurrence: shape (0,) as scipy (np.asarray of an empty list), else (k, n)
             y_events.append(ye.reshape(-1, n).copy() if ye.shape[0] else np.asarray([]))
     return OdeResult(t=t_out[:n_out].copy(), y=y_sol, sol=sol, t_events=t_events,
-                     y_events=y_events, nfev=int(counters[0]), njev=njev, nlu=nlu,
-                     status=scipy_status(status),
-                     message=message, success=status >= 0, naccept=int(counters[1]),
-                     nreject=int(counters[2]))
+                     y_events=y_events, nfev=int(nfev), njev=njev, nlu=nlu,
+                     status=scipy_status(status), message=message, success=status >= 0,
+                     naccept=int(naccept), nreject=int(nreject))
 
 
 def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):

@@ -65,7 +65,8 @@ _strong_cache: dict = {}
 
 def _cache_for(fun) -> dict:
     try:
-        return _cache.setdefault(fun, {})
+        cache = _cache.get(fun)  # a hit costs no new dict or weak reference
+        return cache if cache is not None else _cache.setdefault(fun, {})
     except TypeError:  # not weak-referenceable (e.g. some builtins)
         return _strong_cache.setdefault(id(fun), {})
 
