@@ -2,10 +2,11 @@
 
 numba checks only the timestamp of the file that defines a cached function, not of the helpers it
 inlines from other files (numba#1833): after editing, say, kernels/linalg.py, a driver in
-kernels/rosenbrock.py would load stale machine code. ``invalidate_if_changed()`` hashes every
-source file of the package and deletes the package's ``*.nbi``/``*.nbc`` files when the hash
-differs from the one recorded with them. The test suite and ``fastode warmup`` call it before
-anything is compiled; an installed (unchanged) package keeps its cache.
+kernels/rosenbrock.py would load stale machine code. ``invalidate_if_changed()`` hashes the
+package's files that hold cached kernels or intrinsics and deletes the package's
+``*.nbi``/``*.nbc`` files when the hash differs from the one recorded with them. The test suite
+and ``fastode warmup`` call it before anything is compiled; an installed (unchanged) package keeps
+its cache.
 """
 import hashlib
 from pathlib import Path
@@ -15,10 +16,13 @@ _STAMP = PACKAGE / "__pycache__" / "fastode-sources.sha256"
 
 
 def sources_hash() -> str:
+    """Hash of the sources of cached kernels and of the intrinsics they inline."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE)).encode())
-        digest.update(path.read_bytes())
+        text = path.read_bytes()
+        if b"cache=True" in text or b"@intrinsic" in text:
+            digest.update(str(path.relative_to(PACKAGE)).encode())
+            digest.update(text)
     return digest.hexdigest()
 
 
