@@ -9,7 +9,9 @@ Two paths solve with the same tableaus and step-size controller:
   (an ``nn.Sequential`` of ``nn.Linear`` and Tanh/ReLU/Softplus/SiLU/ELU/Sigmoid, optionally
   with the time appended as the last input, or a module whose ``forward(t, y)`` returns
   ``self.net(y)`` / ``self.net(cat([y, t]))``), the forward solve and the gradients run in numba
-  (fastode.torch_bridge.kernels) with hand-written vector-Jacobian products.
+  (fastode.torch_bridge.kernels) with hand-written vector-Jacobian products, in float64 for
+  float32 inputs too, every method included (DOP853 / Verner 7 with their extra dense-output
+  stages); tuple states always take the torch path (no supported MLP takes a tuple).
   ``odeint`` returns exact gradients of the discrete solver (reverse mode through the stored
   steps: what autograd through the solver computes); ``odeint_adjoint`` solves torchdiffeq's
   backsolve adjoint, or with ``adjoint="checkpoint"`` the checkpointed (discrete) adjoint.
@@ -20,7 +22,10 @@ Two paths solve with the same tableaus and step-size controller:
 Extra keywords (after torchdiffeq's): ``path`` ("auto", "compiled", "torch"),
 ``per_sample`` (independent step sizes per batch row, torchode's semantics; dim 0 of ``y0`` is
 the batch), and for ``odeint_adjoint`` ``adjoint`` ("backsolve" or "checkpoint").
-Each call's counters are in ``fastode.torch_bridge.last_stats``.
+Each call's counters are in ``fastode.torch_bridge.last_stats``: ``nfev``, ``naccept``,
+``nreject`` of the forward solve; after ``backward()`` also ``adjoint_nfev`` (f evaluations
+of the backward pass: the adjoint solve's, or the discrete adjoint's recomputed stages) and
+``adjoint_nvjp`` (vector-Jacobian products).
 """
 from __future__ import annotations
 
@@ -240,15 +245,12 @@ def _run_torch(func, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, 
         adj_options = {k: v for k, v in (adjoint_kw["fwd_options"] or {}).items()
                        if k != "norm"}
     spec.adj_solver_kw, spec.seminorm = _solver_kw(adj_options, adj_tab, for_adjoint=True)
-    stats.setdefault("adjoint_nfev", 0)
     spec.adj_stats = {"nfev": 0, "naccept": 0, "nreject": 0}
     params = adjoint_kw["params"]
     if params is None:
         params = tuple(func.parameters()) if isinstance(func, torch.nn.Module) else ()
     params = tuple(p for p in params if p.requires_grad)
     out = TorchBacksolveAdjoint.apply(spec, z0, t, *params)
-    spec.stats_ref = stats
-    stats["adjoint_stats"] = spec.adj_stats
     return out
 
 

@@ -34,8 +34,6 @@ def unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw):
         return f"dtype {y0.dtype} is solved by the torch path"
     if y0.ndim == 0:
         return "a scalar state is solved by the torch path"
-    if tab.C_extra:
-        return f"method {tab.name} (extra dense-output stages) is solved by the torch path"
     if t.numel() > 1 and not bool((t[1:] > t[:-1]).all()):
         return "decreasing t is solved by the torch path"
     spec, reason = inspect(func, int(y0.shape[-1]))
@@ -45,16 +43,13 @@ def unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw):
         if adjoint_kw.get("params") is not None and \
                 {id(p) for p in adjoint_kw["params"]} != {id(p) for p in spec.params}:
             return "adjoint_params other than the net's parameters"
-        if adjoint_kw.get("method") is not None and adjoint_kw["method"] != tab.name and \
-                adjoint_kw["method"] not in (None,):
-            from .tableau import get_tableau
-            if get_tableau(adjoint_kw["method"]).name != tab.name:
-                return "an adjoint_method other than the forward method"
     # probe: the module's own forward must be the net we compiled
     with torch.no_grad():
         ref = func(t[0], y0) if not isinstance(func, torch.nn.Sequential) else func(y0)
-        mine = K.mlp_apply(spec.theta(), *spec.layout(), spec.n, y0.numel() // spec.n,
-                           float(t[0]), y0.detach().reshape(-1).to(torch.float64).numpy())
+        Bp = y0.numel() // spec.n
+        yfm = _to_fm(y0.detach().to(torch.float64).reshape(-1).numpy(), Bp, spec.n)
+        mine = _from_fm(K.mlp_apply(spec.theta(), *spec.layout(), spec.n, Bp, float(t[0]),
+                                    yfm), Bp, spec.n)
     if not isinstance(ref, torch.Tensor) or ref.shape != y0.shape:
         return "func's output does not have the state's shape"
     tol = 1e-4 if y0.dtype == torch.float32 else 1e-10
@@ -65,12 +60,28 @@ def unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw):
     return None
 
 
+def _to_fm(a, Bs, n):
+    """(..., Bs * n) batch-major -> (..., n * Bs) feature-major (the kernels' layout)."""
+    lead = a.shape[:-1]
+    return np.ascontiguousarray(
+        np.swapaxes(a.reshape(*lead, Bs, n), -1, -2)).reshape(*lead, n * Bs)
+
+
+def _from_fm(a, Bs, n):
+    """(..., n * Bs) feature-major -> (..., Bs * n) batch-major."""
+    lead = a.shape[:-1]
+    return np.ascontiguousarray(np.swapaxes(a.reshape(*lead, n, Bs), -1, -2)).reshape(
+        *lead, Bs * n)
+
+
 def _tab_arrays(tab):
     nt = tab.np_tab
     return (np.ascontiguousarray(nt.C), np.ascontiguousarray(nt.A),
             np.ascontiguousarray(nt.B), np.ascontiguousarray(nt.E),
             np.ascontiguousarray(nt.E3), tab.use_e3, tab.fsal_error, tab.error_order,
-            np.ascontiguousarray(nt.P), tab.adaptive)
+            np.ascontiguousarray(nt.P), np.ascontiguousarray(nt.C_extra, dtype=np.float64),
+            np.ascontiguousarray(nt.A_extra, dtype=np.float64),
+            tab.adaptive)
 
 
 class _Run:
@@ -79,7 +90,7 @@ class _Run:
 
 def _forward(run, store):
     tab = run.tab
-    C, A, B, E, E3, use_e3, fsal_error, error_order, P, adaptive = _tab_arrays(tab)
+    C, A, B, E, E3, use_e3, fsal_error, error_order, P, Cx, Ax, adaptive = _tab_arrays(tab)
     nsl, Ns = run.Z0.shape
     T = run.t.shape[0]
     cap = 64 if store else 0
@@ -93,7 +104,7 @@ def _forward(run, store):
         counters = np.zeros(3, dtype=np.int64)
         status = K.forward_all(
             run.Z0, run.t, Ys, run.rtol, run.atol, C, A, B, E, E3, use_e3, fsal_error,
-            error_order, P, adaptive, run.first_step, run.step_size, run.max_step,
+            error_order, P, Cx, Ax, adaptive, run.first_step, run.step_size, run.max_step,
             run.max_steps, store, hist_t, hist_h, hist_y, out_step, n_hist, run.theta,
             *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G, counters)
         if status == K.HISTORY_FULL:
@@ -115,7 +126,8 @@ class _CompiledFunction(torch.autograd.Function):
         Ys = _forward(run, store)
         ctx.run = run
         nsl, T, Ns = Ys.shape
-        out = torch.from_numpy(np.ascontiguousarray(Ys.transpose(1, 0, 2)).reshape(T, nsl * Ns))
+        out = torch.from_numpy(_from_fm(np.ascontiguousarray(Ys.transpose(1, 0, 2)), run.Bs,
+                                        run.n).reshape(T, nsl * Ns))
         return out.to(run.dtype).reshape(T, *run.shape)
 
     @staticmethod
@@ -123,34 +135,41 @@ class _CompiledFunction(torch.autograd.Function):
         run = ctx.run
         nsl, T, Ns = run.Ys.shape
         g = grad.detach().to(torch.float64).reshape(T, nsl, Ns).permute(1, 0, 2)
-        Gout = np.ascontiguousarray(g.numpy())
+        Gout = _to_fm(np.ascontiguousarray(g.numpy()), run.Bs, run.n)
         ybar0 = np.zeros((nsl, Ns))
         gth = np.zeros(run.theta.shape[0])
         tgrad = np.zeros(T)
-        C, A, B, E, E3, use_e3, fsal_error, error_order, P, adaptive = _tab_arrays(run.tab)
+        C, A, B, E, E3, use_e3, fsal_error, error_order, P, Cx, Ax, adaptive = \
+            _tab_arrays(run.tab)
+        counters = np.zeros(4, dtype=np.int64)
         if run.grad_mode == "discrete":
             hist_t, hist_h, hist_y, out_step, n_hist = run.hist
             interp = bool(adaptive or run.step_size > 0)
             K.discrete_all(run.t, Gout, hist_t, hist_h, hist_y, n_hist, out_step, interp, C, A,
-                           B, P, run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G,
-                           ybar0, gth, tgrad)
+                           B, P, Cx, Ax, run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs,
+                           run.G, ybar0, gth, tgrad, counters)
+            adj = {"adjoint_nfev": int(counters[0]), "adjoint_nvjp": int(counters[1])}
         else:
             at = run.adj
-            C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, adaptive2 = _tab_arrays(at["tab"])
-            counters = np.zeros(3, dtype=np.int64)
-            G2 = np.empty_like(run.G)
+            C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, Cx2, Ax2, adaptive2 = \
+                _tab_arrays(at["tab"])
             status = K.backsolve_all(
                 run.t, run.Ys, Gout, bool(ctx.needs_input_grad[2]), at["rtol"], at["atol"],
-                at["seminorm"], C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, adaptive2,
-                at["first_step"], at["step_size"], at["max_step"], at["max_steps"],
-                run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, G2, ybar0, gth, tgrad,
-                counters)
+                at["seminorm"], C2, A2, B2, E2, E32, use_e32, fsal2, eo2, P2, Cx2, Ax2,
+                adaptive2, at["first_step"], at["step_size"], at["max_step"], at["max_steps"],
+                run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G, ybar0, gth,
+                tgrad, counters)
             if status != K.OK:
                 raise SolverError(f"compiled adjoint solve failed: "
                                   f"{_MESSAGES.get(status, status)}")
-            last_stats["adjoint_nfev"] = int(counters[0])
-            from . import last_stats as bridge_stats  # noqa: PLC0415
-            bridge_stats["adjoint_nfev"] = int(counters[0])
+            adj = {"adjoint_nfev": int(counters[0] + counters[3]),
+                   "adjoint_nvjp": int(counters[0]), "adjoint_naccept": int(counters[1]),
+                   "adjoint_nreject": int(counters[2])}
+        # the backward pass runs after odeint returned: its counters join the call's stats
+        from . import last_stats as bridge_stats  # noqa: PLC0415
+        for key, v in adj.items():
+            bridge_stats[key] = bridge_stats.get(key, 0) + v
+        ybar0 = _from_fm(ybar0, run.Bs, run.n)
         gy0 = torch.from_numpy(ybar0.reshape(-1)).to(run.dtype).reshape(run.shape)
         gt = torch.from_numpy(tgrad).to(run.t_dtype) if ctx.needs_input_grad[2] else None
         gps = run.spec.split_grad(gth)
@@ -182,10 +201,13 @@ def solve(func, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_
         run.Z0 = np.ascontiguousarray(z0.reshape(Btot, spec.n))
     else:
         run.Bs = Btot
-        run.Z0 = np.ascontiguousarray(z0.reshape(1, -1))
-    run.Xs = np.empty((tab.s + 1, run.Bs, spec.xwidth))
-    run.Zs = np.empty((tab.s + 1, run.Bs, spec.zwidth))
-    run.G = np.empty((len(spec.act) + 1, spec.gwidth))
+        run.Z0 = _to_fm(z0, Btot, spec.n).reshape(1, -1)
+    # activations of every RK stage (the discrete adjoint keeps one block per stage,
+    # extra dense-output stages included)
+    nblk = tab.s + 1 + len(tab.C_extra)
+    run.Xs = np.empty((nblk * spec.xwidth, run.Bs))
+    run.Zs = np.empty((nblk * spec.zwidth, run.Bs))
+    run.G = np.empty((spec.xwidth, run.Bs))
     params = [p for p in spec.params]
     run.needs_grad = torch.is_grad_enabled() and (
         y0.requires_grad or t.requires_grad or any(p.requires_grad for p in params))

@@ -48,7 +48,6 @@ class MLPSpec:
         self.zoff = np.concatenate([[0], np.cumsum(dims[1:])]).astype(np.int64)[:L]
         self.xwidth = int(sum(dims))
         self.zwidth = int(sum(dims[1:]))
-        self.gwidth = int(max(dims))
 
     def theta(self):
         """All weights and biases as one float64 array (one small copy per call)."""

@@ -69,6 +69,14 @@ class TorchBacksolveAdjoint(torch.autograd.Function):
                 pacc = z[2 * N + 1:]
             if need_t:
                 time_vjps[0] = tacc[0]
+            # the backward pass runs after odeint_adjoint returned: its counters join the
+            # call's stats (each augmented evaluation is one f and one VJP)
+            from . import last_stats  # noqa: PLC0415
+            nf = spec.adj_stats["nfev"]
+            for key, v in (("adjoint_nfev", nf + (T - 1 if need_t else 0)),
+                           ("adjoint_nvjp", nf), ("adjoint_naccept", spec.adj_stats["naccept"]),
+                           ("adjoint_nreject", spec.adj_stats["nreject"])):
+                last_stats[key] = last_stats.get(key, 0) + v
             grads = []
             off = 0
             for p, k in zip(params, n_par):
