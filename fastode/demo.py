@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from .ivp import solve_ivp
-from .problems import LECTURE, STANDARD, reference_solution
+from .problems import LECTURE, STANDARD, STIFF, reference_solution
 
 
 def _best_time(run, min_total=0.2, max_repeats=200):
@@ -43,6 +43,7 @@ def run_demo(rtol=1e-8, atol=1e-10, quick=False, file=None):
     file = file or sys.stdout
     cases = [(p, "RK45") for p in LECTURE]
     cases += [(p, m) for p in STANDARD for m in ("RK45", "DOP853")]
+    cases += [(p, m) for p in STIFF for m in ("Radau", "BDF")]
     rows = []
     min_total = 0.05 if quick else 0.3
     # the bar shows only when the run takes more than a second (numba compiles on first use)
@@ -72,8 +73,8 @@ def run_demo(rtol=1e-8, atol=1e-10, quick=False, file=None):
 def _print_table(rows, rtol, atol, file):
     print(f"\nfastode vs scipy.integrate.solve_ivp: same method, rtol={rtol:g}, atol={atol:g}, "
           "plain Python right-hand sides, warm (best of repeats)", file=file)
-    print("error: relative max-norm error at t_end against the exact solution (*) or scipy "
-          "DOP853 at rtol=atol=1e-13\n", file=file)
+    print("error: relative max-norm error at t_end against the exact solution (*), scipy "
+          "DOP853 at rtol=atol=1e-13, or (stiff) scipy Radau at rtol=1e-10\n", file=file)
     header = ("| problem | method | fastode | scipy | speed-up | fastode error | scipy error "
               "| nfev (fastode/scipy) |")
     print(header, file=file)

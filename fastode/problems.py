@@ -102,16 +102,37 @@ STANDARD = [
             (0.012277471,), None, "one period of a periodic orbit"),
 ]
 
+def robertson(t, y):
+    """Robertson's stiff chemical kinetics (Hairer-Wanner II, eq. IV.1.3)."""
+    return np.array([-0.04 * y[0] + 1e4 * y[1] * y[2],
+                     0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1],
+                     3e7 * y[1] * y[1]])
+
+
+# stiff problems: references by scipy's Radau at rtol 1e-10 (an explicit reference would take
+# millions of steps)
+STIFF = [
+    Problem("Robertson (stiff)", robertson, (0.0, 1e5), np.array([1.0, 0.0, 0.0]), (), None,
+            "stiff chemical kinetics, t in [0, 1e5]"),
+    Problem("Van der Pol mu=1e3 (stiff)", van_der_pol, (0.0, 3000.0), np.array([2.0, 0.0]),
+            (1000.0,), None, "relaxation oscillations, t in [0, 3000]"),
+]
+
 _references: dict = {}
 
 
 def reference_solution(problem: Problem) -> np.ndarray:
-    """y(t_end): exact where known, else scipy DOP853 at rtol = atol = 1e-13 (cached)."""
+    """y(t_end): exact where known, else scipy DOP853 at rtol = atol = 1e-13, or for the stiff
+    problems scipy Radau at rtol 1e-10, atol 1e-12 (cached)."""
     if problem.exact is not None:
         return problem.exact(problem.t_span[1])
     if problem.name not in _references:
         from scipy.integrate import solve_ivp
-        sol = solve_ivp(problem.fun, problem.t_span, problem.y0, method="DOP853",
-                        args=problem.args, rtol=1e-13, atol=1e-13)
+        if any(problem is p for p in STIFF):
+            sol = solve_ivp(problem.fun, problem.t_span, problem.y0, method="Radau",
+                            args=problem.args, rtol=1e-10, atol=1e-12)
+        else:
+            sol = solve_ivp(problem.fun, problem.t_span, problem.y0, method="DOP853",
+                            args=problem.args, rtol=1e-13, atol=1e-13)
         _references[problem.name] = sol.y[:, -1]
     return _references[problem.name]
