@@ -30,6 +30,8 @@ bench: setup rust-ref
 	$(BIN)/python bench/rust_vs_numba.py
 	$(BIN)/python bench/ensemble_sweep.py
 	$(BIN)/python bench/stiff.py
+	$(BIN)/python bench/stiff_work_precision.py --from-json bench/out/stiff.json
+	$(BIN)/python bench/heat_equation.py --quick
 	NUMBA_NUM_THREADS=1 $(BIN)/python bench/neural_ode.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)
