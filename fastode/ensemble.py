@@ -35,7 +35,8 @@ from numba.core.registry import CPUDispatcher
 from scipy.optimize import OptimizeResult
 
 from . import methods as method_registry
-from .ivp import (_compiled_rhs, _positive_option, validate_t_eval, validate_t_span,
+from .ivp import (_compiled_rhs, _positive_option, fixed_or_adaptive_first_step,
+                  parse_step_options, validate_t_eval, validate_t_span,
                   validate_tolerances)
 from .kernels import ensemble as kern
 from .kernels import status as st
@@ -644,29 +645,10 @@ def _resolve_n_traj(y0, params, n_traj):
 
 def _step_options(chosen, options, t0, t1, method):
     """Step options exactly as solve_ivp reads them; unknown ones warn like scipy."""
-    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
-    first_step = _positive_option(options, "first_step", 0.0)
     step = _positive_option(options, "step", 0.0)
-    min_step = options.pop("min_step", 0.0)
-    if isinstance(min_step, bool) or not isinstance(min_step, (Integral, float)) or \
-            not (min_step >= 0) or not np.isfinite(min_step):
-        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
-    max_steps = options.pop("max_steps", None)
-    if max_steps is not None and (isinstance(max_steps, bool)
-                                  or not isinstance(max_steps, Integral) or max_steps <= 0):
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
-    if first_step and first_step > abs(t1 - t0) and t1 != t0:
-        raise ValueError("`first_step` exceeds the length of `t_span`.")
-    if chosen.adaptive:
-        if step:
-            raise ValueError(f"`step` is for fixed-step methods; {method!r} is adaptive "
-                             "(use `first_step` / `max_step`).")
-    else:
-        step = step or first_step
-        if not step and t1 != t0:
-            raise ValueError(f"fixed-step method {method!r} needs a step size: pass `step=` "
-                             "(or `first_step=`).")
-        first_step = step or 1.0
+    max_step, first_step, min_step, max_steps, _ = parse_step_options(options, t0, t1,
+                                                                      events=False)
+    first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
     for name, why in _UNSUPPORTED.items():
         if name in options:
             value = options.pop(name)

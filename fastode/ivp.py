@@ -184,6 +184,46 @@ def _positive_option(options, name, default, allow_inf=False):
     return value
 
 
+def parse_step_options(options, t0, t1, events=True):
+    """Pop and check the step options every driver takes (scipy's and fastode's own).
+
+    Returns (max_step, first_step, min_step, max_steps, event_samples); ``first_step`` 0 means
+    automatic, ``max_steps`` None unlimited. With ``events=False`` ``event_samples`` stays in
+    ``options`` (so the caller reports it as having no effect).
+    """
+    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
+    first_step = _positive_option(options, "first_step", 0.0)
+    min_step = options.pop("min_step", 0.0)
+    if (isinstance(min_step, bool) or not isinstance(min_step, Real) or not (min_step >= 0)
+            or not np.isfinite(min_step)):
+        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
+    max_steps = options.pop("max_steps", None)
+    if max_steps is not None and (isinstance(max_steps, bool)
+                                  or not isinstance(max_steps, Integral) or max_steps <= 0):
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    event_samples = options.pop("event_samples", 4) if events else 4
+    if not isinstance(event_samples, Integral) or event_samples < 1:
+        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
+    if first_step and first_step > abs(t1 - t0) and t1 != t0:
+        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    return max_step, first_step, float(min_step), max_steps, int(event_samples)
+
+
+def fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1):
+    """The explicit driver's ``first_step``: the fixed step of a fixed-step method (``step``,
+    else ``first_step``), or the adaptive first step (``step`` is an error there)."""
+    if chosen.adaptive:
+        if step:
+            raise ValueError(f"`step` is for fixed-step methods; {method!r} is adaptive "
+                             "(use `first_step` / `max_step`).")
+        return first_step
+    step = step or first_step
+    if not step and t1 != t0:
+        raise ValueError(f"fixed-step method {method!r} needs a step size: pass `step=` "
+                         "(or `first_step=`).")
+    return step or 1.0
+
+
 def check_fun(fun, t0, y0_real, n, is_complex, args, vectorized):
     """Call ``fun`` once in Python at (t0, y0): the shape check scipy does, with clear errors.
 
@@ -331,30 +371,9 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                              t_eval_arr, dense_output, event_list, vectorized, 0.0, np.inf, 0.0,
                              None, 4)
-    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
-    first_step = _positive_option(options, "first_step", 0.0)
     step = _positive_option(options, "step", 0.0)
-    min_step = options.pop("min_step", 0.0)
-    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
-        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
-    max_steps = options.pop("max_steps", None)
-    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
-    event_samples = options.pop("event_samples", 4)
-    if not isinstance(event_samples, Integral) or event_samples < 1:
-        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
-    if first_step and first_step > abs(t1 - t0) and t1 != t0:
-        raise ValueError("`first_step` exceeds the length of `t_span`.")
-    if chosen.adaptive:
-        if step:
-            raise ValueError(f"`step` is for fixed-step methods; {method!r} is adaptive "
-                             "(use `first_step` / `max_step`).")
-    else:
-        step = step or first_step
-        if not step and t1 != t0:
-            raise ValueError(f"fixed-step method {method!r} needs a step size: pass `step=` "
-                             "(or `first_step=`).")
-        first_step = step or 1.0
+    max_step, first_step, min_step, max_steps, event_samples = parse_step_options(options, t0, t1)
+    first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
     if options:
         ignored = [k for k in options if k in _IMPLICIT_ONLY_OPTIONS]
         unknown = [k for k in options if k not in _IMPLICIT_ONLY_OPTIONS]
@@ -363,7 +382,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                       stacklevel=2)
     return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                          t_eval_arr, dense_output, event_list, vectorized, first_step, max_step,
-                         float(min_step), max_steps, int(event_samples))
+                         min_step, max_steps, event_samples)
 
 
 _FLOAT_SPECS = {}

@@ -33,12 +33,11 @@ Options: those of the explicit methods plus ``jac``, ``jac_sparsity``, ``lband``
 (used by the stiff leg). ``mass`` is not supported (use Radau, BDF or Rodas4).
 """
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 
 from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
-                  _positive_option, shape_result)
+                  parse_step_options, shape_result)
 from .ivp_implicit import _FD_STRUCT, compile_jac, jacobian_structure
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
@@ -55,26 +54,15 @@ STIFF_NAME = "Rodas4"
 
 
 def _parse_options(options, method_name, t0, t1):
-    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
-    first_step = _positive_option(options, "first_step", 0.0)
     if options.pop("step", None) is not None:
         raise ValueError(f"`step` is for fixed-step methods; {method_name!r} is adaptive "
                          "(use `first_step` / `max_step`).")
-    min_step = options.pop("min_step", 0.0)
-    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
-        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
-    max_steps = options.pop("max_steps", None)
-    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
-    event_samples = options.pop("event_samples", 4)
-    if not isinstance(event_samples, Integral) or event_samples < 1:
-        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
-    if first_step and first_step > abs(t1 - t0) and t1 != t0:
-        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    max_step, first_step, min_step, max_steps, event_samples = parse_step_options(options, t0,
+                                                                                  t1)
     if options.pop("mass", None) is not None:
         raise ValueError(f"`mass` is not supported by method {method_name!r}; use 'Radau', "
                          "'BDF' or 'Rodas4'.")
-    return max_step, first_step, float(min_step), max_steps, int(event_samples)
+    return max_step, first_step, min_step, max_steps, event_samples
 
 
 def _pad_segments(seg_data, n, q, q_max):

@@ -57,7 +57,7 @@ import numpy as np
 from numba.core.ccallback import CFunc
 
 from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
-                  _positive_option, shape_result)
+                  parse_step_options, shape_result)
 from .kernels import status as st
 from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED,
                                SINGULAR, band_groups, cpr_groups, pattern_bandwidth,
@@ -274,8 +274,6 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     if driver is None:
         raise ValueError(f"no compiled driver is registered for method {chosen.name!r} "
                          f"(family {chosen.family!r}).")
-    max_step = _positive_option(options, "max_step", np.inf, allow_inf=True)
-    first_step = _positive_option(options, "first_step", 0.0)
     step = options.pop("step", None)
     if step is not None:
         if chosen.name not in FIXED_STEP_DRIVERS:
@@ -286,17 +284,9 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
             raise ValueError(f"`step` must be a positive finite number; got {step!r}.")
         driver = FIXED_STEP_DRIVERS[chosen.name]
         first_step = float(step)
-    min_step = options.pop("min_step", 0.0)
-    if not isinstance(min_step, Real) or not (min_step >= 0) or not np.isfinite(min_step):
-        raise ValueError(f"`min_step` must be a non-negative finite number; got {min_step!r}.")
-    max_steps = options.pop("max_steps", None)
-    if max_steps is not None and (not isinstance(max_steps, Integral) or max_steps <= 0):
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
-    event_samples = options.pop("event_samples", 4)
-    if not isinstance(event_samples, Integral) or event_samples < 1:
-        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
-    if first_step and first_step > abs(t1 - t0) and t1 != t0:
-        raise ValueError("`first_step` exceeds the length of `t_span`.")
+    max_step, first_step_option, min_step, max_steps, event_samples = parse_step_options(
+        options, t0, t1)
+    first_step = first_step if step is not None else first_step_option
     jac = options.pop("jac", None)
     jac_sparsity = options.pop("jac_sparsity", None)
     lband = options.pop("lband", None)
