@@ -169,11 +169,17 @@ def unpack(out):
     return int(status), t_out[:n_out], y_out[:n_out].T, out[12]
 
 
+def vdp_x_zero(t, y):
+    return y[0]
+
+
 @lru_cache(maxsize=None)
 def tight_reference(name):
     fun, t_span, y0, _ = PROBLEMS[name]
+    # Van der Pol: also the zeros of y0 (the middle of each relaxation jump)
     return scipy.integrate.solve_ivp(fun, t_span, y0, method="Radau", rtol=1e-12,
-                                     atol=1e-16 if name == "robertson" else 1e-14)
+                                     atol=1e-16 if name == "robertson" else 1e-14,
+                                     events=vdp_x_zero if name == "vdp1000" else None)
 
 
 PROBLEMS = {
@@ -347,6 +353,56 @@ def test_standard_problems_rtol_1e6(name, problem):
     assert err.max() < 100, err
     if problem == "robertson":
         np.testing.assert_allclose(y.sum(axis=0), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ESDIRK)
+@pytest.mark.parametrize("rtol,atol", [(1e-3, 1e-3), (1e-3, 1e-6)])
+def test_vdp1000_loose_tolerance_in_phase(name, rtol, atol):
+    """Regression: at rtol = atol = 1e-3 both methods used to return Van der Pol mu = 1e3 out
+    of phase while reporting success: y0(3000) = -0.53 vs -1.51, the jumps at t ~ 1614 and
+    2421 skipped inside one accepted 1700-long step (also at atol = 1e-6, and for mu = 1e4 at
+    every rtol >= 1e-4). A Jacobian taken in the middle of the first jump was kept while h grew
+    a million-fold; with that W the simplified Newton crawled with tiny increments that passed
+    the convergence test, and the error estimate filtered through it came out ~1e-6. The kernel
+    now refreshes J when the step outgrows the first step taken with it by JAC_GROWTH.
+
+    Bounds: each jump (zero of y0) within 5 time units of the reference (0.3% of the period
+    1614; measured after the fix: <= 2.5, fastode's Radau 1.0); the state at t = 3000 within
+    10 tolerance units atol + rtol |y_ref| (measured after the fix: <= 1.5, Radau <= 0.7;
+    before: 230-650, mostly with one of the three jumps found).
+    """
+    fun, t_span, y0, _ = PROBLEMS["vdp1000"]
+    ref = tight_reference("vdp1000")
+    res = fastode.solve_ivp(fun, t_span, y0, method=name, rtol=rtol, atol=atol,
+                            events=vdp_x_zero)
+    assert res.success
+    ref_jumps = ref.t_events[0]
+    assert ref_jumps.size == 3
+    assert res.t_events[0].size == ref_jumps.size, res.t_events[0]
+    assert np.abs(res.t_events[0] - ref_jumps).max() < 5.0, res.t_events[0] - ref_jumps
+    err = np.abs(res.y[:, -1] - ref.y[:, -1]) / (atol + rtol * np.abs(ref.y[:, -1]))
+    assert err.max() < 10, err
+
+
+@pytest.mark.parametrize("name", ESDIRK)
+@pytest.mark.parametrize("rtol", [1e-3, 1e-6])
+def test_robertson_fd_jacobian_steps_like_exact(name, rtol):
+    """The step sequence must not depend on how J is computed beyond rounding. Regression: a
+    finite-difference J re-evaluated f(t, y) and the step then used it in place of the last
+    stage's f (first same as last); on stiff components the two differ by J times the Newton
+    error, which spoiled the stage predictors: at rtol 1e-3 KenCarp4 took 90 steps (Kvaerno5
+    119) with finite differences against 25 (26) with the exact J; now 25 (26) with both."""
+    fun, t_span, y0, _ = PROBLEMS["robertson"]
+    runs = [unpack(run_driver(DRIVERS[name], fun, t_span, y0, rtol=rtol, atol=rtol * 1e-4,
+                              jac=jac)) for jac in (None, robertson_jac)]
+    (s_fd, t_fd, y_fd, c_fd), (s_ex, t_ex, y_ex, c_ex) = runs
+    assert s_fd == 0 and s_ex == 0
+    assert t_fd.size <= 1.1 * t_ex.size + 1, (t_fd.size, t_ex.size)
+    ref = tight_reference("robertson")
+    for y in (y_fd, y_ex):
+        # global error in tolerance units (measured <= 4.8; scipy's Radau <= ~20 on these)
+        err = np.abs(y[:, -1] - ref.y[:, -1]) / (rtol * 1e-4 + rtol * np.abs(ref.y[:, -1]))
+        assert err.max() < 20, err
 
 
 @pytest.mark.parametrize("name", ESDIRK)

@@ -22,8 +22,9 @@ Per step (stage values Y_i = y + u_i, stage derivatives z_i = h f(t + c_i h, Y_i
   1 / (min(order, error_order) + 1), safety 0.9 (2 maxit + 1) / (2 maxit + newton iterations);
   factors 0.2 .. 10;
 * reuse: J is kept across steps and recomputed after an accepted step whose Newton needed more
-  than 2 iterations at a rate above 1e-3 in some stage, or when Newton fails with an old J;
-  the LU is kept while h is kept (a step-size factor in [1, 1.2] is not taken);
+  than 2 iterations at a rate above 1e-3 in some stage, or when the next step is more than
+  ``JAC_GROWTH`` = 10 times the first step taken with this J, or when Newton fails with an
+  old J; the LU is kept while h is kept (a step-size factor in [1, 1.2] is not taken);
 * Newton failure with a fresh J (or a singular W, or a non-finite f) halves the step.
 
 Dense output in monomial form: the tableau's continuous extension when it has one (KenCarp4,
@@ -57,6 +58,7 @@ MAX_FACTOR = 10.0
 KEEP_LO = 1.0          # an accepted step's factor in [KEEP_LO, KEEP_HI] keeps h (and the LU)
 KEEP_HI = 1.2
 JAC_RATE = 1e-3        # recompute J after a step whose Newton ran > 2 iterations above this rate
+JAC_GROWTH = 10.0      # recompute J before a step more than this times the first one taken with it
 MAX_SINGULAR_CUTS = 20
 FAIL_STATUS = (st.STEP_TOO_SMALL, st.NON_FINITE, SINGULAR, NEWTON_FAILED)
 
@@ -86,15 +88,21 @@ def factor_w(J, mass, has_mass, hg, LU, piv):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp, fbuf):
-    """J = df/dy at (t, y). Finite differences need f(t, y) to full precision, so ``f`` (the
-    last stage's f, accurate only to the Newton tolerance) is re-evaluated first: returns the
-    number of RHS calls to add to nfev (0 or 1)."""
+def fresh_jacobian(rhs, jac, use_jac, p, t, y, fx, atol, jac_factor, J, hvec, yscale, ytmp,
+                   fbuf):
+    """J = df/dy at (t, y). Finite differences need f(t, y) to full precision (the last stage's
+    f is accurate only to the Newton tolerance), so it is re-evaluated into the scratch ``fx``:
+    returns the number of RHS calls to add to nfev (0 or 1).
+
+    The step keeps the last stage's f (first same as last): replacing it by f(t, y) made the
+    explicit first stage differ by J times the Newton error, O(1) on stiff components at large
+    h, and the stage predictors and Newton then failed (KenCarp4 on Robertson at rtol 1e-3 took
+    90 steps with finite differences, 25 with the exact J; now 25 with both)."""
     extra = 0
     if not use_jac:
-        call_rhs(rhs, t, y, p, f)
+        call_rhs(rhs, t, y, p, fx)
         extra = 1
-    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
+    evaluate_jacobian(rhs, jac, use_jac, p, t, y, fx, atol, jac_factor, J, hvec, yscale, ytmp,
                       fbuf)
     return extra
 
@@ -296,6 +304,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                       fbuf)
     njev += 1
     current_jac = True
+    h_jac = 0.0       # |h| of the first step attempted with the current J (0: none yet)
     lu_valid = False
     h_lu = 0.0
     finished = False
@@ -362,6 +371,8 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 h = t_new - t
                 ha = abs(h)
                 hg = h * gamma
+                if h_jac == 0.0:
+                    h_jac = ha
                 for m in range(n):
                     scale[m] = atol[m] + abs(y[m]) * rtol[m]
                 converged = False
@@ -410,9 +421,10 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     if converged or current_jac:
                         break
                     njev += 1
-                    nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
+                    nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, res, atol, jac_factor, J,
                                            hvec, yscale, ytmp, fbuf)
                     current_jac = True
+                    h_jac = ha
                     lu_valid = False
                 if not converged:
                     fail_kind = 1 if not finite else (2 if singular else 3)
@@ -479,6 +491,15 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 h_abs_old = h_abs
                 error_norm_old = error_norm
                 h_abs = ha * factor
+                # A J validated only at much shorter steps is not trusted: the simplified
+                # Newton's contraction ~ ||(M - h gamma J)^-1 h gamma (J(y) - J)|| grows with h,
+                # and a stale W both stalls Newton unseen (increments look small) and shrinks
+                # the filtered error estimate. Seen on Van der Pol mu=1e3 at rtol 1e-3: a J from
+                # the middle of a relaxation jump kept while h grew 1e6-fold gave wrong stages
+                # accepted with estimates ~1e-6 (tests/test_sdirk.py). At most one extra J per
+                # decade of step-size growth.
+                if h_abs > JAC_GROWTH * h_jac:
+                    recompute_jac = True
             if not f_finite:
                 status = st.NON_FINITE
 
@@ -563,10 +584,11 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 finished = True
                 break
             if recompute_jac:
-                nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
+                nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, res, atol, jac_factor, J,
                                        hvec, yscale, ytmp, fbuf)
                 njev += 1
                 current_jac = True
+                h_jac = 0.0
                 lu_valid = False
             else:
                 current_jac = False
