@@ -1,7 +1,7 @@
-"""The heat equation by the method of lines: fastode's banded Rosenbrock methods vs scipy.
+"""The heat equation by the method of lines: fastode's banded BDF and Rosenbrock vs scipy.
 
     python bench/heat_equation.py [--quick] [--sizes 100,1000,10000] [--rtols 1e-3,1e-6]
-                                  [--out bench/out/]
+                                  [--methods BDF,Rodas4] [--rounds 3] [--out bench/out/]
 
 u_t = u_xx on (0, 1), u = 0 at both ends, n interior points, second-order central differences
 (a tridiagonal Jacobian, eigenvalues down to -4/dx^2), t in [0, 0.1], u(x, 0) = sin(pi x) +
@@ -10,7 +10,7 @@ exact solution of the semi-discrete system (the sine modes are eigenvectors of t
 matrix with eigenvalues -4/dx^2 sin^2(k pi dx/2)), so it measures the integrator alone.
 
 fastode: ``solve_ivp(..., lband=1, uband=1)`` (banded finite-difference Jacobian, 3 RHS calls,
-and banded LU); scipy: BDF and Radau with ``jac_sparsity`` (grouped finite differences and a
+and banded LU; BDF is scipy's algorithm, so it takes scipy BDF's steps); scipy: BDF and Radau with ``jac_sparsity`` (grouped finite differences and a
 sparse LU), LSODA with ``lband=1, uband=1`` (its banded solver). All get the same plain Python
 RHS (fastode compiles it with numba) and store the solution at every step. Time: minimum over
 interleaved rounds, warm (compile excluded). Writes OUT/heat_equation.md (and prints it).
@@ -40,7 +40,7 @@ SIZES = (100, 1000, 10000)
 RTOLS = (1e-3, 1e-4, 1e-5, 1e-6)
 T_END = 0.1
 MODES = ((1, 1.0), (3, 0.5), (7, 0.25))
-FASTODE = ("Rodas4", "Rosenbrock23")
+FASTODE = ("BDF", "Rodas4", "Rosenbrock23")
 SCIPY = ("BDF", "Radau", "LSODA")
 
 
@@ -63,7 +63,7 @@ def heat_problem(n):
     return heat, u0, exact
 
 
-def run(sizes=SIZES, rtols=RTOLS, rounds=3, out_dir=DEFAULT_OUT, command=""):
+def run(sizes=SIZES, rtols=RTOLS, rounds=3, out_dir=DEFAULT_OUT, command="", methods=FASTODE):
     rows = []
     for n in sizes:
         heat, u0, exact = heat_problem(n)
@@ -72,7 +72,7 @@ def run(sizes=SIZES, rtols=RTOLS, rounds=3, out_dir=DEFAULT_OUT, command=""):
         for rtol in rtols:
             atol = rtol * 1e-3
             contenders, stats = [], {}
-            for m in FASTODE:
+            for m in methods:
                 def fn(m=m):
                     return fastode.solve_ivp(heat, (0.0, T_END), u0, method=m, rtol=rtol,
                                              atol=atol, lband=1, uband=1)
@@ -126,13 +126,16 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="rtol 1e-3 and 1e-6 only, 2 rounds")
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     ap.add_argument("--rtols", default=None)
+    ap.add_argument("--methods", default=",".join(FASTODE), help="fastode methods to run")
+    ap.add_argument("--rounds", type=int, default=None, help="timing rounds (default 3, 2 quick)")
     ap.add_argument("--out", default=DEFAULT_OUT)
     a = ap.parse_args(argv)
     rtols = ((1e-3, 1e-6) if a.quick else RTOLS) if a.rtols is None else \
         tuple(float(r) for r in a.rtols.split(","))
     sizes = tuple(int(s) for s in a.sizes.split(","))
     command = "".join(f" {arg}" for arg in (argv if argv is not None else sys.argv[1:]))
-    run(sizes, rtols, 2 if a.quick else 3, a.out, command)
+    rounds = a.rounds if a.rounds is not None else (2 if a.quick else 3)
+    run(sizes, rtols, rounds, a.out, command, tuple(a.methods.split(",")))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
     python bench/stiff.py [--quick] [--out bench/out/] [--methods Radau,BDF,...]
                           [--problems robertson,hires,vdp1000] [--rounds N]
 
-fastode: Radau, BDF, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5 and LSODA (fastode's own
-RK45 <-> Rodas4 stiffness switching). Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122),
+fastode: Radau, BDF, Rodas5P, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5 and LSODA (fastode's
+own RK45 <-> Rodas4 stiffness switching). Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122),
 Van der Pol mu = 1e3 (t 0..3000); rtol 1e-3, 1e-5, 1e-7, 1e-9 (--quick: 1e-3, 1e-7; atol = rtol
 * 1e-4 for Robertson and HIRES, atol = rtol for Van der Pol). For each: seconds per solve (warm,
 interleaved rounds (7, scipy 2), minimum), nfev, njev, nlu, and the error at t_end:
@@ -14,10 +14,19 @@ timed through ``fastode.solve_ivp`` with the plain Python RHS (what a user write
 overhead and output at every step included); scipy through ``scipy.integrate.solve_ivp``;
 numbalsoda's ``lsoda`` inside an @njit loop (kernel time only, output at t_end only).
 
+Like for like with numbalsoda (column "kernel"): each fastode driver called inside an @njit
+loop with the arguments ``fastode.solve_ivp`` would pass (``fastode.ivp_implicit.kernel_call``),
+output at t_end only (``t_eval=[t_end]``), against numbalsoda's lsoda timed again on the same
+in-place RHS code (``fastode.rhs_inplace`` writes ``out[i] = ...`` instead of returning a new
+array; one cfunc per signature): the same RHS code on both sides, no Python in the loop.
+fastode's LSODA (a Python-level switching loop) has no kernel column. numbalsoda's nfev is
+counted by its RHS (its finite-difference Jacobian calls included; njev, nlu not reported).
+
 Besides the full table, a summary per problem and rtol: the fastest fastode method, its time and
 error, its ratio to the faster of scipy's Radau/BDF (DESIGN.md's target: >= 100x) and to
 numbalsoda's lsoda (target: > 1), and the fastest fastode method at least as accurate as
-numbalsoda's lsoda. Writes OUT/stiff.md (printed) and OUT/stiff.json (reused by
+numbalsoda's lsoda; then the same two numbalsoda comparisons like for like (kernel times).
+Writes OUT/stiff.md (printed) and OUT/stiff.json (reused by
 ``bench/stiff_work_precision.py --from-json``).
 """
 import argparse
@@ -25,6 +34,7 @@ import datetime
 import json
 import os
 import sys
+import time
 import warnings
 
 if __package__ in (None, ""):
@@ -39,6 +49,7 @@ import numpy as np  # noqa: E402
 import scipy.integrate  # noqa: E402
 
 import fastode  # noqa: E402
+import fastode.nb  # noqa: E402,F401  (RHS_SIGNATURE)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "out")
@@ -77,9 +88,11 @@ PROBLEMS = {
 }
 RTOLS = (1e-3, 1e-5, 1e-7, 1e-9)
 QUICK_RTOLS = (1e-3, 1e-7)
-FASTODE = ("Radau", "BDF", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5", "LSODA")
+FASTODE = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5", "LSODA")
 SCIPY = ("Radau", "BDF", "LSODA")
 NBS = "numbalsoda lsoda"
+NBS_K = "numbalsoda lsoda, in-place RHS"  # the like-for-like partner of the kernel column
+KERNEL_METHODS = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5")
 ERR_FLOOR = 1e-6  # error relative to max(|ref_i|, ERR_FLOOR * max|ref|)
 
 _references = {}
@@ -110,6 +123,134 @@ def reference_check(problem):
 
 def _have_numbalsoda():
     return harness.numbalsoda_available()
+
+
+# ---- like for like with numbalsoda: fastode's drivers in an @njit loop -----------------------
+
+_kernel_rhs = {}
+_kernel_loops = {}
+
+
+def _rhs_source(problem, signature_order, counter=False):
+    """Source of a C callback around ``g``, the in-place form of the problem function
+    (fastode.rhs_inplace: ``g(t, y, *args, out)`` writes what ``fun`` returns into ``out``,
+    as a numbalsoda user writes ``du[i] = ...``). ``signature_order``: "fastode"
+    ``(t, y, p, out)`` or "numbalsoda" ``(t, u, du, p)``. ``counter``: p[n_args] += 1."""
+    n, n_p = problem.n, len(problem.args)
+    arg_expr = "".join(f"p[{k}], " for k in range(n_p))
+    head = ("def rhs(t, y_ptr, p_ptr, out_ptr):" if signature_order == "fastode"
+            else "def rhs(t, y_ptr, out_ptr, p_ptr):")
+    return "\n".join([
+        head,
+        f"    y = carray(y_ptr, ({n},))",
+        f"    p = carray(p_ptr, ({n_p + 1 if counter else max(n_p, 1)},))",
+        f"    out = carray(out_ptr, ({n},))",
+        f"    p[{n_p}] += 1.0" if counter else "",
+        f"    g(t, y, {arg_expr}out)", ""])
+
+
+def _in_place(problem):
+    from numba import njit
+    from fastode.rhs_inplace import in_place_variant
+    g = in_place_variant(problem.fun, problem.n)
+    if g is None:
+        raise RuntimeError(f"no in-place form of {problem.name}'s function")
+    return njit(g)
+
+
+def kernel_rhs(problem, flavour="fastode", counter=False):
+    """The RHS as a C callback for fastode's drivers (``flavour="fastode"``) or numbalsoda's
+    lsoda (``"numbalsoda"``): the same in-place @njit code on both sides (no array per call)."""
+    key = (problem.name, flavour, counter)
+    if key in _kernel_rhs:
+        return _kernel_rhs[key]
+    from numba import carray, cfunc
+    namespace = {"carray": carray, "g": _in_place(problem)}
+    exec(compile(_rhs_source(problem, flavour, counter), f"<{flavour} rhs {problem.name}>",
+                 "exec"), namespace)
+    if flavour == "fastode":
+        signature = fastode.nb.RHS_SIGNATURE
+    else:
+        from numbalsoda import lsoda_sig as signature
+    compiled = cfunc(signature)(namespace["rhs"])
+    _kernel_rhs[key] = compiled
+    return compiled
+
+
+def _kernel_loop(driver):
+    """``loop(reps, call_args)``: ``driver(*call_args)`` reps times in compiled code."""
+    if driver not in _kernel_loops:
+        from numba import njit
+
+        @njit
+        def loop(reps, call_args):
+            out = driver(*call_args)
+            for _ in range(reps - 1):
+                out = driver(*call_args)
+            n_out = out[3]
+            return out[0], out[2][:n_out].copy(), out[12].copy()
+
+        _kernel_loops[driver] = loop
+    return _kernel_loops[driver]
+
+
+class KernelCall:
+    """One fastode method on a problem, its driver called from an @njit loop, t_end only."""
+
+    def __init__(self, problem, method, rtol, atol):
+        import fastode.ivp_implicit as implicit
+        self.rhs = kernel_rhs(problem)
+        # with p = problem.args packed as floats: the cfunc reads p[k]
+        self.driver, self.call_args, self.keep = implicit.kernel_call(
+            self.rhs, problem.t_span, problem.y0, method, t_eval=[problem.t_span[1]],
+            args=tuple(float(a) for a in problem.args), rtol=rtol, atol=atol)
+        self.loop = _kernel_loop(self.driver)
+
+    def solve(self):
+        status, y_out, counters = self.loop(1, self.call_args)
+        return dict(status=int(status), y=y_out[-1] if y_out.shape[0] else None,
+                    nfev=int(counters[0]), njev=int(counters[4]), nlu=int(counters[5]))
+
+    def loop_time(self, reps):
+        self.loop(1, self.call_args)
+        start = time.perf_counter()
+        self.loop(reps, self.call_args)
+        return (time.perf_counter() - start) / reps
+
+
+def numbalsoda_nfev(problem, rtol, atol):
+    """RHS calls of numbalsoda's lsoda (its finite-difference Jacobian included), counted by the
+    in-place cfunc bumping a counter stored after the parameters."""
+    from numbalsoda import lsoda
+    cf = kernel_rhs(problem, "numbalsoda", counter=True)
+    data = np.array(list(problem.args) + [0.0], dtype=np.float64)
+    lsoda(cf.address, np.array(problem.y0, dtype=np.float64),
+          np.array(problem.t_span, dtype=np.float64), data, rtol, atol)
+    return int(data[-1])
+
+
+class NumbalsodaInPlace:
+    """numbalsoda's lsoda in an @njit loop (as bench.harness.NumbalsodaCall) on the in-place
+    RHS cfunc that fastode's kernel column uses."""
+
+    def __init__(self, problem, rtol, atol):
+        self.cf = kernel_rhs(problem, "numbalsoda")
+        self.loop = harness._numbalsoda_loop("lsoda")
+        self.u0 = np.array(problem.y0, dtype=np.float64)
+        self.t_eval = np.array([float(problem.t_span[0]), float(problem.t_span[1])])
+        self.data = np.array(problem.args, dtype=np.float64) if problem.args else np.zeros(1)
+        self.rtol, self.atol = float(rtol), float(atol)
+
+    def solve(self):
+        y, ok = self.loop(1, self.cf.address, self.u0, self.t_eval, self.data, self.rtol,
+                          self.atol)
+        return dict(y=y, status=0 if ok else -1)
+
+    def loop_time(self, reps):
+        self.solve()
+        start = time.perf_counter()
+        self.loop(reps, self.cf.address, self.u0, self.t_eval, self.data, self.rtol, self.atol)
+        return (time.perf_counter() - start) / reps
 
 
 def measure(problems=None, rtols=RTOLS, rounds=5, methods=FASTODE, verbose=True):
@@ -154,6 +295,18 @@ def measure(problems=None, rtols=RTOLS, rounds=5, methods=FASTODE, verbose=True)
                                        message=repr(exc), switches=0)
                     continue
                 record(name, sol, Contender(name, fn=fn))
+                if m in KERNEL_METHODS and stats[name]["ok"]:
+                    try:
+                        kcall = KernelCall(problem, m, rtol, atol)
+                        kres = kcall.solve()
+                    except Exception as exc:  # noqa: BLE001 (report and go on)
+                        print(f"  {pname} rtol {rtol:.0e} kernel {m} raised {exc!r}",
+                              file=sys.stderr)
+                        continue
+                    if kres["status"] >= 0:
+                        stats[name]["kernel_err"] = error(problem, kres["y"])
+                        stats[name]["kernel_nfev"] = kres["nfev"]
+                        contenders.append(Contender(f"kernel {m}", timer=kcall.loop_time))
             for m in SCIPY:
                 def sfn(m=m):
                     with warnings.catch_warnings():
@@ -167,13 +320,25 @@ def measure(problems=None, rtols=RTOLS, rounds=5, methods=FASTODE, verbose=True)
                 call = harness.NumbalsodaCall(problem, "lsoda", rtol, atol)
                 res = call.solve()
                 ok = res["status"] == 0
-                stats[NBS] = dict(nfev=None, njev=None, nlu=None, ok=ok, message="",
+                stats[NBS] = dict(nfev=numbalsoda_nfev(problem, rtol, atol), njev=None,
+                                  nlu=None, ok=ok, message="",
                                   err=error(problem, res["y"]) if ok else np.inf, switches=0)
                 if ok:
                     contenders.append(Contender(NBS, timer=call.loop_time))
+                kcall = NumbalsodaInPlace(problem, rtol, atol)
+                res = kcall.solve()
+                ok = res["status"] == 0
+                stats[NBS_K] = dict(nfev=stats[NBS]["nfev"], njev=None, nlu=None, ok=ok,
+                                    message="", err=error(problem, res["y"]) if ok else np.inf,
+                                    switches=0)
+                if ok:
+                    contenders.append(Contender(NBS_K, timer=kcall.loop_time))
             timed = interleaved(contenders, rounds)
             for name, st in stats.items():
                 st["time"] = timed[name].best if name in timed else None
+                if name.startswith("fastode "):
+                    kname = "kernel " + name[len("fastode "):]
+                    st["kernel"] = timed[kname].best if kname in timed else None
             per_rtol[f"{rtol:.0e}"] = stats
             if verbose:
                 print(f"  {pname:9s} rtol {rtol:.0e}: " + ", ".join(
@@ -208,18 +373,34 @@ def summarize(stats):
             a = min(accurate, key=lambda k: accurate[k]["time"])
             out["acc_best"], out["acc_vs_nbs"] = a, _t(nbs) / accurate[a]["time"]
             out["acc_err"] = accurate[a]["err"]
+    # like for like: kernel times (an @njit loop, t_end only), numbalsoda's error as the bar
+    kern = {k: v for k, v in fast.items() if v.get("kernel") is not None}
+    nbs = stats.get(NBS_K)
+    if kern and nbs:
+        k = min(kern, key=lambda k: kern[k]["kernel"])
+        out["k_best"], out["k_time"] = k, kern[k]["kernel"]
+        out["k_err"] = kern[k].get("kernel_err", np.inf)
+        out["k_vs_nbs"] = _t(nbs) / kern[k]["kernel"]
+        if np.isfinite(nbs["err"]):
+            acc = {k: v for k, v in kern.items() if v.get("kernel_err", np.inf) <= nbs["err"]}
+            if acc:
+                a = min(acc, key=lambda k: acc[k]["kernel"])
+                out["k_acc_best"], out["k_acc_vs_nbs"] = a, _t(nbs) / acc[a]["kernel"]
+                out["k_acc_err"] = acc[a]["kernel_err"]
     return out
 
 
-def report(results, quick=False, ref_checks=None):
-    rows, srows = [], []
+def report(results, quick=False, ref_checks=None, command=None):
+    rows, srows, krows = [], [], []
     for pname, per_rtol in results.items():
         for rtol, stats in per_rtol.items():
             s = summarize(stats)
             best_scipy = _t(stats.get(s["scipy_best"]))
             nbs = _t(stats.get(NBS))
+            nbs_k = _t(stats.get(NBS_K))
             for name, st in stats.items():
                 t = st["time"]
+                kt = st.get("kernel")
                 note = ""
                 if not st["ok"]:
                     note = " (failed: " + st["message"][:60] + ")"
@@ -230,7 +411,17 @@ def report(results, quick=False, ref_checks=None):
                              "—" if st["njev"] is None else st["njev"],
                              "—" if st["nlu"] is None else st["nlu"], fmt_err(st["err"]),
                              fmt_ratio(best_scipy / t) if t else "—",
-                             fmt_ratio(nbs / t) if t and np.isfinite(nbs) else "—"])
+                             fmt_ratio(nbs / t) if t and np.isfinite(nbs) else "—",
+                             fmt_time(kt),
+                             fmt_ratio(nbs_k / kt) if kt and np.isfinite(nbs_k) else "—"])
+            if "k_best" in s:
+                krows.append([
+                    pname, rtol, fmt_time(nbs_k), fmt_err(stats[NBS_K]["err"]),
+                    f"{s['k_best'].replace('fastode ', '')} {fmt_time(s['k_time'])} "
+                    f"({fmt_err(s['k_err'])})", fmt_ratio(s["k_vs_nbs"]),
+                    "—" if "k_acc_best" not in s else
+                    f"{s['k_acc_best'].replace('fastode ', '')} {fmt_ratio(s['k_acc_vs_nbs'])} "
+                    f"({fmt_err(s['k_acc_err'])})"])
             if s["best"] is None:
                 srows.append([pname, rtol, "none succeeded"] + ["—"] * 8)
                 continue
@@ -245,7 +436,11 @@ def report(results, quick=False, ref_checks=None):
                 f"{s['acc_best'].replace('fastode ', '')} {fmt_ratio(s['acc_vs_nbs'])} "
                 f"({fmt_err(s['acc_err'])})"])
     header = ["problem", "rtol", "solver", "time", "nfev", "njev", "nlu", "error at t_end",
-              "faster scipy of Radau/BDF / this", "numbalsoda lsoda / this"]
+              "faster scipy of Radau/BDF / this", "numbalsoda lsoda / this",
+              "kernel (njit loop, t_end only)", "numbalsoda lsoda (in-place RHS) / kernel"]
+    kheader = ["problem", "rtol", "numbalsoda lsoda (in-place RHS)", "its error",
+               "fastest fastode kernel (its error)", "numbalsoda lsoda / it",
+               "fastest fastode kernel with error <= numbalsoda's: lsoda / it (its error)"]
     sheader = ["problem", "rtol", "fastest fastode", "time", "its error",
                "scipy Radau/BDF (faster) / it (that one's error)", "numbalsoda lsoda / it",
                "numbalsoda error", "fastest fastode with error <= numbalsoda's: lsoda / it "
@@ -257,7 +452,7 @@ def report(results, quick=False, ref_checks=None):
                     + ".\n")
     return "\n".join([
         f"## Stiff problems ({datetime.date.today().isoformat()})\n",
-        f"Command: `python bench/stiff.py{' --quick' if quick else ''}`; "
+        f"Command: `{command or 'python bench/stiff.py' + (' --quick' if quick else '')}`; "
         f"{harness.environment_note()}.\n",
         "fastode and scipy: one `solve_ivp` call with the plain Python RHS (output at every step);"
         " numbalsoda: its `lsoda` in an `@njit` loop (kernel time, output at t_end only). "
@@ -271,6 +466,14 @@ def report(results, quick=False, ref_checks=None):
         "LSODA (ratio > 1). Fastest = least time whatever its error; the last column picks the "
         "fastest fastode method whose error is no larger than numbalsoda lsoda's.\n",
         markdown_table(sheader, srows), "",
+        "### Like for like with numbalsoda: kernel times\n",
+        "fastode's drivers (`fastode.ivp_implicit.kernel_call`) and numbalsoda's lsoda, each "
+        "in an `@njit` loop with output at t_end only, on one in-place RHS (the problem "
+        "function rewritten to write `out[i] = ...`, as fastode.solve_ivp does and as a "
+        "numbalsoda user writes `du[i] = ...`; the numbalsoda rows above call a function that "
+        "returns a new array). The fastode times above add `fastode.solve_ivp`'s fixed cost "
+        "(~9 us per call: input checks, result object) and its output at every step.\n",
+        markdown_table(kheader, krows), "",
         "### All solvers\n",
         markdown_table(header, rows), ""])
 
@@ -295,13 +498,14 @@ def load_json(path):
     return data
 
 
-def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None, rounds=None):
+def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None, rounds=None,
+        command=None):
     rtols = QUICK_RTOLS if quick else RTOLS
     rounds = rounds or (2 if quick else 7)
     names = list(problems or PROBLEMS)
     ref_checks = {p: reference_check(PROBLEMS[p][0]) for p in names}
     results = measure(names, rtols, rounds, methods)
-    text = report(results, quick, ref_checks)
+    text = report(results, quick, ref_checks, command)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "stiff.md"), "w") as fh:
         fh.write(text)
@@ -322,7 +526,12 @@ def main(argv=None):
     ap.add_argument("--problems", default=",".join(PROBLEMS))
     ap.add_argument("--rounds", type=int, default=None, help="timing rounds (default 7; quick 2)")
     a = ap.parse_args(argv)
-    run(a.quick, a.out, tuple(a.methods.split(",")), a.problems.split(","), a.rounds)
+    args = sys.argv[1:] if argv is None else list(argv)
+    # the command as run, without --out (a local path)
+    shown = [x for i, x in enumerate(args)
+             if x != "--out" and not x.startswith("--out=") and (i == 0 or args[i - 1] != "--out")]
+    run(a.quick, a.out, tuple(a.methods.split(",")), a.problems.split(","), a.rounds,
+        " ".join(["python bench/stiff.py"] + shown))
 
 
 if __name__ == "__main__":

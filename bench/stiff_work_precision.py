@@ -4,8 +4,9 @@ problem (Robertson, HIRES, Van der Pol mu = 1e3).
     python bench/stiff_work_precision.py [--quick] [--out bench/out/] [--rounds N]
     python bench/stiff_work_precision.py --from-json bench/out/stiff.json   # plot only
 
-fastode Radau, BDF, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5, LSODA (solid lines) vs scipy
-Radau, BDF, LSODA (dashed) and numbalsoda's lsoda (black, dotted; @njit loop, kernel time).
+fastode Radau, BDF, Rodas5P, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5, LSODA (solid lines)
+vs scipy Radau, BDF, LSODA (dashed) and numbalsoda's lsoda (black, dotted; @njit loop, kernel
+time; grey: on the in-place RHS of bench/stiff.py's like-for-like kernel column).
 Problems, atol, error measure, reference and timing are bench/stiff.py's (its ``measure``):
 rtol 1e-3..1e-9 every decade (--quick: 1e-3, 1e-5, 1e-7, 1e-9 with 2 rounds). ``--from-json``
 plots bench/stiff.py's own measurements (OUT/stiff.json) instead of timing again.
@@ -32,6 +33,7 @@ QUICK_RTOLS = stiff.RTOLS
 STYLES = {
     "fastode Radau": dict(color="C0", marker="o", ls="-"),
     "fastode BDF": dict(color="C1", marker="s", ls="-"),
+    "fastode Rodas5P": dict(color="C8", marker="<", ls="-"),
     "fastode Rodas4": dict(color="C2", marker="^", ls="-"),
     "fastode Rosenbrock23": dict(color="C3", marker="v", ls="-"),
     "fastode KenCarp4": dict(color="C4", marker="D", ls="-"),
@@ -41,6 +43,7 @@ STYLES = {
     "scipy BDF": dict(color="C1", marker="s", ls="--", mfc="none"),
     "scipy LSODA": dict(color="C6", marker="X", ls="--", mfc="none"),
     stiff.NBS: dict(color="k", marker="*", ls=":", ms=8),
+    stiff.NBS_K: dict(color="0.5", marker="*", ls=":", ms=8),
 }
 TITLES = {"robertson": "Robertson, t to 1e5 (atol = rtol*1e-4)",
           "hires": "HIRES, t to 321.8122 (atol = rtol*1e-4)",

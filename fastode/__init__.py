@@ -8,12 +8,12 @@ from .ivp import solve_ivp
 from .methods import available_methods
 from .results import DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
-from .solvers import DOP853, RK23, RK45, OdeSolver, Tsit5, Vern7
+from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
-           "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "available_methods",
+           "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
            "__version__"]

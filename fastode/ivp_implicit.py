@@ -50,6 +50,7 @@ fastode.methods, and add one line to :data:`DRIVERS` (``"radau": radau_solve``);
 first, then by family.
 """
 import ctypes
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -64,7 +65,7 @@ from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, N
                                pattern_columns)
 from .kernels.bdf import bdf_solve
 from .kernels.radau import radau_solve
-from .kernels.rosenbrock import rodas4_solve, rosenbrock23_solve
+from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE
@@ -74,6 +75,7 @@ from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning,
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
     "Rodas4": rodas4_solve,
+    "Rodas5P": rodas5p_solve,
     "Rosenbrock23": rosenbrock23_solve,
     "radau": radau_solve,
     "bdf": bdf_solve,
@@ -81,9 +83,17 @@ DRIVERS = {
     "implicit_euler": implicit_euler_solve,
 }
 # drivers that take the Jacobian structure arrays and an int use_jac mode
-STRUCTURED = {rodas4_solve, rosenbrock23_solve}
+STRUCTURED = {rodas4_solve, rosenbrock23_solve, bdf_solve}
 # structured drivers that also take kl, ku and can run with a banded Jacobian and LU
-BANDED = {rodas4_solve, rosenbrock23_solve}
+BANDED = {rodas4_solve, rosenbrock23_solve, bdf_solve}
+# Rodas5P runs in the Rosenbrock driver of Rodas4: structured and banded alike
+STRUCTURED.add(rodas5p_solve)
+BANDED.add(rodas5p_solve)
+# Radau and the ESDIRK drivers (fastode.kernels.radau, .sdirk): structured and banded
+_RADAU_ESDIRK = {radau_solve, kvaerno5_solve, kencarp4_solve, implicit_euler_solve,
+                 implicit_euler_fixed_solve}
+STRUCTURED.update(_RADAU_ESDIRK)
+BANDED.update(_RADAU_ESDIRK)
 # families whose drivers accept a mass matrix
 MASS_FAMILIES = {"rosenbrock", "radau", "bdf", "sdirk"}
 # methods that also take a fixed `step=` (same contract; steps of exactly first_step)
@@ -266,14 +276,10 @@ def driver_for(chosen):
     return DRIVERS.get(chosen.name) or DRIVERS.get(chosen.family)
 
 
-def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
-                   dense_output, event_list, vectorized, options):
-    """solve_ivp for an implicit method (called by fastode.ivp.solve_ivp after the common
-    validation of t_span, y0, rtol/atol, t_eval and events)."""
-    driver = driver_for(chosen)
-    if driver is None:
-        raise ValueError(f"no compiled driver is registered for method {chosen.name!r} "
-                         f"(family {chosen.family!r}).")
+def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
+    """Check the options of an implicit solve (scipy's and fastode's own): returns (driver,
+    mass_arr, has_mass, mode, structure, kl, ku, jac, first_step, max_step, min_step,
+    max_steps, event_samples); ``jac`` is the user's, compiled later (after ``fun``)."""
     step = options.pop("step", None)
     if step is not None:
         if chosen.name not in FIXED_STEP_DRIVERS:
@@ -294,7 +300,7 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     mass = options.pop("mass", None)
     if options:
         warnings.warn(f"The following arguments have no effect for a chosen solver: "
-                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
+                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=4)
 
     m = y0_real.size
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
@@ -322,47 +328,128 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     else:
         mass_arr = _identity(m)
         has_mass = False
-    if not np.isfinite(y0_real).all():
+    return (driver, mass_arr, has_mass, mode_struct, structure, kl, ku, jac, first_step,
+            max_step, float(min_step), max_steps, int(event_samples))
+
+
+# solve_implicit's setup when no option is given (the common case), per (driver, size): the
+# defaults of _parse_options, cached (saves ~3 us of option parsing per call)
+_DEFAULT_SETUPS: dict = {}
+
+
+def _default_setup(driver, m):
+    key = (driver, m)
+    setup = _DEFAULT_SETUPS.get(key)
+    if setup is None:
+        mass_arr = _identity(1) if driver in BANDED else _identity(m)
+        setup = (driver, mass_arr, False, JAC_FD, _FD_STRUCT, -1, -1, None, 0.0, np.inf, 0.0,
+                 None, 4)
+        if m <= 200:  # as _identity: small systems only (an n x n identity each)
+            _DEFAULT_SETUPS[key] = setup
+    return setup
+
+
+def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+             dense_output, event_list, vectorized, options):
+    """Check the options and compile the user functions: (driver, call arguments, the
+    compiled functions to keep alive and check for Python errors, min_step, max_steps)."""
+    driver = driver_for(chosen)
+    if driver is None:
+        raise ValueError(f"no compiled driver is registered for method {chosen.name!r} "
+                         f"(family {chosen.family!r}).")
+    if options:
+        setup = _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options)
+    else:
+        setup = _default_setup(driver, y0_real.size)
+    (driver, mass_arr, has_mass, mode, structure, kl, ku, jac, first_step, max_step, min_step,
+     max_steps, event_samples) = setup
+    m = y0_real.size
+    # plain Python for a small y0: ~0.3 us instead of ~1.2 us
+    if not (all(map(math.isfinite, y0_real.tolist())) if m <= 32
+            else np.isfinite(y0_real).all()):
         raise ValueError("`y0` must be finite (no NaN or inf).")
 
     specs, p = _pack(args)
     rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
-    mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
-    if jac_compiled is None:
-        mode = mode_struct  # jac_sparsity / lband matter only without a user Jacobian
+    if jac is None:
+        jac_compiled = None
     else:
-        structure = _FD_STRUCT
-    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+        mode_jac, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+        if jac_compiled is not None:  # jac_sparsity / lband matter only without a user jac
+            mode, structure = mode_jac, _FD_STRUCT
     if event_list:
+        compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
         addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
         terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
         directions = np.array([d for _, _, d in event_list])
     else:
+        compiled_events = ()
         addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
     jac_address = jac_compiled.address if jac_compiled is not None else 0
-    common = (rhs.address, jac_address)
     rest = (p, t0, t1, y0_real, rtol, atol, mass_arr, has_mass, first_step, max_step,
-            float(min_step), int(max_steps or 0),
+            min_step, int(max_steps or 0),
             t_eval_arr if t_eval_arr is not None else _DUMMY_T_EVAL, t_eval_arr is not None,
-            bool(dense_output), addresses, directions, terminal, int(event_samples))
+            bool(dense_output), addresses, directions, terminal, event_samples)
     if driver in BANDED:
-        out = driver(*common, int(mode), *rest, *structure, int(kl), int(ku))
+        call_args = (rhs.address, jac_address, int(mode), *rest, *structure, int(kl), int(ku))
     elif driver in STRUCTURED:
-        out = driver(*common, int(mode), *rest, *structure)
+        call_args = (rhs.address, jac_address, int(mode), *rest, *structure)
     else:
-        out = driver(*common, mode in (JAC_USER, JAC_CONSTANT), *rest)
+        call_args = (rhs.address, jac_address, mode in (JAC_USER, JAC_CONSTANT), *rest)
+    if rhs.errors or compiled_events or jac_compiled is not None:
+        compiled = [rhs, *compiled_events, *([jac_compiled] if jac_compiled is not None else [])]
+    else:
+        compiled = (rhs,)
+    return driver, call_args, compiled, min_step, max_steps
+
+
+def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+                   dense_output, event_list, vectorized, options):
+    """solve_ivp for an implicit method (called by fastode.ivp.solve_ivp after the common
+    validation of t_span, y0, rtol/atol, t_eval and events)."""
+    driver, call_args, compiled, min_step, max_steps = _prepare(
+        fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
+        dense_output, event_list, vectorized, options)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
-     counters) = out
+     counters) = driver(*call_args)
     status = int(status)
-    for c in [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else []):
+    for c in compiled:
         if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
             raise c.errors[0]
-    t_final = float(counters[3])
+    m = y0_real.size
     message = IMPLICIT_MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
-    message = message.format(max_steps=max_steps, t=t_final)
+    if "{" in message:
+        message = message.format(max_steps=max_steps, t=float(counters[3]))
     q = (seg_data.shape[1] // m - 1) if seg_data.shape[0] else 1
     return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
                         ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q,
                         dense_output, len(event_list), int(counters[4]), int(counters[5]))
+
+
+def kernel_call(fun, t_span, y0, method, t_eval=None, args=(), **options):
+    """The compiled driver and the exact arguments ``fastode.solve_ivp`` would call it with.
+
+    For benchmarks and numba users who want the kernel alone: ``driver(*call_args)`` returns
+    the implicit driver contract's 13-tuple (module docstring) and can be called in a loop,
+    from Python or from an ``@njit`` function. ``keep`` holds the compiled user functions whose
+    addresses are in ``call_args``: keep it alive while calling. Real ``y0`` only.
+
+    Returns
+    -------
+    (driver, call_args, keep)
+    """
+    from . import methods as method_registry
+    from .ivp import validate_t_eval, validate_t_span, validate_tolerances, validate_y0
+    chosen = method_registry.lookup(method)
+    t0, t1 = validate_t_span(t_span)
+    y0_real, n, is_complex = validate_y0(y0)
+    if is_complex:
+        raise ValueError("kernel_call takes a real `y0`.")
+    rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
+                                     False)
+    driver, call_args, compiled, _, _ = _prepare(
+        fun, chosen, t0, t1, y0_real, n, False, tuple(args), rtol, atol,
+        validate_t_eval(t_eval, t0, t1), False, [], False, options)
+    return driver, call_args, tuple(compiled)

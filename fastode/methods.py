@@ -48,6 +48,8 @@ METHODS = {m.name: m for m in [
     # stiff: Rosenbrock methods (fastode.kernels.rosenbrock), solved by fastode.ivp_implicit
     _rosenbrock("Rodas4", "Hairer-Wanner RODAS, L-stable stiffly accurate Rosenbrock 4(3), "
                           "mass matrices and index-1 DAEs"),
+    _rosenbrock("Rodas5P", "Steinebach's Rodas5P (2023), L-stable stiffly accurate Rosenbrock "
+                           "5(4), 8 stages; mass matrices and index-1 DAEs"),
     _rosenbrock("Rosenbrock23", "Shampine-Reichelt ode23s, L-stable Rosenbrock W-method 2(3)"),
     # stiff: Radau IIA and NDF (fastode.kernels.radau, fastode.kernels.bdf)
     Method("radau_iia_5", "radau", radau_tableau, True, False,
@@ -76,7 +78,7 @@ ALIASES = {
     "Tsit5": "tsitouras_54", "tsit5": "tsitouras_54",
     "Vern7": "verner_76", "vern7": "verner_76",
     "Euler": "euler", "RK4": "rk4", "explicit_midpoint": "midpoint",
-    "rodas4": "Rodas4", "RODAS4": "Rodas4",
+    "rodas4": "Rodas4", "RODAS4": "Rodas4", "rodas5p": "Rodas5P", "RODAS5P": "Rodas5P",
     "rosenbrock23": "Rosenbrock23", "ros23": "Rosenbrock23", "ode23s": "Rosenbrock23",
     "Radau": "radau_iia_5", "radau5": "radau_iia_5", "BDF": "bdf", "ndf": "bdf",
     "kvaerno5": "Kvaerno5", "kencarp4": "KenCarp4",

@@ -25,6 +25,22 @@ tableau into ``@njit`` code that calls :func:`solve` or :func:`solve_final`::
 ``solve_ensemble(address, params, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0,
 max_step=np.inf)`` -> ``(status (n_traj,), y (n_traj, n, n_t))``, NaN after a failure; it runs its
 own prange over trajectories, so call it from serial numba code.
+
+Stiff problems: :func:`solve_stiff` / :func:`solve_stiff_final` run the Rosenbrock methods
+(``"Rodas5P"``, ``"Rodas4"``, ``"Rosenbrock23"``) with a finite-difference Jacobian and a dense
+LU, taking a :func:`stiff_tableau` in place of ``tableau``: the same steps as
+``fastode.solve_ivp(..., method=name)``::
+
+    stiff = fnb.stiff_tableau("Rodas5P")
+
+    @numba.njit
+    def final_states(address, y0s, stiff):
+        out = np.empty_like(y0s)
+        for i in range(y0s.shape[0]):
+            status, y = fnb.solve_stiff_final(address, np.zeros(0), 0.0, 1e5, y0s[i], 1e-6,
+                                              1e-10, stiff)
+            out[i] = y
+        return out
 """
 from typing import NamedTuple
 
@@ -34,11 +50,14 @@ from numba import njit
 from . import methods as method_registry
 from .kernels.ensemble import nb_solve_ensemble as solve_ensemble
 from .kernels.explicit import explicit_rk_solve
+from .kernels.jacobian import JAC_FD
+from .kernels.rosenbrock import rosenbrock_solve
+from .tableaus.rosenbrock import ROS23_D
 from .rhs import EVENT_SIGNATURE, RHS_SIGNATURE, CompiledFunction
 from .rhs import compile_rhs as _compile_rhs
 
 __all__ = ["compile_rhs", "tableau", "solve", "solve_final", "solve_ensemble", "Tableau", "RHS_SIGNATURE",
-           "EVENT_SIGNATURE"]
+           "EVENT_SIGNATURE", "StiffTableau", "stiff_tableau", "solve_stiff", "solve_stiff_final"]
 
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)
 _NO_EVENTS_F = np.zeros(0)
@@ -110,6 +129,78 @@ def solve_final(address, p, t0, t1, y0, rtol, atol, tableau, step=0.0, max_step=
     """Integrate from t0 to t1; returns ``(status, y(t1))`` (the last state reached on failure)."""
     t_eval = np.array([t1])
     status, y_out = solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step, max_step)
+    if y_out.shape[0] == 1:
+        return status, y_out[0].copy()
+    return status, np.full(y0.shape[0], np.nan)
+
+
+# ---- stiff: Rosenbrock methods ------------------------------------------------------------
+
+class StiffTableau(NamedTuple):
+    """A Rosenbrock method in the form fastode.kernels.rosenbrock.rosenbrock_solve takes
+    (``kind`` 0: Hairer form with these arrays, 1: ode23s, whose arrays are unused)."""
+    kind: int
+    gamma: float
+    A: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    B: np.ndarray
+    E: np.ndarray
+    H: np.ndarray
+    error_order: int
+
+
+def stiff_tableau(method: str = "Rodas5P") -> StiffTableau:
+    """The kernel form of a Rosenbrock method (``"Rodas5P"``, ``"Rodas4"``, ``"Rosenbrock23"``
+    or an alias) for :func:`solve_stiff`."""
+    m = method_registry.lookup(method)
+    if m.family != "rosenbrock":
+        raise ValueError(f"fastode.nb.solve_stiff runs the Rosenbrock methods (Rodas5P, Rodas4, "
+                         f"Rosenbrock23); got {method!r} (family {m.family!r}).")
+    t = m.tableau
+    if m.name == "Rosenbrock23":
+        empty_2d, empty_1d = np.zeros((1, 3)), np.zeros(3)
+        return StiffTableau(1, float(ROS23_D), empty_2d, empty_2d.copy(), empty_1d,
+                            empty_1d.copy(), empty_1d.copy(), empty_1d.copy(), empty_2d.copy(),
+                            int(t.error_order))
+    return StiffTableau(0, float(t.gamma), t.A.copy(), t.C.copy(), t.c.copy(), t.d.copy(),
+                        t.B.copy(), t.E.copy(), t.H.copy(), int(t.error_order))
+
+
+@njit(cache=True)
+def solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, first_step=0.0,
+                max_step=np.inf):
+    """Integrate a stiff problem from t0 to t1 with a Rosenbrock method; the state at ``t_eval``.
+
+    ``tableau``: :func:`stiff_tableau`; ``rtol``/``atol`` scalars; ``first_step`` 0: automatic.
+    The Jacobian is taken by forward differences (n RHS calls per step). Returns
+    ``(status, y_out, counters)``: ``y_out`` of shape (len(t_eval), n) (the rows reached
+    before a failure), status >= 0 success (fastode.kernels.status), ``counters`` = [nfev,
+    naccept, nreject, t_final, njev, nlu].
+    """
+    n = y0.shape[0]
+    rtol_arr = np.full(n, rtol)
+    atol_arr = np.full(n, atol)
+    p_arr = p if p.shape[0] > 0 else np.zeros(1)
+    no_i = np.zeros(1, dtype=np.int64)
+    result = rosenbrock_solve(
+        tableau.kind, tableau.gamma, tableau.A, tableau.C, tableau.c, tableau.d, tableau.B,
+        tableau.E, tableau.H, tableau.error_order, address, 0, JAC_FD, p_arr, t0, t1, y0,
+        rtol_arr, atol_arr, np.zeros((1, 1)), False, first_step, max_step, 0.0, 0, t_eval, True,
+        False, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), 1,
+        no_i, no_i, no_i, no_i, -1, -1)
+    n_out = result[3]
+    return result[0], result[2][:n_out], result[12]
+
+
+@njit(cache=True)
+def solve_stiff_final(address, p, t0, t1, y0, rtol, atol, tableau, first_step=0.0,
+                      max_step=np.inf):
+    """:func:`solve_stiff` to t1 only: ``(status, y(t1))`` (NaN after a failure)."""
+    t_eval = np.array([t1])
+    status, y_out, _ = solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval,
+                                   first_step, max_step)
     if y_out.shape[0] == 1:
         return status, y_out[0].copy()
     return status, np.full(y0.shape[0], np.nan)

@@ -16,7 +16,7 @@ the last bit (tests/test_solvers.py). Against stock scipy the accepted and rejec
 ``nfev`` are the same, and ``t``, ``y`` agree to the rounding of the error estimate (which scipy
 computes with BLAS; at tight tolerances it is a difference of nearly equal sums). Complex states
 take slightly different steps (see ``RungeKutta``). ``Tsit5`` and ``Vern7`` are fastode's own,
-with the same interface. The implicit ``Radau`` (scipy's RADAU5, same steps) and ``LSODA``
+with the same interface. The implicit ``Radau`` (scipy's RADAU5, same steps), ``BDF`` (scipy's NDF, same steps) and ``LSODA``
 (scipy's constructor, fastode's RK45 <-> Rodas4 switching) are in fastode.solvers_implicit and
 importable from here.
 
@@ -41,7 +41,7 @@ from .results import MESSAGES, DenseOutput
 from .rhs import _RHS_CTYPES
 
 __all__ = ["OdeSolver", "RungeKutta", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau",
-           "LSODA"]
+           "BDF", "LSODA"]
 
 TOO_SMALL_STEP = "Required step size is less than spacing between numbers."
 _NO_ARGS_P = np.zeros(1)
@@ -496,3 +496,4 @@ class Vern7(RungeKutta):
 
 # the implicit classes (they import OdeSolver from this module, so they come last)
 from .solvers_implicit import LSODA, Radau  # noqa: E402
+from .solvers_bdf import BDF  # noqa: E402

@@ -197,6 +197,9 @@ class Radau(_CompiledSolver):
     order = 5
     error_estimator_order = 3
 
+    # fastode.solve_ivp(method=Radau) runs the compiled driver of this method
+    _method = "radau_iia_5"
+
     def __init__(self, fun, t0, y0, t_bound, max_step=np.inf, rtol=1e-3, atol=1e-6, jac=None,
                  jac_sparsity=None, vectorized=False, first_step=None, **extraneous):
         _warn_extraneous(extraneous)
@@ -349,6 +352,9 @@ class LSODA(_CompiledSolver):
     naccept, nreject : int
         Accepted and rejected steps.
     """
+
+    # fastode.solve_ivp(method=LSODA) runs the compiled driver of this method
+    _method = "LSODA"
 
     def __init__(self, fun, t0, y0, t_bound, first_step=None, min_step=0.0, max_step=np.inf,
                  rtol=1e-3, atol=1e-12, jac=None, lband=None, uband=None, vectorized=False,

@@ -1,7 +1,8 @@
-"""Banded Jacobians: the banded LU of fastode.kernels.linalg, and the Rosenbrock drivers in
-banded mode (lband/uband, banded jac_sparsity) on the heat equation by the method of lines."""
+"""Banded Jacobians: the banded LU of fastode.kernels.linalg, and the Rosenbrock and BDF drivers
+in banded mode (lband/uband, banded jac_sparsity) on the heat equation by the method of lines."""
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.linalg
 import scipy.sparse
 
@@ -210,3 +211,129 @@ def test_banded_large_system_memory():
     assert sol.success
     assert np.abs(sol.y[:, -1] - semi(0.01)).max() < 1e-4
     assert sol.nfev < 40 * sol.njev
+
+
+# ---- BDF (fastode.kernels.bdf) in banded mode ------------------------------------------------
+
+def test_bdf_heat_equation_banded():
+    """n = 600, lband = uband = 1: against the exact (Fourier) solution of the semi-discrete
+    system and, to the O(dx^2) discretisation error, of the PDE."""
+    n, T = 600, 0.05
+    heat, u0, semi, pde = heat_problem(n)
+    t_eval = np.array([0.01, 0.02, T])
+    sol = fastode.solve_ivp(heat, (0.0, T), u0, method="BDF", rtol=1e-7, atol=1e-10,
+                            lband=1, uband=1, t_eval=t_eval)
+    assert sol.success, sol.message
+    for i, t in enumerate(t_eval):
+        err = np.abs(sol.y[:, i] - semi(t)).max()
+        assert err < 2e-6, (t, err)
+        disc = np.abs(semi(t) - pde(t)).max()
+        assert np.abs(sol.y[:, i] - pde(t)).max() < disc + 2e-6
+    # one banded LU serves many steps: the point of BDF on a linear problem
+    assert sol.njev == 1 and sol.nlu < sol.t.size + 40
+
+
+@pytest.mark.parametrize("kind", ["band", "sparsity"])
+def test_bdf_banded_equals_dense_and_scipy(kind):
+    """The banded path gives the dense path's numbers to the last bit (the grouped finite
+    differences equal scipy's dense num_jac column by column, and for a tridiagonal matrix the
+    banded LU does the dense LU's operations), and the steps and counters of scipy's BDF."""
+    n = 40
+    heat, u0, semi, _ = heat_problem(n)
+    kw = dict(rtol=1e-6, atol=1e-9)
+    pattern = scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n))
+    extra = dict(lband=1, uband=1) if kind == "band" else dict(jac_sparsity=pattern)
+    banded = fastode.solve_ivp(heat, (0.0, 0.1), u0, method="BDF", dense_output=True,
+                               **extra, **kw)
+    dense = fastode.solve_ivp(heat, (0.0, 0.1), u0, method="BDF", dense_output=True, **kw)
+    ref = scipy.integrate.solve_ivp(heat, (0.0, 0.1), u0, method="BDF", jac_sparsity=pattern,
+                                    **kw)
+    assert banded.success and dense.success
+    np.testing.assert_array_equal(banded.t, dense.t)
+    np.testing.assert_array_equal(banded.y, dense.y)
+    np.testing.assert_array_equal(banded.sol(0.037), dense.sol(0.037))
+    # scipy counts neither way the RHS calls of the finite-difference Jacobian
+    assert (banded.nfev, banded.njev, banded.nlu) == (ref.nfev, ref.njev, ref.nlu)
+    assert banded.t.size == ref.t.size
+    np.testing.assert_allclose(banded.t, ref.t, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(banded.y[:, -1], semi(0.1), atol=1e-6)
+
+
+def test_bdf_grouped_dense_storage_matches_scipy():
+    """A jac_sparsity too wide for the band path (here n < 32): grouped finite differences
+    into a dense J, scipy's sparse num_jac; steps and counters as scipy's BDF with it."""
+    n = 20
+    heat, u0, semi, _ = heat_problem(n)
+    pattern = scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n)).toarray()
+    pattern[0, -1] = pattern[-1, 0] = 1.0  # periodic corner entries: not a narrow band
+    assert band_of(pattern, None, None, n) == (-1, -1)
+    kw = dict(method="BDF", rtol=1e-5, atol=1e-8, jac_sparsity=pattern)
+    sol = fastode.solve_ivp(heat, (0.0, 0.2), u0, **kw)
+    ref = scipy.integrate.solve_ivp(heat, (0.0, 0.2), u0, **kw)
+    assert sol.success
+    assert (sol.nfev, sol.njev, sol.nlu) == (ref.nfev, ref.njev, ref.nlu)
+    np.testing.assert_allclose(sol.t, ref.t, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(sol.y[:, -1], semi(0.2), atol=1e-5)
+
+
+def test_bdf_banded_asymmetric_band():
+    """Upwind advection-diffusion (kl = 2, ku = 1) with the band given both ways: the same
+    steps as the dense path."""
+    n = 80
+    dx = 1.0 / (n + 1)
+    x = np.arange(1, n + 1) * dx
+
+    def adv_diff(t, u):
+        up = np.zeros(n + 4)
+        up[2:-2] = u
+        adv = -(3.0 * up[2:-2] - 4.0 * up[1:-3] + up[:-4]) / (2.0 * dx)
+        dif = 0.01 * (up[1:-3] - 2.0 * up[2:-2] + up[3:-1]) / dx ** 2
+        return adv + dif
+
+    pattern = scipy.sparse.diags([1.0, 1.0, 1.0, 1.0], [-2, -1, 0, 1], shape=(n, n))
+    u0 = np.exp(-100.0 * (x - 0.3) ** 2)
+    kw = dict(method="BDF", rtol=1e-6, atol=1e-9)
+    dense = fastode.solve_ivp(adv_diff, (0.0, 0.3), u0, **kw)
+    ref = scipy.integrate.solve_ivp(adv_diff, (0.0, 0.3), u0, **kw)
+    for extra in (dict(jac_sparsity=pattern), dict(lband=2, uband=1)):
+        sol = fastode.solve_ivp(adv_diff, (0.0, 0.3), u0, **extra, **kw)
+        assert sol.success
+        assert (sol.nfev, sol.njev, sol.nlu) == (dense.nfev, dense.njev, dense.nlu)
+        np.testing.assert_allclose(sol.t, dense.t, rtol=1e-12)
+        np.testing.assert_allclose(sol.y, dense.y, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dense.y[:, -1], ref.y[:, -1], rtol=1e-6, atol=1e-9)
+
+
+def test_bdf_banded_mass_matrix():
+    """2 u_t = u_xx with a diagonal (banded) mass matrix: the heat equation at half time; a
+    tridiagonal M (finite-element style) against the equivalent explicit system."""
+    n = 64
+    heat, u0, semi, _ = heat_problem(n)
+    kw = dict(method="BDF", rtol=1e-7, atol=1e-10)
+    sol = fastode.solve_ivp(heat, (0.0, 0.1), u0, lband=1, uband=1, mass=2.0 * np.eye(n), **kw)
+    assert sol.success
+    np.testing.assert_allclose(sol.y[:, -1], semi(0.05), atol=5e-7)
+    M = np.eye(n) + 0.1 * (np.eye(n, k=1) + np.eye(n, k=-1))
+    Minv = np.linalg.inv(M)
+    banded = fastode.solve_ivp(heat, (0.0, 0.05), u0, lband=1, uband=1, mass=M, **kw)
+    dense = fastode.solve_ivp(heat, (0.0, 0.05), u0, mass=M, **kw)
+    ref = scipy.integrate.solve_ivp(lambda t, u: Minv @ heat(t, u), (0.0, 0.05), u0,
+                                    method="Radau", rtol=1e-10, atol=1e-13)
+    assert banded.success and dense.success
+    np.testing.assert_array_equal(banded.t, dense.t)
+    np.testing.assert_allclose(banded.y, dense.y, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(banded.y[:, -1], ref.y[:, -1], atol=2e-6)
+    wide = np.eye(n)
+    wide[0, 5] = 0.1
+    with pytest.raises(ValueError, match="outside the band"):
+        fastode.solve_ivp(heat, (0.0, 0.1), u0, method="BDF", lband=1, uband=1, mass=wide)
+
+
+def test_bdf_banded_large_system():
+    """n = 20000 (dense storage would need 3.2 GB per matrix)."""
+    n = 20000
+    heat, u0, semi, _ = heat_problem(n)
+    sol = fastode.solve_ivp(heat, (0.0, 0.01), u0, method="BDF", rtol=1e-5, atol=1e-8,
+                            lband=1, uband=1, t_eval=[0.01])
+    assert sol.success
+    assert np.abs(sol.y[:, -1] - semi(0.01)).max() < 1e-4

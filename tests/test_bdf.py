@@ -145,3 +145,42 @@ def test_solve_ivp_bdf_matches_scipy():
     np.testing.assert_allclose(res.sol(tt), ref.sol(tt), rtol=1e-6, atol=1e-12)
     bad = fastode.solve_ivp(nan_after_one, (0.0, 2.0), [1.0], method="BDF")
     assert not bad.success and bad.status == -1 and bad.message
+
+
+def test_constant_jacobian_as_scipy():
+    """A constant `jac` (here the linear part of a mildly nonlinear stiff system) is never
+    re-evaluated and not counted in njev, as scipy's; same steps and counters."""
+    A = np.array([[-1000.0, 1.0], [1.0, -2.0]])
+
+    def f(t, y):
+        return A @ y + np.array([np.sin(y[1]), 0.5 * y[0] ** 2])
+
+    for rtol in (1e-3, 1e-6):
+        kw = dict(method="BDF", rtol=rtol, atol=rtol * 1e-3, jac=A)
+        res = fastode.solve_ivp(f, (0.0, 10.0), [1.0, 2.0], **kw)
+        ref = scipy.integrate.solve_ivp(f, (0.0, 10.0), [1.0, 2.0], **kw)
+        assert res.success and ref.success
+        assert (res.nfev, res.njev, res.nlu) == (ref.nfev, ref.njev, ref.nlu)
+        assert res.njev == 0
+        np.testing.assert_allclose(res.t, ref.t, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(res.y, ref.y, rtol=1e-6, atol=1e-9)
+
+
+def test_integer_jacobian_modes_equal_bool():
+    """The structured call (int mode, no structure) takes the steps of the bool call."""
+    from fastode.kernels.jacobian import JAC_FD, JAC_USER
+    from test_radau import _KEEP, NO_F, NO_I, compile_jac, compile_rhs
+    y0 = np.array([1.0, 0.0, 0.0])
+    compiled = compile_rhs(robertson, 3, (), False, False)
+    cjac = compile_jac(robertson_jac, 3, (), False, 0.0, y0)[1]
+    _KEEP.append((compiled, cjac))
+    z = np.zeros(1, dtype=np.int64)
+    rt, at = np.full(3, 1e-6), np.full(3, 1e-10)
+    for mode, flag, address in ((JAC_FD, False, 0), (JAC_USER, True, cjac.address)):
+        args = (np.zeros(1), 0.0, 1e5, y0, rt, at, np.eye(3), False, 0.0, np.inf, 0.0, 0,
+                np.zeros(1), False, False, NO_I, NO_F, NO_I, 4)
+        a = bdf_solve(compiled.address, address, flag, *args)
+        b = bdf_solve(compiled.address, address, mode, *args, z, z, z, z, -1, -1)
+        assert a[3] == b[3]
+        np.testing.assert_array_equal(a[1][:a[3]], b[1][:b[3]])
+        np.testing.assert_array_equal(a[12], b[12])

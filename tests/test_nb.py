@@ -91,3 +91,75 @@ def test_compile_rhs_bad_sizes(n, n_params):
 def test_tableau_unknown_method():
     with pytest.raises(ValueError, match="method"):
         fnb.tableau("no-such-method")
+
+
+# ---- stiff: Rosenbrock methods from numba code -----------------------------------------------
+
+def van_der_pol(t, y, p):
+    return np.array([y[1], p[0] * ((1.0 - y[0] * y[0]) * y[1]) - y[0]])
+
+
+def van_der_pol_args(t, y, mu):
+    return np.array([y[1], mu * ((1.0 - y[0] * y[0]) * y[1]) - y[0]])
+
+
+@numba.njit
+def _stiff_final_states(address, mus, stiff, y0, t1, rtol, atol):
+    out = np.empty((mus.shape[0], y0.shape[0]))
+    status = np.empty(mus.shape[0], dtype=np.int64)
+    for i in range(mus.shape[0]):
+        s, y = fnb.solve_stiff_final(address, mus[i:i + 1], 0.0, t1, y0, rtol, atol, stiff)
+        status[i] = s
+        out[i] = y
+    return status, out
+
+
+@numba.njit
+def _stiff_at_times(address, p, stiff, y0, t_eval):
+    return fnb.solve_stiff(address, p, 0.0, t_eval[-1], y0, 1e-6, 1e-8, stiff, t_eval)
+
+
+VDP = fnb.compile_rhs(van_der_pol, n=2, n_params=1)
+MUS = np.array([10.0, 100.0, 1000.0])
+
+
+@pytest.mark.parametrize("method", ["Rodas5P", "Rodas4", "Rosenbrock23"])
+def test_solve_stiff_final_in_njit_loop_equals_solve_ivp(method):
+    y0 = np.array([2.0, 0.0])
+    status, out = _stiff_final_states(VDP.address, MUS, fnb.stiff_tableau(method), y0, 3000.0,
+                                      1e-6, 1e-8)
+    assert np.all(status == 0)
+    for i, mu in enumerate(MUS):
+        ref = fastode.solve_ivp(van_der_pol_args, (0.0, 3000.0), y0, method=method,
+                                args=(mu,), rtol=1e-6, atol=1e-8)
+        assert ref.success
+        np.testing.assert_array_equal(out[i], ref.y[:, -1])
+
+
+def test_solve_stiff_at_t_eval_equals_solve_ivp():
+    t_eval = np.linspace(0.0, 2000.0, 21)
+    y0 = np.array([2.0, 0.0])
+    status, y, counters = _stiff_at_times(VDP.address, np.array([1000.0]),
+                                          fnb.stiff_tableau("Rodas5P"), y0, t_eval)
+    ref = fastode.solve_ivp(van_der_pol_args, (0.0, 2000.0), y0, method="Rodas5P",
+                            args=(1000.0,), t_eval=t_eval, rtol=1e-6, atol=1e-8)
+    assert status == 0
+    np.testing.assert_array_equal(y, ref.y.T)
+    assert (counters[0], counters[1], counters[2], counters[4], counters[5]) == (
+        ref.nfev, ref.naccept, ref.nreject, ref.njev, ref.nlu)
+
+
+def test_solve_stiff_reports_failure():
+    # a NaN state: every step is rejected until the step size underflows (status < 0, NaN out)
+    rhs = fnb.compile_rhs(decay, n=1)
+    status, out = _stiff_final_states(rhs.address, np.zeros(1), fnb.stiff_tableau("Rodas4"),
+                                      np.array([np.nan]), 1.0, 1e-6, 1e-8)
+    assert status[0] < 0 and np.isnan(out[0, 0])
+
+
+def test_stiff_tableau_rejects_other_families():
+    with pytest.raises(ValueError, match="Rosenbrock"):
+        fnb.stiff_tableau("Radau")
+    with pytest.raises(ValueError, match="Rosenbrock"):
+        fnb.stiff_tableau("RK45")
+    assert fnb.stiff_tableau("rodas5p").error_order == 4

@@ -1,4 +1,5 @@
-"""Rosenbrock methods (Rodas4, Rosenbrock23): order, standard stiff problems, mass matrices.
+"""Rosenbrock methods (Rodas4, Rodas5P, Rosenbrock23): order, standard stiff problems, mass
+matrices.
 
 References are scipy's Radau at tight tolerances (computed once per session). The stiff test
 problems are module-level functions (compiled by numba once per session) that the other stiff
@@ -12,13 +13,13 @@ import scipy.integrate
 from scipy.linalg import expm
 
 import fastode
-from fastode.tableaus.rosenbrock import RODAS4, validate
+from fastode.tableaus.rosenbrock import RODAS4, RODAS5P, validate
 
-ROSENBROCK = ("Rodas4", "Rosenbrock23")
-ORDER = {"Rodas4": 4, "Rosenbrock23": 2}
+ROSENBROCK = ("Rodas4", "Rodas5P", "Rosenbrock23")
+ORDER = {"Rodas4": 4, "Rodas5P": 5, "Rosenbrock23": 2}
 # error / tolerance reached on the standard problems: Rosenbrock23 advances its order-2
 # solution with an order-3 estimate (as MATLAB's ode23s), so it is the less accurate of the two
-ACCURACY = {"Rodas4": 30, "Rosenbrock23": 300}
+ACCURACY = {"Rodas4": 30, "Rodas5P": 30, "Rosenbrock23": 300}
 
 # ---- problems ---------------------------------------------------------------------------------
 
@@ -96,11 +97,18 @@ def test_rodas4_tableau_structure():
     assert RODAS4.c[4] == RODAS4.c[5] == 1.0
 
 
+def test_rodas5p_tableau_structure():
+    assert validate(RODAS5P) == []
+    # stages 6-8 at t + h; y_new - (the embedded solution) = the last stage
+    assert np.all(RODAS5P.c[5:] == 1.0) and RODAS5P.E.tolist() == [0.0] * 7 + [1.0]
+
+
 @pytest.mark.parametrize("method", ROSENBROCK)
 def test_convergence_order(method):
     """Fixed steps h = 1/N (max_step = first_step = h, loose tolerances never reject)."""
     steps, errors = [], []
-    for N in (16, 32, 64, 128):
+    # order 5 reaches the rounding floor (~2e-12 here) near h = 1/64: coarser steps for it
+    for N in (8, 16, 32) if ORDER[method] >= 5 else (16, 32, 64, 128):
         h = 1.0 / N
         sol = fastode.solve_ivp(linear_forced, (0.0, 1.0), [1.0, 0.0], method=method,
                                 first_step=h, max_step=h, rtol=1e3, atol=1e3)
@@ -155,7 +163,7 @@ def test_van_der_pol_stiff(method):
     # the solution jumps on a time scale of 1/mu: compare the end point (past the second jump)
     err = _scaled_error(sol.y[0, -1], ref.y[0, -1], rtol, atol)
     assert err < 3 * ACCURACY[method], err
-    assert sol.naccept < {"Rodas4": 2000, "Rosenbrock23": 8000}[method]
+    assert sol.naccept < {"Rodas4": 2000, "Rodas5P": 2000, "Rosenbrock23": 8000}[method]
 
 
 @pytest.mark.parametrize("method", ROSENBROCK)
@@ -168,6 +176,19 @@ def test_hires(method):
     assert sol.success, sol.message
     err = _scaled_error(sol.y, ref.sol(ts), rtol, atol)
     assert err < ACCURACY[method], err
+
+
+@pytest.mark.parametrize("rtol", [1e-5, 1e-8])
+def test_rodas5p_fewer_steps_than_rodas4_at_tight_tolerances(rtol):
+    """Order 5 pays at tight tolerances (Steinebach 2023): fewer steps, same accuracy class."""
+    ref = radau_reference("hires")
+    ts = np.array([1.0, 10.0, 100.0, HIRES_T])
+    atol = rtol * 1e-3
+    sols = {m: fastode.solve_ivp(hires, (0.0, HIRES_T), HIRES_Y0, method=m, rtol=rtol,
+                                 atol=atol, t_eval=ts) for m in ("Rodas4", "Rodas5P")}
+    assert all(s.success for s in sols.values())
+    assert sols["Rodas5P"].naccept < 0.8 * sols["Rodas4"].naccept
+    assert _scaled_error(sols["Rodas5P"].y, ref.sol(ts), rtol, atol) < ACCURACY["Rodas5P"]
 
 
 def test_tight_tolerance_agrees_with_radau():

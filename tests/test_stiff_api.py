@@ -198,3 +198,65 @@ def test_unknown_option_warns():
 def test_non_finite_y0():
     with pytest.raises(ValueError, match="finite"):
         fastode.solve_ivp(robertson, (0.0, 1.0), [np.nan, 0.0, 0.0], method="Rodas4")
+
+
+# ---- the fast path without options, kernel_call, t_eval checks -----------------------------
+
+@pytest.mark.parametrize("method", ["Rodas5P", "Radau", "BDF", "Kvaerno5"])
+def test_default_setup_equals_parsed_options(method):
+    """No option: a cached setup (fastode.ivp_implicit._default_setup); the same defaults given
+    explicitly go through the option parser: the results must be identical."""
+    kw = dict(method=method, rtol=1e-6, atol=1e-10)
+    a = fastode.solve_ivp(robertson, (0.0, 1e5), Y0, **kw)
+    b = fastode.solve_ivp(robertson, (0.0, 1e5), Y0, max_step=np.inf, min_step=0.0, **kw)
+    assert a.success and b.success
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert (a.nfev, a.njev, a.nlu) == (b.nfev, b.njev, b.nlu)
+
+
+@pytest.mark.parametrize("method", ["Rodas5P", "Rosenbrock23", "Radau", "BDF", "KenCarp4"])
+def test_kernel_call_matches_solve_ivp(method):
+    from fastode.ivp_implicit import kernel_call
+    t_eval = [1.0, 1e3, 1e5]
+    driver, call_args, keep = kernel_call(robertson, (0.0, 1e5), Y0, method, t_eval=t_eval,
+                                          rtol=1e-6, atol=1e-10)
+    status, t_out, y_out, n_out = driver(*call_args)[:4]
+    counters = driver(*call_args)[12]
+    ref = fastode.solve_ivp(robertson, (0.0, 1e5), Y0, method=method, t_eval=t_eval,
+                            rtol=1e-6, atol=1e-10)
+    assert status == 0 and n_out == 3 and keep
+    np.testing.assert_array_equal(t_out[:n_out], ref.t)
+    np.testing.assert_array_equal(y_out[:n_out].T, ref.y)
+    assert (counters[0], counters[4], counters[5]) == (ref.nfev, ref.njev, ref.nlu)
+
+
+@pytest.mark.parametrize("size", [3, 40])  # the plain-Python checks (<= 16 points) and numpy's
+@pytest.mark.parametrize("case, message", [
+    ("nan", "finite"), ("outside", "within"), ("unsorted", "sorted"), ("repeated", "sorted"),
+    ("backwards_unsorted", "sorted"), ("2d", "1-dimensional")])
+def test_t_eval_errors_small_and_large(size, case, message):
+    t1 = -10.0 if case.startswith("backwards") else 10.0
+    t_eval = np.linspace(0.0, t1, size)
+    if case == "nan":
+        t_eval[1] = np.nan
+    elif case == "outside":
+        t_eval[-1] = 11.0
+    elif case in ("unsorted", "backwards_unsorted"):
+        t_eval[[0, 1]] = t_eval[[1, 0]]
+    elif case == "repeated":
+        t_eval[2] = t_eval[1]
+    elif case == "2d":
+        t_eval = t_eval.reshape(1, -1)
+    with pytest.raises(ValueError, match=message):
+        fastode.solve_ivp(robertson, (0.0, t1), Y0, method="Rodas4", t_eval=t_eval)
+
+
+@pytest.mark.parametrize("size", [1, 3, 40])
+def test_t_eval_accepted_both_directions(size):
+    for t1 in (1.0, -1.0):
+        t_eval = list(np.linspace(0.0, t1, size)) if size > 1 else [t1]
+        sol = fastode.solve_ivp(lambda t, y: -y, (0.0, t1), [1.0], method="Rodas4",
+                                t_eval=t_eval, rtol=1e-8, atol=1e-10)
+        assert sol.success
+        np.testing.assert_allclose(sol.y[0], np.exp(-np.asarray(t_eval)), rtol=1e-6)

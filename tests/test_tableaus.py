@@ -621,3 +621,26 @@ def test_coefficients_equal_scipy():
             np.testing.assert_allclose(t.A_extra, cls.A_EXTRA, rtol=1e-15, atol=1e-17)
         else:
             np.testing.assert_allclose(t.P, cls.P, rtol=1e-15, atol=1e-17)
+
+
+# ---- Rosenbrock tableaus (fastode.tableaus.rosenbrock) ---------------------------------------
+
+@pytest.mark.parametrize("name, order, embedded_order", [("Rodas4", 4, 3), ("Rodas5P", 5, 4)])
+def test_rosenbrock_order_conditions(name, order, embedded_order):
+    """Rooted-tree order conditions in the standard (alpha, Gamma, b) form, recovered from the
+    transformed coefficients: exact up to ``order`` and not beyond (so the check can fail)."""
+    from fastode.tableaus.rosenbrock import TABLEAUS, order_residuals
+    tab = TABLEAUS[name]
+    res = order_residuals(tab, order + 1)
+    assert res[0] < 1e-13  # c = alpha 1, d = Gamma 1
+    assert max(res[p] for p in range(1, order + 1)) < 1e-12, res
+    assert res[order + 1] > 1e-4, res
+    emb = order_residuals(tab, embedded_order + 1, embedded=True)
+    assert max(emb[p] for p in range(1, embedded_order + 1)) < 1e-12, emb
+    assert emb[embedded_order + 1] > 1e-4, emb
+    assert (tab.order, tab.error_order) == (order, embedded_order)
+
+
+def test_rosenbrock_tree_count():
+    from fastode.tableaus.rosenbrock import _trees
+    assert [len(_trees(p)) for p in range(1, 7)] == [1, 1, 2, 4, 9, 20]

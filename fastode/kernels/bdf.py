@@ -18,9 +18,30 @@ scipy/integrate/_ivp/bdf.py implements the same scheme:
 * dense output: the interpolating polynomial of the step, converted to monomial form
   y(t + theta h) = y(t) + sum_j Q[:, j] theta^(j+1), Q of width 5 (unused columns zero).
 
+Jacobians (the ``use_jac`` mode of fastode.kernels.jacobian; a bool is read as JAC_USER /
+JAC_FD): the user's (JAC_USER), a constant one evaluated once (JAC_CONSTANT: as scipy, never
+re-evaluated and not counted in njev), or scipy's ``num_jac`` forward differences with adaptive
+increments, dense (JAC_FD: n RHS calls) or by column groups of a sparsity pattern
+(JAC_FD_GROUPED, scipy's sparse ``num_jac``: one call per group, and the same numbers as the
+dense differences).
+
+Banded mode (``kl >= 0``, from ``lband``/``uband`` or a banded ``jac_sparsity``): J is stored
+in band form (kl + ku + 1, n), the iteration matrix M - c J in LAPACK's gbtrf layout
+(2 kl + ku + 1, n), both F-ordered, factored and solved by fastode.kernels.linalg's banded LU;
+the mass matrix must lie inside the band. O(n (kl + ku)) memory and work per step instead of
+O(n^2) and O(n^3): one banded LU is then reused over many steps. For a tridiagonal J the steps
+are those of the dense path to the last bit (same J entries, the same LU operations).
+
 Mass matrices (``M y' = f``, constant M) enter the Newton matrix and residual. With a singular
 M the first derivative y'(t0) is unknown: the start uses y'(t0) = 0 for all components at
 h = 1e-6 unless ``first_step`` is given (order 1 then corrects it within a few steps).
+
+Kernels: :func:`bdf_solve`, the solve_ivp driver (steps, output, events, dense output);
+:func:`bdf_start` and :func:`bdf_advance`, the same start and one step of it with the state in
+caller-owned arrays, for the step-by-step class fastode.solvers_bdf.BDF. Both steps use the
+helpers below (Newton, Jacobian, D update); the step's control flow is written out in each (an
+inlined step function would pass ~25 arrays per step, each a reference-count round trip:
+measured 1.3-1.5x slower on Robertson and Van der Pol).
 
 Counters: [nfev, naccept, nreject, t_final, njev, nlu]; as scipy, the RHS calls of a
 finite-difference Jacobian are not in nfev.
@@ -36,9 +57,12 @@ from .callbacks import call_event, call_rhs
 from .control import select_initial_step
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import NEWTON_FAILED, SINGULAR
-from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
-                     lu_solve_inline as lu_solve, needs_interpolant, spacing10)
+from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .linalg import band_lu_factor, band_lu_solve
+from .newton import (EPS, NUM_JAC_DIFF_BIG, NUM_JAC_DIFF_REJECT, NUM_JAC_DIFF_SMALL,
+                     NUM_JAC_FACTOR_DECREASE, NUM_JAC_FACTOR_INCREASE, NUM_JAC_MIN_FACTOR,
+                     fd_jacobian, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve,
+                     needs_interpolant, spacing10)
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -56,6 +80,18 @@ ALPHA = (1.0 - KAPPA) * GAMMA
 ERROR_CONST = KAPPA * GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2)
 for _a in (KAPPA, GAMMA, ALPHA, ERROR_CONST):
     _a.setflags(write=False)
+
+# rows of the n-vector work array of bdf_start / bdf_advance
+(W_PREDICT, W_PSI, W_SCALE, W_D, W_B, W_FJAC, W_YTMP, W_HVEC, W_YSCALE, W_CMAX, W_CSCALE,
+ W_HNEW, W_F, W_JFAC) = range(14)
+WORK_ROWS = 14
+# state[:] of bdf_advance: h_abs, order, n_equal_steps, lu_valid
+S_H_ABS, S_ORDER, S_N_EQUAL, S_LU_VALID = range(4)
+# counts[:] of bdf_start / bdf_advance: nfev, njev, nlu, nreject, attempts
+C_NFEV, C_NJEV, C_NLU, C_NREJECT, C_ATTEMPTS = range(5)
+
+# linalg's banded solve, inlined (as newton.py inlines the dense LU: no call overhead per solve)
+band_lu_solve_inline = njit(cache=True, nogil=True, inline="always")(band_lu_solve.py_func)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -94,10 +130,12 @@ def change_D(D, order, factor, R, U, RU, tmp):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, piv, scale, tol, y, d, fbuf, b,
+def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y, d, fbuf, b,
                mass, has_mass):
-    """Simplified Newton for the NDF corrector. Returns (converged, n_iter, nfev, finite);
-    y holds y_predict + d."""
+    """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,
+    or, when kl >= 0, banded in gbtrf layout (call it with the matrix in use only: each array
+    argument of an inlined function costs a reference-count round trip). Returns (converged,
+    n_iter, nfev, finite); y holds y_predict + d."""
     n = y.shape[0]
     for m in range(n):
         y[m] = y_predict[m]
@@ -117,14 +155,20 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, piv, scale, tol, y, d, fbuf
             break
         if has_mass:
             for m in range(n):
+                # a banded M has row m in columns m - kl .. m + ku (checked in Python)
+                j0 = max(0, m - kl) if kl >= 0 else 0
+                j1 = min(n, m + ku + 1) if kl >= 0 else n
                 acc = 0.0
-                for j in range(n):
+                for j in range(j0, j1):
                     acc += mass[m, j] * (psi[j] + d[j])
                 b[m] = c * fbuf[m] - acc
         else:
             for m in range(n):
                 b[m] = c * fbuf[m] - psi[m] - d[m]
-        lu_solve(LU, piv, b)
+        if kl >= 0:
+            band_lu_solve_inline(LU, kl, ku, piv, b)
+        else:
+            lu_solve(LU, piv, b)
         acc = 0.0
         for m in range(n):
             r = b[m] / scale[m]
@@ -147,6 +191,135 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, piv, scale, tol, y, d, fbuf
             break
         dy_norm_old = dy_norm
     return converged, k + 1, nfev, finite
+
+
+@njit(cache=True, nogil=True, inline="always")
+def num_jac_grouped(rhs, p, t, y, f, threshold, factor, Jm, banded, ku, group_ptr, group_cols,
+                    col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew):
+    """scipy's sparse ``num_jac`` (scipy.integrate._ivp.common._sparse_num_jac): forward
+    differences by column groups with adaptive relative increments ``factor`` (updated).
+
+    Column j has its nonzeros in the rows ``rows[col_ptr[j]:col_ptr[j+1]]`` (ascending); J[i, j]
+    goes to ``Jm[i, j]``, or to the band array ``Jm[ku + i - j, j]`` when ``banded``. Entries
+    outside the pattern are left untouched (the caller zeroes Jm once). The numbers equal
+    fastode.kernels.newton.fd_jacobian's (the dense num_jac): the groups' columns share no row,
+    and a row outside the pattern differs by an exact zero. Returns the RHS calls.
+    """
+    n = y.shape[0]
+    n_groups = group_ptr.shape[0] - 1
+    nfev = 0
+    for i in range(n):
+        sign = 1.0 if f[i] >= 0.0 else -1.0
+        yscale[i] = sign * max(threshold[i], abs(y[i]))
+        hi = (y[i] + factor[i] * yscale[i]) - y[i]
+        while hi == 0.0:
+            factor[i] *= 10.0
+            hi = (y[i] + factor[i] * yscale[i]) - y[i]
+        hvec[i] = hi
+        ytmp[i] = y[i]
+    for g in range(n_groups):
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            ytmp[j] = y[j] + hvec[j]
+        call_rhs(rhs, t, ytmp, p, fbuf)
+        nfev += 1
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            ytmp[j] = y[j]
+            best = -1.0
+            bi = 0
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = rows[r]
+                dv = fbuf[i] - f[i]
+                if banded:
+                    Jm[ku + i - j, j] = dv
+                else:
+                    Jm[i, j] = dv
+                if abs(dv) > best:
+                    best = abs(dv)
+                    bi = i
+            if best <= 0.0:
+                bi = 0  # an all-zero column: argmax over all rows is row 0 (dense and sparse)
+            cmax[j] = best
+            cscale[j] = max(abs(f[bi]), abs(fbuf[bi]))
+    # columns whose difference drowned in round-off: one more call per group, 10x increments
+    for g in range(n_groups):
+        retry = False
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            if cmax[j] < NUM_JAC_DIFF_REJECT * cscale[j]:
+                h_new = (y[j] + NUM_JAC_FACTOR_INCREASE * factor[j] * yscale[j]) - y[j]
+                hnew[j] = h_new
+                ytmp[j] = y[j] + h_new
+                retry = True
+            else:
+                hnew[j] = np.nan
+        if not retry:
+            continue
+        call_rhs(rhs, t, ytmp, p, fbuf)
+        nfev += 1
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            h_new = hnew[j]
+            if h_new != h_new:
+                continue
+            ytmp[j] = y[j]
+            best = -1.0
+            bi = 0
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = rows[r]
+                dv = abs(fbuf[i] - f[i])
+                if dv > best:
+                    best = dv
+                    bi = i
+            if best <= 0.0:
+                bi = 0
+            scale_new = max(abs(f[bi]), abs(fbuf[bi]))
+            if cmax[j] * scale_new < best * cscale[j]:
+                factor[j] = NUM_JAC_FACTOR_INCREASE * factor[j]
+                hvec[j] = h_new
+                for r in range(col_ptr[j], col_ptr[j + 1]):
+                    i = rows[r]
+                    if banded:
+                        Jm[ku + i - j, j] = fbuf[i] - f[i]
+                    else:
+                        Jm[i, j] = fbuf[i] - f[i]
+                cscale[j] = scale_new
+                cmax[j] = best
+    for j in range(n):
+        hj = hvec[j]
+        for r in range(col_ptr[j], col_ptr[j + 1]):
+            i = rows[r]
+            if banded:
+                Jm[ku + i - j, j] /= hj
+            else:
+                Jm[i, j] /= hj
+        if cmax[j] < NUM_JAC_DIFF_SMALL * cscale[j]:
+            factor[j] *= NUM_JAC_FACTOR_INCREASE
+        elif cmax[j] > NUM_JAC_DIFF_BIG * cscale[j]:
+            factor[j] *= NUM_JAC_FACTOR_DECREASE
+        if factor[j] < NUM_JAC_MIN_FACTOR:
+            factor[j] = NUM_JAC_MIN_FACTOR
+    return nfev
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bdf_jacobian(mode, rhs, jac, p, t, y, f, atol, jac_factor, J, Jb, kl, ku, group_ptr,
+                 group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew):
+    """J (dense) or Jb (band, kl >= 0) = df/dy at (t, y), f = f(t, y), in the given mode."""
+    if mode == JAC_USER or mode == JAC_CONSTANT:
+        call_rhs(jac, t, y, p, J)
+    elif mode == JAC_FD_GROUPED:
+        if kl >= 0:
+            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr,
+                            group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale,
+                            hnew)
+        else:
+            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr,
+                            group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale,
+                            hnew)
+    else:
+        fd_jacobian(rhs, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp, fbuf)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -179,16 +352,34 @@ def bdf_interpolant(D, order, t, t_new, h_next, ybase, Q, coef):
 @njit(cache=True, nogil=True)
 def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
               max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-              event_addresses, event_directions, event_terminal, event_samples):
+              event_addresses, event_directions, event_terminal, event_samples,
+              group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
     """Integrate M y' = f(t, y, p) from t0 to t1 with variable-order NDF (see the module doc).
 
-    Arguments and the returned 13-tuple as fastode.kernels.radau.radau_solve.
+    The implicit driver contract of fastode.ivp_implicit, in its STRUCTURED and BANDED form:
+    ``use_jac`` is a Jacobian mode (JAC_FD, JAC_USER, JAC_CONSTANT, JAC_FD_GROUPED; a bool
+    reads as JAC_USER / JAC_FD), ``group_ptr, group_cols, col_ptr, rows`` the column groups of
+    a sparsity pattern (fastode.kernels.jacobian.cpr_groups; for JAC_FD_GROUPED), ``kl, ku``
+    >= 0 the band of banded mode (then ``mass`` is a (1, 1) placeholder unless ``has_mass``,
+    and a mass matrix lies inside the band). The six trailing arguments may be left out: dense
+    mode. Returns the contract's 13-tuple.
+
+    The step is written out here, not called as :func:`bdf_step`: an inlined function's array
+    arguments cost a reference-count round trip each per call (measured 1.3-1.5x slower on
+    Robertson and Van der Pol); both follow scipy's ``BDF._step_impl`` line by line.
     """
+    if group_ptr is None:
+        group_ptr = np.zeros(1, dtype=np.int64)
+        group_cols = np.zeros(1, dtype=np.int64)
+        col_ptr = np.zeros(1, dtype=np.int64)
+        rows = np.zeros(1, dtype=np.int64)
     n = y0.shape[0]
     q = MAX_ORDER
     n_events = event_addresses.shape[0]
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
+    banded = kl >= 0
+    kv = kl + ku
 
     y = y0.copy()
     y_new = np.empty(n)
@@ -202,14 +393,26 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     d = np.empty(n)
     b = np.empty(n)
     ybase = np.empty(n)
+    cmax = np.empty(n)
+    cscale = np.empty(n)
+    hnew = np.empty(n)
     coef = np.empty(MAX_ORDER + 1)
     D = np.zeros((MAX_ORDER + 3, n))
     R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     U = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     RU = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     Dtmp = np.empty((MAX_ORDER + 1, n))
-    J = np.zeros((n, n))
-    LU = np.empty((n, n))
+    if banded:
+        # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
+        J = np.zeros((1, 1))
+        LU = np.empty((1, 1))
+        Jb = np.zeros((n, kl + ku + 1)).T
+        LUb = np.zeros((n, 2 * kl + ku + 1)).T
+    else:
+        J = np.zeros((n, n))
+        LU = np.empty((n, n))
+        Jb = np.zeros((1, 1)).T
+        LUb = np.zeros((1, 1)).T
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
     jac_factor = np.full(n, math.sqrt(EPS))
@@ -277,7 +480,18 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     # y'(t0): f, or M^{-1} f (0 where M is singular)
     for i in range(n):
         ytmp[i] = f[i]
-    if has_mass:
+    if has_mass and banded:
+        for j in range(n):
+            for r in range(kl):
+                LUb[r, j] = 0.0
+            for i in range(max(0, j - ku), min(n, j + kl + 1)):
+                LUb[kv + i - j, j] = mass[i, j]
+        if band_lu_factor(LUb, kl, ku, piv) == 0:
+            band_lu_solve_inline(LUb, kl, ku, piv, ytmp)
+        else:
+            for i in range(n):
+                ytmp[i] = 0.0
+    elif has_mass:
         for i in range(n):
             for j in range(n):
                 LU[i, j] = mass[i, j]
@@ -294,9 +508,10 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
         h_abs = select_initial_step(rhs, p, t0, y0, f, t1, max_step, direction, 1, rtol, atol,
                                     y_new, fbuf)
         nfev += 1
-    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, y_new,
-                      fbuf)
-    njev += 1
+    bdf_jacobian(use_jac, rhs, jac, p, t, y, f, atol, jac_factor, J, Jb, kl, ku, group_ptr,
+                 group_cols, col_ptr, rows, hvec, yscale, y_new, fbuf, cmax, cscale, hnew)
+    if use_jac != JAC_CONSTANT:  # scipy does not count a constant Jacobian
+        njev += 1
     for i in range(n):
         D[0, i] = y[i]
         D[1, i] = ytmp[i] * h_abs * direction
@@ -337,7 +552,8 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 h_abs = spacing
                 n_equal_steps = 0
             ha = h_abs
-            current_jac = False
+            # scipy: a constant Jacobian is always current (a failed Newton cuts the step)
+            current_jac = use_jac == JAC_CONSTANT
             accepted = False
             fail_kind = 0
             n_singular = 0
@@ -379,28 +595,48 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 while not converged:
                     singular = False
                     if not lu_valid:
-                        for i in range(n):
+                        if banded:
+                            # M - c J in gbtrf layout (top kl rows: fill-in workspace); the
+                            # same operations as the dense LU on the band's entries
                             for j in range(n):
-                                if has_mass:
-                                    mij = mass[i, j]
-                                else:
-                                    mij = 1.0 if i == j else 0.0
-                                LU[i, j] = mij - c * J[i, j]
-                        singular = lu_factor(LU, piv) != 0
+                                for r in range(kl):
+                                    LUb[r, j] = 0.0
+                                for i in range(max(0, j - ku), min(n, j + kl + 1)):
+                                    if has_mass:
+                                        mij = mass[i, j]
+                                    else:
+                                        mij = 1.0 if i == j else 0.0
+                                    LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
+                            singular = band_lu_factor(LUb, kl, ku, piv) != 0
+                        else:
+                            for i in range(n):
+                                for j in range(n):
+                                    if has_mass:
+                                        mij = mass[i, j]
+                                    else:
+                                        mij = 1.0 if i == j else 0.0
+                                    LU[i, j] = mij - c * J[i, j]
+                            singular = lu_factor(LU, piv) != 0
                         nlu += 1
                         lu_valid = not singular
                     if not singular:
-                        converged, n_iter, nf, finite = bdf_newton(
-                            rhs, p, t_new, y_predict, c, psi, LU, piv, scale, newton_tol,
-                            y_new, d, fbuf, b, mass, has_mass)
+                        if banded:
+                            converged, n_iter, nf, finite = bdf_newton(
+                                rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
+                        else:
+                            converged, n_iter, nf, finite = bdf_newton(
+                                rhs, p, t_new, y_predict, c, psi, LU, -1, -1, piv, scale,
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
                         nfev += nf
                     if not converged:
                         if current_jac:
                             break
-                        if not use_jac:
+                        if use_jac != JAC_USER:
                             call_rhs(rhs, t_new, y_predict, p, fjac)
-                        evaluate_jacobian(rhs, jac, use_jac, p, t_new, y_predict, fjac, atol,
-                                          jac_factor, J, hvec, yscale, ytmp, fbuf)
+                        bdf_jacobian(use_jac, rhs, jac, p, t_new, y_predict, fjac, atol,
+                                     jac_factor, J, Jb, kl, ku, group_ptr, group_cols, col_ptr,
+                                     rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew)
                         njev += 1
                         lu_valid = False
                         current_jac = True
@@ -548,3 +784,285 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     counters[5] = nlu
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)
+
+
+# ---- the step-by-step interface (fastode.solvers_bdf.BDF) -----------------------------------
+
+@njit(cache=True, nogil=True)
+def bdf_start(rhs, jac, mode, p, t0, y0, t_bound, direction, rtol, atol, first_step, max_step,
+              D, J, Jb, kl, ku, group_ptr, group_cols, col_ptr, rows, work, counts):
+    """scipy's ``BDF.__init__`` after validation: f0 = f(t0, y0) (into ``work[W_F]``), the
+    initial step (Hairer's, one more RHS call, unless ``first_step`` > 0), the first Jacobian
+    (J, or Jb when kl >= 0; ``work[W_JFAC]`` must hold the initial increments sqrt(eps)),
+    D[0] = y0, D[1] = h f0. Adds to ``counts``; returns (h_abs, f0 finite)."""
+    n = y0.shape[0]
+    f = work[W_F]
+    call_rhs(rhs, t0, y0, p, f)
+    counts[C_NFEV] += 1
+    finite = True
+    for i in range(n):
+        if not math.isfinite(f[i]):
+            finite = False
+    if first_step > 0.0:
+        h_abs = first_step
+    else:
+        h_abs = select_initial_step(rhs, p, t0, y0, f, t_bound, max_step, direction, 1, rtol,
+                                    atol, work[W_YTMP], work[W_FJAC])
+        if t_bound != t0:
+            counts[C_NFEV] += 1
+    bdf_jacobian(mode, rhs, jac, p, t0, y0, f, atol, work[W_JFAC], J, Jb, kl, ku, group_ptr,
+                 group_cols, col_ptr, rows, work[W_HVEC], work[W_YSCALE], work[W_YTMP],
+                 work[W_FJAC], work[W_CMAX], work[W_CSCALE], work[W_HNEW])
+    if mode != JAC_CONSTANT:
+        counts[C_NJEV] += 1
+    for i in range(n):
+        D[0, i] = y0[i]
+        D[1, i] = f[i] * h_abs * direction
+    return h_abs, finite
+
+
+@njit(cache=True, nogil=True)
+def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, atol, D, J, Jb,
+                LU, LUb, piv, kl, ku, group_ptr, group_cols, col_ptr, rows, y_new, work, Dtmp,
+                counts):
+    """One step of scipy's ``BDF._step_impl`` from t towards t_bound, resumable: the state
+    lives in caller-owned arrays (no mass matrix; scipy's class has none).
+
+    ``D`` (MAX_ORDER + 3, n): the differences; J (n, n) or, when kl >= 0, Jb (kl + ku + 1, n)
+    F-ordered: the Jacobian; LU / LUb (2 kl + ku + 1, n) F-ordered and ``piv``: the factored
+    iteration matrix; ``state`` = [h_abs, order, n_equal_steps, lu_valid] (updated);
+    ``opts`` = [max_step, newton_tol]; ``work`` (WORK_ROWS, n): n-vectors, row W_JFAC (the
+    finite-difference increments) persists; Dtmp (MAX_ORDER + 1, n): scratch; ``counts`` =
+    [nfev, njev, nlu, nreject, attempts] (added to).
+
+    Returns (status, t_new): SUCCESS with the new state in ``y_new`` (D, state: the next
+    step's), or STEP_TOO_SMALL / NON_FINITE / SINGULAR / NEWTON_FAILED. The same algorithm as
+    the step written out in :func:`bdf_solve`.
+    """
+    mass = np.zeros((1, 1))
+    has_mass = False
+    h_abs = state[S_H_ABS]
+    order = int(state[S_ORDER])
+    n_equal_steps = int(state[S_N_EQUAL])
+    lu_valid = state[S_LU_VALID] != 0.0
+    max_step = opts[0]
+    newton_tol = opts[1]
+    min_step = 0.0
+    max_steps = 0
+    t1 = t_bound
+    R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    U = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    RU = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    y_predict = work[W_PREDICT]
+    psi = work[W_PSI]
+    scale = work[W_SCALE]
+    d = work[W_D]
+    b = work[W_B]
+    fbuf = work[W_F]
+    fjac = work[W_FJAC]
+    ytmp = work[W_YTMP]
+    hvec = work[W_HVEC]
+    yscale = work[W_YSCALE]
+    cmax = work[W_CMAX]
+    cscale = work[W_CSCALE]
+    hnew = work[W_HNEW]
+    jac_factor = work[W_JFAC]
+    n = y_new.shape[0]
+    status = st.SUCCESS
+    spacing = spacing10(t, direction)
+    if h_abs > max_step:
+        change_D(D, order, max_step / h_abs, R, U, RU, Dtmp)
+        h_abs = max_step
+        n_equal_steps = 0
+    elif h_abs < spacing:
+        change_D(D, order, spacing / h_abs, R, U, RU, Dtmp)
+        h_abs = spacing
+        n_equal_steps = 0
+    ha = h_abs
+    # scipy: a constant Jacobian is always current (a failed Newton cuts the step at once)
+    current_jac = mode == JAC_CONSTANT
+    accepted = False
+    fail_kind = 0
+    n_singular = 0
+    error_norm = 0.0
+    n_iter = 0
+    safety = 0.9
+    t_new = t
+    alpha = ALPHA[order]
+    kv = kl + ku
+    while not accepted:
+        if max_steps > 0 and counts[C_ATTEMPTS] >= max_steps:
+            status = st.MAX_STEPS
+            break
+        if ha < spacing or ha < min_step:
+            status = FAIL_STATUS[fail_kind]
+            break
+        counts[C_ATTEMPTS] += 1
+        h = ha * direction
+        t_new = t + h
+        if direction * (t_new - t1) > 0.0:
+            t_new = t1
+            change_D(D, order, abs(t_new - t) / ha, R, U, RU, Dtmp)
+            n_equal_steps = 0
+            lu_valid = False
+        h = t_new - t
+        ha = abs(h)
+        for m in range(n):
+            acc = D[0, m]
+            for k in range(1, order + 1):
+                acc += D[k, m]
+            y_predict[m] = acc
+            scale[m] = atol[m] + rtol[m] * abs(acc)
+            acc = 0.0
+            for k in range(1, order + 1):
+                acc += D[k, m] * GAMMA[k]
+            psi[m] = acc / alpha
+        c = h / alpha
+        converged = False
+        finite = True
+        while not converged:
+            singular = False
+            if not lu_valid:
+                if kl >= 0:
+                    # M - c J in gbtrf layout (the top kl rows: fill-in workspace)
+                    for j in range(n):
+                        for r in range(kl):
+                            LUb[r, j] = 0.0
+                        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+                            if has_mass:
+                                mij = mass[i, j]
+                            else:
+                                mij = 1.0 if i == j else 0.0
+                            LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
+                    singular = band_lu_factor(LUb, kl, ku, piv) != 0
+                else:
+                    for i in range(n):
+                        for j in range(n):
+                            if has_mass:
+                                mij = mass[i, j]
+                            else:
+                                mij = 1.0 if i == j else 0.0
+                            LU[i, j] = mij - c * J[i, j]
+                    singular = lu_factor(LU, piv) != 0
+                counts[C_NLU] += 1
+                lu_valid = not singular
+            if not singular:
+                if kl >= 0:
+                    converged, n_iter, nf, finite = bdf_newton(
+                        rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale, newton_tol,
+                        y_new, d, fbuf, b, mass, has_mass)
+                else:
+                    converged, n_iter, nf, finite = bdf_newton(
+                        rhs, p, t_new, y_predict, c, psi, LU, -1, -1, piv, scale, newton_tol,
+                        y_new, d, fbuf, b, mass, has_mass)
+                counts[C_NFEV] += nf
+            if not converged:
+                if current_jac:
+                    break
+                if mode != JAC_USER:
+                    call_rhs(rhs, t_new, y_predict, p, fjac)
+                bdf_jacobian(mode, rhs, jac, p, t_new, y_predict, fjac, atol, jac_factor, J,
+                             Jb, kl, ku, group_ptr, group_cols, col_ptr, rows, hvec, yscale,
+                             ytmp, fbuf, cmax, cscale, hnew)
+                counts[C_NJEV] += 1
+                lu_valid = False
+                current_jac = True
+        if not converged:
+            fail_kind = 1 if not finite else (2 if singular else 3)
+            n_singular = n_singular + 1 if singular else 0
+            if n_singular >= MAX_SINGULAR_CUTS:
+                status = SINGULAR
+                break
+            ha *= 0.5
+            change_D(D, order, 0.5, R, U, RU, Dtmp)
+            n_equal_steps = 0
+            lu_valid = False
+            counts[C_NREJECT] += 1
+            continue
+        fail_kind = 0
+        safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+        ec = ERROR_CONST[order]
+        acc = 0.0
+        for m in range(n):
+            scale[m] = atol[m] + rtol[m] * abs(y_new[m])
+            r = ec * d[m] / scale[m]
+            acc += r * r
+        error_norm = math.sqrt(acc / n)
+        if not (error_norm <= 1.0):
+            if math.isfinite(error_norm):
+                factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
+            else:
+                factor = MIN_FACTOR
+                fail_kind = 1
+            ha *= factor
+            change_D(D, order, factor, R, U, RU, Dtmp)
+            n_equal_steps = 0
+            counts[C_NREJECT] += 1
+        else:
+            accepted = True
+    if not accepted:
+        return status, t
+    n_equal_steps += 1
+    h_abs = ha
+    for m in range(n):
+        D[order + 2, m] = d[m] - D[order + 1, m]
+        D[order + 1, m] = d[m]
+    for i in range(order, -1, -1):
+        for m in range(n):
+            D[i, m] += D[i + 1, m]
+    if n_equal_steps >= order + 1:
+        if order > 1:
+            ec = ERROR_CONST[order - 1]
+            acc = 0.0
+            for m in range(n):
+                r = ec * D[order, m] / scale[m]
+                acc += r * r
+            error_m_norm = math.sqrt(acc / n)
+        else:
+            error_m_norm = np.inf
+        if order < MAX_ORDER:
+            ec = ERROR_CONST[order + 1]
+            acc = 0.0
+            for m in range(n):
+                r = ec * D[order + 2, m] / scale[m]
+                acc += r * r
+            error_p_norm = math.sqrt(acc / n)
+        else:
+            error_p_norm = np.inf
+        f_m = 0.0 if error_m_norm == np.inf else (
+            np.inf if error_m_norm == 0.0 else error_m_norm ** (-1.0 / order))
+        f_0 = np.inf if error_norm == 0.0 else error_norm ** (-1.0 / (order + 1))
+        f_p = 0.0 if error_p_norm == np.inf else (
+            np.inf if error_p_norm == 0.0 else error_p_norm ** (-1.0 / (order + 2)))
+        # np.argmax: the first of equal maxima
+        best = f_m
+        delta_order = -1
+        if f_0 > best:
+            best = f_0
+            delta_order = 0
+        if f_p > best:
+            best = f_p
+            delta_order = 1
+        order += delta_order
+        factor = min(MAX_FACTOR, safety * best)
+        h_abs *= factor
+        change_D(D, order, factor, R, U, RU, Dtmp)
+        n_equal_steps = 0
+        lu_valid = False
+    state[S_H_ABS] = h_abs
+    state[S_ORDER] = order
+    state[S_N_EQUAL] = n_equal_steps
+    state[S_LU_VALID] = 1.0 if lu_valid else 0.0
+    return st.SUCCESS, t_new
+
+
+@njit(cache=True, nogil=True)
+def bdf_dense(D, order, t_old, t, h_next):
+    """(y_old, Q) of the last step's interpolant (scipy's ``BdfDenseOutput`` in monomial form,
+    fastode.results.DenseOutput's layout); h_next = h_abs * direction after the step."""
+    n = D.shape[1]
+    ybase = np.empty(n)
+    Q = np.zeros((n, MAX_ORDER))
+    coef = np.empty(MAX_ORDER + 1)
+    bdf_interpolant(D, order, t_old, t, h_next, ybase, Q, coef)
+    return ybase, Q

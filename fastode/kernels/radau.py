@@ -25,6 +25,14 @@ Counters: [nfev, naccept, nreject, t_final, njev, nlu]; nreject counts error-tes
 and Newton failures; nlu counts each real and each complex factorisation (2 per refactor), as
 scipy does.
 
+Structured and banded Jacobians (``radau_solve`` only): with column groups of a sparsity
+pattern (``jac_sparsity``, ``lband``/``uband``) J comes from grouped finite differences, scipy's
+``_sparse_num_jac`` (:func:`num_jac_grouped`: one RHS call per group); in banded mode
+(``kl`` >= 0) J is kept in band storage and both iteration matrices, real and complex, are
+factored by the banded LU of fastode.kernels.linalg: O(n (kl + ku)) memory, O(n kl (kl + ku))
+work per factorisation, where the dense path needs O(n^2) and O(n^3) (n = 10^4: 2.4 GB of
+matrices). Same steps as the dense path, up to rounding.
+
 ``radau_solve`` integrates a whole interval. ``radau_init`` + ``radau_advance`` run the same
 step one call at a time from state kept in caller-owned arrays (``radau_workspace``), for the
 step-by-step class fastode.solvers_implicit.Radau.
@@ -41,8 +49,11 @@ from .callbacks import call_event, call_rhs, call_rhs_row
 from .control import select_initial_step
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import NEWTON_FAILED, SINGULAR
-from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
+from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .linalg import band_lu_factor, band_lu_solve
+from .newton import (EPS, NUM_JAC_DIFF_BIG, NUM_JAC_DIFF_REJECT, NUM_JAC_DIFF_SMALL,
+                     NUM_JAC_FACTOR_DECREASE, NUM_JAC_FACTOR_INCREASE, NUM_JAC_MIN_FACTOR,
+                     evaluate_jacobian, lu_factor_inline as lu_factor,
                      lu_solve_inline as lu_solve, spacing10)
 
 NEWTON_MAXITER = tab.NEWTON_MAXITER
@@ -231,15 +242,327 @@ def mass_times(mass, has_mass, v, out):
             out[i] = v[i]
 
 
+# ---- structured and banded Jacobians (radau_solve; fastode.kernels.sdirk imports them too) ---
+
+@njit(cache=True, nogil=True)
+def num_jac_grouped(rhs, p, t, y, f, threshold, factor, J, banded, ku, group_ptr, group_cols,
+                    col_ptr, rows, hvec, yscale, ytmp, fbuf, work):
+    """:func:`fastode.kernels.newton.fd_jacobian` (scipy's ``num_jac``) with column groups, as
+    scipy's ``_sparse_num_jac``: the columns of a group (``group_cols[group_ptr[g]:group_ptr[g +
+    1]]``, fastode.kernels.jacobian.cpr_groups) share no row and are perturbed together, one RHS
+    call per group, plus one per group holding a column whose difference drowned in round-off
+    (retried with a 10x larger increment, kept if better, as scipy).
+
+    Column j has its nonzeros in the sorted rows ``rows[col_ptr[j]:col_ptr[j + 1]]``; they go to
+    ``J[i, j]`` (``banded`` False: J (n, n), entries outside the pattern left untouched) or to
+    the band array ``J[ku + i - j, j]`` (``banded`` True: J (kl + ku + 1, n)). ``factor`` (n,)
+    carries the relative increments from call to call; ``work`` (2, n) is scratch.
+
+    When f has the given pattern, each f_i sees the perturbation of one column only: the
+    entries, and the updates of ``factor``, are the dense fd_jacobian's numbers (a column with
+    no change at all takes row 0 for its scale, as the dense loop), so the banded and dense
+    drivers take the same steps. Returns the number of RHS calls.
+    """
+    n = y.shape[0]
+    n_groups = group_ptr.shape[0] - 1
+    nfev = 0
+    for i in range(n):
+        sign = 1.0 if f[i] >= 0.0 else -1.0
+        yscale[i] = sign * max(threshold[i], abs(y[i]))
+        hi = (y[i] + factor[i] * yscale[i]) - y[i]
+        while hi == 0.0:
+            factor[i] *= 10.0
+            hi = (y[i] + factor[i] * yscale[i]) - y[i]
+        hvec[i] = hi
+        ytmp[i] = y[i]
+    # work[0, j]: largest |f(y + h_j e_j) - f| of column j; work[1, j]: its scale
+    retry = False
+    for g in range(n_groups):
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            ytmp[j] = y[j] + hvec[j]
+        call_rhs(rhs, t, ytmp, p, fbuf)
+        nfev += 1
+        for k in range(group_ptr[g], group_ptr[g + 1]):
+            j = group_cols[k]
+            ytmp[j] = y[j]
+            best = -1.0
+            bi = 0
+            for r in range(col_ptr[j], col_ptr[j + 1]):
+                i = rows[r]
+                d = fbuf[i] - f[i]
+                if banded:
+                    J[ku + i - j, j] = d
+                else:
+                    J[i, j] = d
+                if abs(d) > best:
+                    best = abs(d)
+                    bi = i
+            if best == 0.0:
+                scale = abs(f[0])
+            else:
+                scale = max(abs(f[bi]), abs(fbuf[bi]))
+            work[0, j] = best
+            work[1, j] = scale
+            if best < NUM_JAC_DIFF_REJECT * scale:
+                retry = True
+    if retry:
+        for g in range(n_groups):
+            perturbed = False
+            for k in range(group_ptr[g], group_ptr[g + 1]):
+                j = group_cols[k]
+                if work[0, j] < NUM_JAC_DIFF_REJECT * work[1, j]:
+                    h_new = (y[j] + NUM_JAC_FACTOR_INCREASE * factor[j] * yscale[j]) - y[j]
+                    ytmp[j] = y[j] + h_new
+                    perturbed = True
+            if not perturbed:
+                continue
+            call_rhs(rhs, t, ytmp, p, fbuf)
+            nfev += 1
+            for k in range(group_ptr[g], group_ptr[g + 1]):
+                j = group_cols[k]
+                if not (work[0, j] < NUM_JAC_DIFF_REJECT * work[1, j]):
+                    continue
+                ytmp[j] = y[j]
+                new_factor = NUM_JAC_FACTOR_INCREASE * factor[j]
+                h_new = (y[j] + new_factor * yscale[j]) - y[j]
+                best = -1.0
+                bi = 0
+                for r in range(col_ptr[j], col_ptr[j + 1]):
+                    i = rows[r]
+                    d = abs(fbuf[i] - f[i])
+                    if d > best:
+                        best = d
+                        bi = i
+                if best == 0.0:
+                    scale_new = abs(f[0])
+                else:
+                    scale_new = max(abs(f[bi]), abs(fbuf[bi]))
+                if work[0, j] * scale_new < best * work[1, j]:
+                    factor[j] = new_factor
+                    hvec[j] = h_new
+                    for r in range(col_ptr[j], col_ptr[j + 1]):
+                        i = rows[r]
+                        if banded:
+                            J[ku + i - j, j] = fbuf[i] - f[i]
+                        else:
+                            J[i, j] = fbuf[i] - f[i]
+                    work[0, j] = best
+                    work[1, j] = scale_new
+    for j in range(n):
+        hj = hvec[j]
+        for r in range(col_ptr[j], col_ptr[j + 1]):
+            i = rows[r]
+            if banded:
+                J[ku + i - j, j] /= hj
+            else:
+                J[i, j] /= hj
+        max_diff = work[0, j]
+        scale = work[1, j]
+        if max_diff < NUM_JAC_DIFF_SMALL * scale:
+            factor[j] *= NUM_JAC_FACTOR_INCREASE
+        elif max_diff > NUM_JAC_DIFF_BIG * scale:
+            factor[j] *= NUM_JAC_FACTOR_DECREASE
+        if factor[j] < NUM_JAC_MIN_FACTOR:
+            factor[j] = NUM_JAC_MIN_FACTOR
+    return nfev
+
+
+@njit(cache=True, nogil=True)
+def mass_times_band(mass, has_mass, kl, ku, v, out):
+    """out = M v (or v) for a mass matrix inside the band (kl sub-, ku super-diagonals)."""
+    n = v.shape[0]
+    if has_mass:
+        for i in range(n):
+            acc = 0.0
+            for j in range(max(0, i - kl), min(n, i + ku + 1)):
+                acc += mass[i, j] * v[j]
+            out[i] = acc
+    else:
+        for i in range(n):
+            out[i] = v[i]
+
+
+@njit(cache=True, nogil=True)
+def factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUr, pivr, LUc, pivc):
+    """:func:`factor_radau` in band storage: ``Jb`` (kl + ku + 1, n) holds J[i, j] at
+    [ku + i - j, j]; ``LUr`` (float) and ``LUc`` (complex), (2 kl + ku + 1, n), get
+    MU_REAL/h M - J and MU_COMPLEX/h M - J in LAPACK's gbtrf layout, factored in place by
+    fastode.kernels.linalg.band_lu_factor. Returns True when either is singular."""
+    n = Jb.shape[1]
+    kv = kl + ku
+    mr = MU_REAL / h
+    mcr = MU_CR / h
+    mci = MU_CI / h
+    for j in range(n):
+        for r in range(kl):
+            LUr[r, j] = 0.0
+            LUc[r, j] = 0.0
+        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+            if has_mass:
+                m = mass[i, j]
+            else:
+                m = 1.0 if i == j else 0.0
+            jv = Jb[ku + i - j, j]
+            LUr[kv + i - j, j] = mr * m - jv
+            LUc[kv + i - j, j] = complex(mcr * m - jv, mci * m)
+    info = band_lu_factor(LUr, kl, ku, pivr)
+    info2 = band_lu_factor(LUc, kl, ku, pivc)
+    return info != 0 or info2 != 0
+
+
+@njit(cache=True, nogil=True)
+def radau_newton_band(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
+                      br, bc, mass, has_mass, mw, kl, ku):
+    """:func:`radau_newton` with the banded factors of :func:`factor_radau_band` (a mass
+    matrix inside the band). Returns (converged, n_iter, rate (-1: none), nfev, finite)."""
+    n = y.shape[0]
+    mr = MU_REAL / h
+    mcr = MU_CR / h
+    mci = MU_CI / h
+    mc = complex(mcr, mci)
+    for m in range(n):
+        z0 = Z0[0, m]
+        z1 = Z0[1, m]
+        z2 = Z0[2, m]
+        Z[0, m] = z0
+        Z[1, m] = z1
+        Z[2, m] = z2
+        W[0, m] = TI00 * z0 + TI01 * z1 + TI02 * z2
+        W[1, m] = TI10 * z0 + TI11 * z1 + TI12 * z2
+        W[2, m] = TI20 * z0 + TI21 * z1 + TI22 * z2
+    dw_norm_old = -1.0
+    rate = -1.0
+    converged = False
+    finite = True
+    nfev = 0
+    k = 0
+    ch0 = h * C0
+    ch1 = h * C1
+    ch2 = h * C2
+    inv_size = 1.0 / (3 * n)
+    for k in range(NEWTON_MAXITER):
+        for m in range(n):
+            ytmp[m] = y[m] + Z[0, m]
+        call_rhs_row(rhs, t + ch0, ytmp, p, F, 0)
+        for m in range(n):
+            ytmp[m] = y[m] + Z[1, m]
+        call_rhs_row(rhs, t + ch1, ytmp, p, F, 1)
+        for m in range(n):
+            ytmp[m] = y[m] + Z[2, m]
+        call_rhs_row(rhs, t + ch2, ytmp, p, F, 2)
+        nfev += 3
+        for i in range(3):
+            for m in range(n):
+                if not math.isfinite(F[i, m]):
+                    finite = False
+        if not finite:
+            break
+        if has_mass:
+            for m in range(n):
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                for j in range(max(0, m - kl), min(n, m + ku + 1)):
+                    a0 += mass[m, j] * W[0, j]
+                    a1 += mass[m, j] * W[1, j]
+                    a2 += mass[m, j] * W[2, j]
+                mw[0, m] = a0
+                mw[1, m] = a1
+                mw[2, m] = a2
+            for m in range(n):
+                f0 = F[0, m]
+                f1 = F[1, m]
+                f2 = F[2, m]
+                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * mw[0, m]
+                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
+                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
+                         - mc * complex(mw[1, m], mw[2, m]))
+        else:
+            for m in range(n):
+                f0 = F[0, m]
+                f1 = F[1, m]
+                f2 = F[2, m]
+                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * W[0, m]
+                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
+                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
+                         - mc * complex(W[1, m], W[2, m]))
+        band_lu_solve(LUr, kl, ku, pivr, br)
+        band_lu_solve(LUc, kl, ku, pivc, bc)
+        acc = 0.0
+        for m in range(n):
+            s = scale[m]
+            r0 = br[m] / s
+            r1 = bc[m].real / s
+            r2 = bc[m].imag / s
+            acc += r0 * r0 + r1 * r1 + r2 * r2
+        dw_norm = math.sqrt(acc * inv_size)
+        if not math.isfinite(dw_norm):
+            finite = False
+            break
+        has_rate = dw_norm_old >= 0.0
+        if has_rate:
+            rate = dw_norm / dw_norm_old
+            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dw_norm > tol:
+                break
+        for m in range(n):
+            w0 = W[0, m] + br[m]
+            w1 = W[1, m] + bc[m].real
+            w2 = W[2, m] + bc[m].imag
+            W[0, m] = w0
+            W[1, m] = w1
+            W[2, m] = w2
+            Z[0, m] = T00 * w0 + T01 * w1 + T02 * w2
+            Z[1, m] = T10 * w0 + T11 * w1 + T12 * w2
+            Z[2, m] = T20 * w0 + T21 * w1 + T22 * w2
+        if dw_norm == 0.0 or (has_rate and rate / (1.0 - rate) * dw_norm < tol):
+            converged = True
+            break
+        dw_norm_old = dw_norm
+    return converged, k + 1, rate, nfev, finite
+
+
 @njit(cache=True, nogil=True)
 def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
                 max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                event_addresses, event_directions, event_terminal, event_samples):
+                event_addresses, event_directions, event_terminal, event_samples,
+                group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
     """Integrate M y' = f(t, y, p) from t0 to t1 with Radau IIA order 5 (see the module doc).
 
-    Arguments and the returned 13-tuple as fastode.kernels.explicit.explicit_rk_solve, with
-    ``jac`` the address of a C Jacobian (used when ``use_jac``), ``mass`` (n, n) used when
-    ``has_mass``, and counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    The implicit driver contract of fastode.ivp_implicit, structured and banded: ``use_jac``
+    is a Jacobian mode of fastode.kernels.jacobian (JAC_FD, JAC_USER, JAC_CONSTANT (called
+    like JAC_USER), JAC_FD_GROUPED; a bool is read as JAC_FD / JAC_USER), then the column
+    groups ``group_ptr, group_cols, col_ptr, rows`` and ``kl, ku`` (``kl`` >= 0: banded mode).
+    Without the trailing arguments: dense, as before them. ``mass`` (n, n) is used when
+    ``has_mass`` (in banded mode, inside the band only). Returns the 13-tuple of the contract,
+    counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    """
+    if group_ptr is None:
+        no_groups = np.zeros(1, dtype=np.int64)
+        return radau_driver(rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
+                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
+                            use_t_eval, dense, event_addresses, event_directions,
+                            event_terminal, event_samples, no_groups, no_groups, no_groups,
+                            no_groups, np.int64(-1), np.int64(-1))
+    return radau_driver(rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                        event_addresses, event_directions, event_terminal, event_samples,
+                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
+
+
+@njit(cache=True, nogil=True)
+def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                 max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                 event_addresses, event_directions, event_terminal, event_samples,
+                 group_ptr, group_cols, col_ptr, rows, kl, ku):
+    """:func:`radau_solve` with every argument given (``use_jac`` an int mode).
+
+    Banded mode (``kl`` >= 0): J in band storage (kl + ku + 1, n) from
+    :func:`num_jac_grouped` (the column groups must lie in the band), the real and complex
+    iteration matrices in LAPACK's gbtrf layout (2 kl + ku + 1, n), factored and solved by
+    fastode.kernels.linalg's banded LU: O(n (kl + ku)) memory and O(n kl (kl + ku)) work per
+    factorisation. ``JAC_FD_GROUPED`` with ``kl`` < 0: the dense path with J from the column
+    groups (a sparse pattern that is not a narrow band). Otherwise the dense path, unchanged.
     """
     n = y0.shape[0]
     q = 3
@@ -261,9 +584,25 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
     W = np.empty((3, n))
     F = np.empty((3, n))
     mw = np.empty((3, n))
-    J = np.zeros((n, n))
-    LUr = np.empty((n, n))
-    LUc = np.empty((n, n), dtype=np.complex128)
+    banded = kl >= 0
+    grouped = use_jac == JAC_FD_GROUPED
+    user_jac = use_jac == JAC_USER or use_jac == JAC_CONSTANT
+    if banded:
+        # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
+        J = np.zeros((1, 1))
+        LUr = np.empty((1, 1))
+        LUc = np.empty((1, 1), dtype=np.complex128)
+        Jb = np.zeros((n, kl + ku + 1)).T
+        LUrb = np.zeros((n, 2 * kl + ku + 1)).T
+        LUcb = np.zeros((n, 2 * kl + ku + 1), dtype=np.complex128).T
+    else:
+        J = np.zeros((n, n))
+        LUr = np.empty((n, n))
+        LUc = np.empty((n, n), dtype=np.complex128)
+        Jb = np.zeros((1, 1)).T
+        LUrb = np.zeros((1, 1)).T
+        LUcb = np.zeros((1, 1), dtype=np.complex128).T
+    jwork = np.empty((2, n if grouped or banded else 1))  # num_jac_grouped's scratch
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
     br = np.empty(n)
@@ -345,8 +684,15 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
     h_abs_old = -1.0
     error_norm_old = -1.0
 
-    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
-                      fbuf)
+    if banded:
+        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr, group_cols,
+                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
+    elif grouped:
+        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr, group_cols,
+                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
+    else:
+        evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale,
+                          ytmp, fbuf)
     njev += 1
     current_jac = True
     lu_valid = False
@@ -429,20 +775,38 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
                 while not converged:
                     singular = False
                     if not lu_valid:
-                        singular = factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc)
+                        if banded:
+                            singular = factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUrb,
+                                                         pivr, LUcb, pivc)
+                        else:
+                            singular = factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc)
                         nlu += 2
                         lu_valid = not singular
                     if not singular:
-                        converged, n_iter, rate, nf, finite = radau_newton(
-                            rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
-                            LUc, pivc, br, bc, mass, has_mass, mw)
+                        if banded:
+                            converged, n_iter, rate, nf, finite = radau_newton_band(
+                                rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUrb,
+                                pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku)
+                        else:
+                            converged, n_iter, rate, nf, finite = radau_newton(
+                                rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr,
+                                pivr, LUc, pivc, br, bc, mass, has_mass, mw)
                         nfev += nf
                     if not converged:
                         if current_jac:
                             break
                         njev += 1
-                        evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J,
-                                          hvec, yscale, ytmp, fbuf)
+                        if banded:
+                            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku,
+                                            group_ptr, group_cols, col_ptr, rows, hvec, yscale,
+                                            ytmp, fbuf, jwork)
+                        elif grouped:
+                            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0,
+                                            group_ptr, group_cols, col_ptr, rows, hvec, yscale,
+                                            ytmp, fbuf, jwork)
+                        else:
+                            evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor,
+                                              J, hvec, yscale, ytmp, fbuf)
                         current_jac = True
                         lu_valid = False
                 if not converged:
@@ -459,10 +823,16 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
                 for m in range(n):
                     y_new[m] = y[m] + Z[2, m]
                     ze[m] = (Z[0, m] * E0 + Z[1, m] * E1 + Z[2, m] * E2) / h
-                mass_times(mass, has_mass, ze, err)
-                for m in range(n):
-                    err[m] = f[m] + err[m]
-                lu_solve(LUr, pivr, err)
+                if banded:
+                    mass_times_band(mass, has_mass, kl, ku, ze, err)
+                    for m in range(n):
+                        err[m] = f[m] + err[m]
+                    band_lu_solve(LUrb, kl, ku, pivr, err)
+                else:
+                    mass_times(mass, has_mass, ze, err)
+                    for m in range(n):
+                        err[m] = f[m] + err[m]
+                    lu_solve(LUr, pivr, err)
                 acc = 0.0
                 for m in range(n):
                     scale[m] = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
@@ -475,11 +845,17 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
                         ytmp[m] = y[m] + err[m]
                     call_rhs(rhs, t, ytmp, p, fbuf)
                     nfev += 1
-                    mass_times(mass, has_mass, ze, err)
                     acc = 0.0
-                    for m in range(n):
-                        err[m] = fbuf[m] + err[m]
-                    lu_solve(LUr, pivr, err)
+                    if banded:
+                        mass_times_band(mass, has_mass, kl, ku, ze, err)
+                        for m in range(n):
+                            err[m] = fbuf[m] + err[m]
+                        band_lu_solve(LUrb, kl, ku, pivr, err)
+                    else:
+                        mass_times(mass, has_mass, ze, err)
+                        for m in range(n):
+                            err[m] = fbuf[m] + err[m]
+                        lu_solve(LUr, pivr, err)
                     for m in range(n):
                         r = err[m] / scale[m]
                         acc += r * r
@@ -516,8 +892,17 @@ def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, fi
             if not f_finite:
                 status = st.NON_FINITE
             elif recompute_jac:
-                evaluate_jacobian(rhs, jac, use_jac, p, t_new, y_new, f_new, atol, jac_factor,
-                                  J, hvec, yscale, ytmp, fbuf)
+                if banded:
+                    num_jac_grouped(rhs, p, t_new, y_new, f_new, atol, jac_factor, Jb, True, ku,
+                                    group_ptr, group_cols, col_ptr, rows, hvec, yscale, ytmp,
+                                    fbuf, jwork)
+                elif grouped:
+                    num_jac_grouped(rhs, p, t_new, y_new, f_new, atol, jac_factor, J, False, 0,
+                                    group_ptr, group_cols, col_ptr, rows, hvec, yscale, ytmp,
+                                    fbuf, jwork)
+                else:
+                    evaluate_jacobian(rhs, jac, user_jac, p, t_new, y_new, f_new, atol,
+                                      jac_factor, J, hvec, yscale, ytmp, fbuf)
                 njev += 1
                 current_jac = True
             else:

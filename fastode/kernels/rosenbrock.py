@@ -1,8 +1,10 @@
-"""Rosenbrock methods: Rodas4 (Hairer-Wanner form, any tableau of fastode.tableaus.rosenbrock)
-and Rosenbrock23 (Shampine-Reichelt's ode23s), for y' = f(t, y) and M y' = f(t, y).
+"""Rosenbrock methods: Rodas4 and Rodas5P (Hairer-Wanner form, any tableau of
+fastode.tableaus.rosenbrock) and Rosenbrock23 (Shampine-Reichelt's ode23s), for y' = f(t, y)
+and M y' = f(t, y).
 
 One driver, :func:`rosenbrock_solve`, takes the tableau as arguments (``kind`` 0: Hairer form,
-1: ode23s); the per-method drivers :func:`rodas4_solve` and :func:`rosenbrock23_solve` bind
+1: ode23s); the per-method drivers :func:`rodas4_solve`, :func:`rodas5p_solve` and
+:func:`rosenbrock23_solve` bind
 the module-level tableau arrays and follow the implicit driver contract of
 fastode.ivp_implicit (plus the four trailing Jacobian-structure arrays of
 fastode.kernels.jacobian.fd_jacobian_grouped).
@@ -36,15 +38,15 @@ import numpy as np
 from numba import njit
 
 from . import status as st
-from ..tableaus.rosenbrock import RODAS4, ROS23_D, ROS23_E32
+from ..tableaus.rosenbrock import RODAS4, RODAS5P, ROS23_D, ROS23_E32
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs
-from .control import error_scale, rms_norm_scaled, select_initial_step
+from .control import select_initial_step
 from .explicit import all_finite, record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
-    fd_jacobian_banded, fd_time_derivative
-from .linalg import band_lu_factor, band_lu_solve_row, lu_factor, lu_solve_row
+from .jacobian import JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
+    fd_increment, fd_jacobian_banded
+from .linalg import band_lu_factor, band_lu_solve_row
 
 SAFE = 0.9
 FAC_MIN = 1.0 / 6.0   # h_new / h <= 6
@@ -59,114 +61,16 @@ R4_d = RODAS4.d
 R4_B = RODAS4.B
 R4_E = RODAS4.E
 R4_H = RODAS4.H
+R5P_GAMMA = RODAS5P.gamma
+R5P_A = RODAS5P.A
+R5P_C = RODAS5P.C
+R5P_c = RODAS5P.c
+R5P_d = RODAS5P.d
+R5P_B = RODAS5P.B
+R5P_E = RODAS5P.E
+R5P_H = RODAS5P.H
 _EMPTY_2D = np.zeros((1, 3))
 _EMPTY_1D = np.zeros(3)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def w_solve_row(W, Wb, kl, ku, piv, K, row):
-    """Solve with the factored iteration matrix: dense W, or banded Wb when kl >= 0."""
-    if kl >= 0:
-        band_lu_solve_row(Wb, kl, ku, piv, K, row)
-    else:
-        lu_solve_row(W, piv, K, row)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, Wb, kl, ku, piv, mass, has_mass,
-                fy, ft, K, ytmp, fbuf, cbuf, y_new, err):
-    """One Hairer-form Rosenbrock step with the factored W; fills K, y_new and err."""
-    s = B.shape[0]
-    n = y.shape[0]
-    hinv = 1.0 / h
-    for i in range(s):
-        if i == 0:
-            for m in range(n):
-                fbuf[m] = fy[m]
-        else:
-            for m in range(n):
-                acc = 0.0
-                for j in range(i):
-                    acc += A[i, j] * K[j, m]
-                ytmp[m] = y[m] + acc
-            call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
-        hd = h * d[i]
-        for m in range(n):
-            acc = 0.0
-            for j in range(i):
-                acc += C[i, j] * K[j, m]
-            cbuf[m] = acc * hinv
-        if has_mass:
-            for m in range(n):
-                acc = 0.0
-                for r in range(n):
-                    acc += mass[m, r] * cbuf[r]
-                K[i, m] = fbuf[m] + acc + hd * ft[m]
-        else:
-            for m in range(n):
-                K[i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
-        w_solve_row(W, Wb, kl, ku, piv, K, i)
-    for m in range(n):
-        acc = 0.0
-        acc_e = 0.0
-        for i in range(s):
-            acc += B[i] * K[i, m]
-            acc_e += E[i] * K[i, m]
-        y_new[m] = y[m] + acc
-        err[m] = acc_e
-
-
-@njit(cache=True, nogil=True, inline="always")
-def ros23_step(rhs, p, t, y, h, W, Wb, kl, ku, piv, mass, has_mass, fy, ft, K, ytmp, f1, cbuf,
-               y_new, f_new, err):
-    """One ode23s step (Shampine & Reichelt 1997) with the factored W = M - h d J.
-
-    Fills K (k1, k2, k3), y_new, f_new = f(t + h, y_new) and err."""
-    n = y.shape[0]
-    d = ROS23_D
-    e32 = ROS23_E32
-    hd = h * d
-    for m in range(n):
-        K[0, m] = fy[m] + hd * ft[m]
-    w_solve_row(W, Wb, kl, ku, piv, K, 0)
-    for m in range(n):
-        ytmp[m] = y[m] + 0.5 * h * K[0, m]
-    call_rhs(rhs, t + 0.5 * h, ytmp, p, f1)
-    if has_mass:
-        for m in range(n):
-            acc = 0.0
-            for r in range(n):
-                acc += mass[m, r] * K[0, r]
-            cbuf[m] = acc
-    else:
-        for m in range(n):
-            cbuf[m] = K[0, m]
-    # cbuf = M k1
-    for m in range(n):
-        K[1, m] = f1[m] - cbuf[m]
-    w_solve_row(W, Wb, kl, ku, piv, K, 1)
-    for m in range(n):
-        K[1, m] += K[0, m]
-        y_new[m] = y[m] + h * K[1, m]
-    call_rhs(rhs, t + h, y_new, p, f_new)
-    # k3 = W \ (F2 - e32 (M k2 - F1) - 2 (M k1 - F0) + h d T)
-    for m in range(n):
-        K[2, m] = f_new[m] - 2.0 * (cbuf[m] - fy[m]) + hd * ft[m]
-    if has_mass:
-        for m in range(n):
-            acc = 0.0
-            for r in range(n):
-                acc += mass[m, r] * K[1, r]
-            cbuf[m] = acc
-    else:
-        for m in range(n):
-            cbuf[m] = K[1, m]
-    for m in range(n):
-        K[2, m] -= e32 * (cbuf[m] - f1[m])
-    w_solve_row(W, Wb, kl, ku, piv, K, 2)
-    h6 = h / 6.0
-    for m in range(n):
-        err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -340,11 +244,32 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 nfev += fd_jacobian_banded(rhs, p, t, y, fy, Jb, ku, group_ptr, group_cols,
                                            col_ptr, rows, ytmp, ftmp, deltas)
                 njev += 1
+            elif use_jac == JAC_FD:
+                # dense forward differences (fastode.kernels.jacobian.fd_jacobian_dense)
+                for i in range(n):
+                    ytmp[i] = y[i]
+                for j in range(n):
+                    yj = y[j]
+                    delta = fd_increment(yj)
+                    ytmp[j] = yj + delta
+                    call_rhs(rhs, t, ytmp, p, ftmp)
+                    ytmp[j] = yj
+                    inv = 1.0 / delta
+                    for i in range(n):
+                        J[i, j] = (ftmp[i] - fy[i]) * inv
+                nfev += n
+                njev += 1
             elif use_jac != JAC_CONSTANT:
                 nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
                                           group_cols, col_ptr, rows, ytmp, ftmp, deltas)
                 njev += 1
-            nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
+            # f_t by a forward difference (fastode.kernels.jacobian.fd_time_derivative)
+            delta = fd_increment(t)
+            call_rhs(rhs, t + delta, y, p, ftmp)
+            inv = 1.0 / delta
+            for i in range(n):
+                ft[i] = (ftmp[i] - fy[i]) * inv
+            nfev += 1
 
             # ---- attempt steps until one is accepted ---------------------------------------
             step_rejected = False
@@ -410,7 +335,33 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                                 W[i, j] = -J[i, j]
                             W[i, i] += fac
                 if not banded:
-                    info = lu_factor(W, piv)
+                    # fastode.kernels.linalg.lu_factor, written out
+                    info = 0
+                    for k in range(n):
+                        pk = k
+                        best = abs(W[k, k])
+                        for i in range(k + 1, n):
+                            v = abs(W[i, k])
+                            if v > best:
+                                best = v
+                                pk = i
+                        piv[k] = pk
+                        if best == 0.0:
+                            if info == 0:
+                                info = k + 1
+                            continue
+                        if pk != k:
+                            for j in range(n):
+                                tmp = W[k, j]
+                                W[k, j] = W[pk, j]
+                                W[pk, j] = tmp
+                        inv = 1.0 / W[k, k]
+                        for i in range(k + 1, n):
+                            W[i, k] *= inv
+                            f = W[i, k]
+                            if f != 0.0:
+                                for j in range(k + 1, n):
+                                    W[i, j] -= f * W[k, j]
                 nlu += 1
                 if info != 0:
                     n_singular += 1
@@ -421,17 +372,129 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                         break
                     h_abs = 0.5 * abs(h)
                     continue
+                # the stages, written out (ros23_step / hairer_step): in the hot loop an
+                # inlined helper's array arguments cost an atomic reference-count update each
+                # per call (measured: ~120 per step, most of the kernel time on small systems)
+                hinv = 1.0 / h
+                for st_i in range(s):
+                    # ---- right-hand side of stage st_i into K[st_i]
+                    if kind == 1:
+                        # ode23s (Shampine & Reichelt 1997), W = M - h d J
+                        hd = h * ROS23_D
+                        if st_i == 0:
+                            for m in range(n):
+                                K[0, m] = fy[m] + hd * ft[m]
+                        elif st_i == 1:
+                            for m in range(n):
+                                ytmp[m] = y[m] + 0.5 * h * K[0, m]
+                            call_rhs(rhs, t + 0.5 * h, ytmp, p, fbuf)
+                            # cbuf = M k1
+                            if has_mass:
+                                for m in range(n):
+                                    acc = 0.0
+                                    for r in range(n):
+                                        acc += mass[m, r] * K[0, r]
+                                    cbuf[m] = acc
+                            else:
+                                for m in range(n):
+                                    cbuf[m] = K[0, m]
+                            for m in range(n):
+                                K[1, m] = fbuf[m] - cbuf[m]
+                        else:
+                            for m in range(n):
+                                K[1, m] += K[0, m]
+                                y_new[m] = y[m] + h * K[1, m]
+                            call_rhs(rhs, t + h, y_new, p, f_new)
+                            # k3 = W \ (F2 - e32 (M k2 - F1) - 2 (M k1 - F0) + h d T)
+                            for m in range(n):
+                                K[2, m] = f_new[m] - 2.0 * (cbuf[m] - fy[m]) + hd * ft[m]
+                            if has_mass:
+                                for m in range(n):
+                                    acc = 0.0
+                                    for r in range(n):
+                                        acc += mass[m, r] * K[1, r]
+                                    cbuf[m] = acc
+                            else:
+                                for m in range(n):
+                                    cbuf[m] = K[1, m]
+                            for m in range(n):
+                                K[2, m] -= ROS23_E32 * (cbuf[m] - fbuf[m])
+                    else:
+                        # Hairer form:
+                        # W k_i = f(t + c_i h, y + sum A k) + M sum (C / h) k + h d_i f_t
+                        if st_i == 0:
+                            for m in range(n):
+                                fbuf[m] = fy[m]
+                        else:
+                            for m in range(n):
+                                acc = 0.0
+                                for j in range(st_i):
+                                    acc += A[st_i, j] * K[j, m]
+                                ytmp[m] = y[m] + acc
+                            call_rhs(rhs, t + c[st_i] * h, ytmp, p, fbuf)
+                        hd = h * d[st_i]
+                        for m in range(n):
+                            acc = 0.0
+                            for j in range(st_i):
+                                acc += C[st_i, j] * K[j, m]
+                            cbuf[m] = acc * hinv
+                        if has_mass:
+                            for m in range(n):
+                                acc = 0.0
+                                for r in range(n):
+                                    acc += mass[m, r] * cbuf[r]
+                                K[st_i, m] = fbuf[m] + acc + hd * ft[m]
+                        else:
+                            for m in range(n):
+                                K[st_i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
+                    # ---- K[st_i] = W^-1 K[st_i]
+                    if banded:
+                        band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
+                    else:
+                        # fastode.kernels.linalg.lu_solve_row, written out
+                        for k in range(n):
+                            pk = piv[k]
+                            if pk != k:
+                                tmp = K[st_i, k]
+                                K[st_i, k] = K[st_i, pk]
+                                K[st_i, pk] = tmp
+                        for i in range(n):
+                            acc = K[st_i, i]
+                            for j in range(i):
+                                acc -= W[i, j] * K[st_i, j]
+                            K[st_i, i] = acc
+                        for i in range(n - 1, -1, -1):
+                            acc = K[st_i, i]
+                            for j in range(i + 1, n):
+                                acc -= W[i, j] * K[st_i, j]
+                            K[st_i, i] = acc / W[i, i]
                 if kind == 1:
-                    ros23_step(rhs, p, t, y, h, W, Wb, kl, ku, piv, mass, has_mass, fy, ft, K,
-                               ytmp, fbuf, cbuf, y_new, f_new, err)
+                    h6 = h / 6.0
+                    for m in range(n):
+                        err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
                     nfev += 2
                 else:
-                    hairer_step(rhs, p, t, y, h, gamma, A, C, c, d, B, E, W, Wb, kl, ku, piv,
-                                mass, has_mass, fy, ft, K, ytmp, fbuf, cbuf, y_new, err)
+                    for m in range(n):
+                        acc = 0.0
+                        acc_e = 0.0
+                        for st_i in range(s):
+                            acc += B[st_i] * K[st_i, m]
+                            acc_e += E[st_i] * K[st_i, m]
+                        y_new[m] = y[m] + acc
+                        err[m] = acc_e
                     nfev += s - 1
-                error_scale(y, y_new, rtol, atol, scale)
-                err_norm = rms_norm_scaled(err, scale)
-                if not (err_norm < np.inf) or not all_finite(y_new):
+                # error_scale + rms_norm_scaled + all_finite (fastode.kernels.control),
+                # written out
+                acc = 0.0
+                finite = True
+                for i in range(n):
+                    sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
+                    ri = err[i] / sc
+                    acc += ri * ri
+                    if not math.isfinite(y_new[i]):
+                        finite = False
+                err_norm = math.sqrt(acc / n)
+                if not (err_norm < np.inf) or not finite:
                     err_norm = np.inf
                 if err_norm <= 1.0:
                     fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
@@ -462,8 +525,9 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
             if kind != 1:
                 call_rhs(rhs, t_new, y_new, p, f_new)
                 nfev += 1
-            if not all_finite(f_new):
-                status = st.NON_FINITE
+            for i in range(n):
+                if not math.isfinite(f_new[i]):
+                    status = st.NON_FINITE
 
             # ---- dense output, events, saving ----------------------------------------------
             if dense or n_events > 0 or (
@@ -532,6 +596,20 @@ def rodas4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     """Rodas4 (Hairer & Wanner's RODAS): the implicit driver contract (+ Jacobian structure,
     + band: kl, ku, -1 for dense)."""
     return rosenbrock_solve(0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H, 3,
+                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
+                            dense, event_addresses, event_directions, event_terminal,
+                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rodas5p_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+                  max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
+                  event_directions, event_terminal, event_samples, group_ptr, group_cols,
+                  col_ptr, rows, kl, ku):
+    """Rodas5P (Steinebach 2023): the implicit driver contract (+ Jacobian structure, + band:
+    kl, ku, -1 for dense)."""
+    return rosenbrock_solve(0, R5P_GAMMA, R5P_A, R5P_C, R5P_c, R5P_d, R5P_B, R5P_E, R5P_H, 4,
                             rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                             first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
                             dense, event_addresses, event_directions, event_terminal,

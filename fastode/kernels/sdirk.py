@@ -27,6 +27,14 @@ Per step (stage values Y_i = y + u_i, stage derivatives z_i = h f(t + c_i h, Y_i
   old J; the LU is kept while h is kept (a step-size factor in [1, 1.2] is not taken);
 * Newton failure with a fresh J (or a singular W, or a non-finite f) halves the step.
 
+Structured and banded Jacobians: with column groups of a sparsity pattern (``jac_sparsity``,
+``lband``/``uband``) J comes from grouped finite differences (scipy's ``_sparse_num_jac``,
+fastode.kernels.radau.num_jac_grouped: one RHS call per group); in banded mode (``kl`` >= 0)
+J is kept in band storage (kl + ku + 1, n) and W = M - h gamma J is factored by the banded LU
+of fastode.kernels.linalg (LAPACK gbtrf layout): O(n (kl + ku)) memory and O(n kl (kl + ku))
+work per factorisation instead of O(n^2) and O(n^3). Same steps as the dense path, up to
+rounding.
+
 Dense output in monomial form: the tableau's continuous extension when it has one (KenCarp4,
 order 3), else the cubic Hermite interpolant of y, f at both ends (Kvaerno5, implicit Euler);
 with a mass matrix (f is not y' there), the cubic through y, two interior stage values and
@@ -48,9 +56,11 @@ from .callbacks import call_event, call_rhs
 from .control import select_initial_step
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import NEWTON_FAILED, SINGULAR
+from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .linalg import band_lu_factor, band_lu_solve
 from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
                      lu_solve_inline as lu_solve, spacing10)
+from .radau import num_jac_grouped
 
 NEWTON_MAXITER = 7
 MIN_FACTOR = 0.2
@@ -177,6 +187,105 @@ def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale,
     return converged, k + 1, rate, eta, nfev, finite
 
 
+@njit(cache=True, nogil=True)
+def factor_w_band(Jb, mass, has_mass, hg, kl, ku, LU, piv):
+    """:func:`factor_w` in band storage: ``Jb`` (kl + ku + 1, n) holds J[i, j] at
+    [ku + i - j, j]; ``LU`` (2 kl + ku + 1, n) gets M - hg J in LAPACK's gbtrf layout, factored
+    in place by fastode.kernels.linalg.band_lu_factor (M inside the band). True when
+    singular."""
+    n = Jb.shape[1]
+    kv = kl + ku
+    for j in range(n):
+        for r in range(kl):
+            LU[r, j] = 0.0
+        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+            if has_mass:
+                m = mass[i, j]
+            else:
+                m = 1.0 if i == j else 0.0
+            LU[kv + i - j, j] = m - hg * Jb[ku + i - j, j]
+    return band_lu_factor(LU, kl, ku, piv) != 0
+
+
+@njit(cache=True, nogil=True)
+def fresh_jacobian_grouped(rhs, p, t, y, fx, atol, jac_factor, J, banded, ku, group_ptr,
+                           group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, work):
+    """:func:`fresh_jacobian` by grouped finite differences (fastode.kernels.radau.
+    num_jac_grouped) into the dense J (``banded`` False) or the band array J (``banded``
+    True): f(t, y) is re-evaluated into ``fx`` first. Returns 1 (the RHS call for nfev)."""
+    call_rhs(rhs, t, y, p, fx)
+    num_jac_grouped(rhs, p, t, y, fx, atol, jac_factor, J, banded, ku, group_ptr, group_cols,
+                    col_ptr, rows, hvec, yscale, ytmp, fbuf, work)
+    return 1
+
+
+@njit(cache=True, nogil=True)
+def stage_newton_band(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
+                      LU, piv, mass, has_mass, kl, ku):
+    """:func:`stage_newton` with the banded factors of :func:`factor_w_band` (a mass matrix
+    inside the band). Returns (converged, n_iter, rate (-1: none), eta, nfev, finite)."""
+    n = y.shape[0]
+    dn_old = -1.0
+    rate = -1.0
+    eta = eta0
+    converged = False
+    finite = True
+    nfev = 0
+    k = 0
+    inv_n = 1.0 / n
+    for k in range(NEWTON_MAXITER):
+        for m in range(n):
+            ytmp[m] = y[m] + u[m]
+        call_rhs(rhs, ti, ytmp, p, fbuf)
+        nfev += 1
+        for m in range(n):
+            if not math.isfinite(fbuf[m]):
+                finite = False
+        if not finite:
+            break
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for j in range(max(0, m - kl), min(n, m + ku + 1)):
+                    acc += mass[m, j] * u[j]
+                res[m] = R[m] + hg * fbuf[m] - acc
+        else:
+            for m in range(n):
+                res[m] = R[m] + hg * fbuf[m] - u[m]
+        band_lu_solve(LU, kl, ku, piv, res)
+        acc = 0.0
+        for m in range(n):
+            r = res[m] / scale[m]
+            acc += r * r
+        dn = math.sqrt(acc * inv_n)
+        if not math.isfinite(dn):
+            finite = False
+            break
+        if dn_old >= 0.0:
+            rate = dn / dn_old
+            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dn > tol:
+                break
+            eta = rate / (1.0 - rate)
+        for m in range(n):
+            u[m] += res[m]
+        if dn == 0.0 or eta * dn <= tol:
+            converged = True
+            break
+        dn_old = dn
+    if converged:
+        ig = 1.0 / gamma
+        if has_mass:
+            for m in range(n):
+                acc = 0.0
+                for j in range(max(0, m - kl), min(n, m + ku + 1)):
+                    acc += mass[m, j] * u[j]
+                Z[row, m] = (acc - R[m]) * ig
+        else:
+            for m in range(n):
+                Z[row, m] = (u[m] - R[m]) * ig
+    return converged, k + 1, rate, eta, nfev, finite
+
+
 @njit(cache=True, nogil=True, inline="always")
 def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old, exponent):
     """Gustafsson's predictive controller (Hairer-Wanner IV.8, eq. 8.25); None is < 0 here."""
@@ -193,12 +302,16 @@ def predict_factor(h_abs, h_abs_old, error_norm, error_norm_old, exponent):
 def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed,
                  rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
                  max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                 event_addresses, event_directions, event_terminal, event_samples):
+                 event_addresses, event_directions, event_terminal, event_samples,
+                 group_ptr, group_cols, col_ptr, rows, kl, ku):
     """Integrate M y' = f(t, y, p) from t0 to t1 with a stiffly accurate ESDIRK tableau (see the
     module doc). ``fixed``: steps of exactly ``first_step``, no error control.
 
     Arguments after ``fixed`` and the returned 13-tuple: the implicit driver contract
-    (fastode.ivp_implicit), counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    (fastode.ivp_implicit), structured and banded: ``use_jac`` an int Jacobian mode
+    (JAC_CONSTANT is called like JAC_USER), the column groups, and ``kl, ku`` (``kl`` >= 0:
+    banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` < 0: dense W, J by
+    grouped finite differences). Counters = [nfev, naccept, nreject, t_final, njev, nlu].
     """
     n = y0.shape[0]
     s = C.shape[0]
@@ -222,8 +335,21 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     Z = np.zeros((s, n))
     Ua = np.zeros(n)      # stage values sa, sb (dense output with a mass matrix)
     Ub = np.zeros(n)
-    J = np.zeros((n, n))
-    LU = np.empty((n, n))
+    banded = kl >= 0
+    grouped = use_jac == JAC_FD_GROUPED
+    user_jac = use_jac == JAC_USER or use_jac == JAC_CONSTANT
+    if banded:
+        # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
+        J = np.zeros((1, 1))
+        LU = np.empty((1, 1))
+        Jb = np.zeros((n, kl + ku + 1)).T
+        LUb = np.zeros((n, 2 * kl + ku + 1)).T
+    else:
+        J = np.zeros((n, n))
+        LU = np.empty((n, n))
+        Jb = np.zeros((1, 1)).T
+        LUb = np.zeros((1, 1)).T
+    jwork = np.empty((2, n if grouped or banded else 1))  # num_jac_grouped's scratch
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
     jac_factor = np.full(n, math.sqrt(EPS))
@@ -300,8 +426,15 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     error_norm_old = -1.0
     eta_old = 1.0     # Hairer's FACCON: the first iteration is never accepted at the start
 
-    evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp,
-                      fbuf)
+    if banded:
+        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr, group_cols,
+                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
+    elif grouped:
+        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr, group_cols,
+                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
+    else:
+        evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale,
+                          ytmp, fbuf)
     njev += 1
     current_jac = True
     h_jac = 0.0       # |h| of the first step attempted with the current J (0: none yet)
@@ -380,7 +513,10 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 singular = False
                 while True:
                     if not lu_valid or h_lu != h:
-                        singular = factor_w(J, mass, has_mass, hg, LU, piv)
+                        if banded:
+                            singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
+                        else:
+                            singular = factor_w(J, mass, has_mass, hg, LU, piv)
                         nlu += 1
                         lu_valid = not singular
                         h_lu = h
@@ -401,9 +537,15 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                                     pred += ALPHA[i, j] * zj
                                 R[m] = acc
                                 u[m] = acc + gamma * pred
-                            converged, n_it, rate, eta, nf, finite = stage_newton(
-                                rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
-                                res, scale, newton_tol, eta, LU, piv, mass, has_mass)
+                            if banded:
+                                converged, n_it, rate, eta, nf, finite = stage_newton_band(
+                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                    res, scale, newton_tol, eta, LUb, piv, mass, has_mass, kl,
+                                    ku)
+                            else:
+                                converged, n_it, rate, eta, nf, finite = stage_newton(
+                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass)
                             nfev += nf
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)
@@ -421,8 +563,17 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     if converged or current_jac:
                         break
                     njev += 1
-                    nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, res, atol, jac_factor, J,
-                                           hvec, yscale, ytmp, fbuf)
+                    if banded:
+                        nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, Jb,
+                                                       True, ku, group_ptr, group_cols, col_ptr,
+                                                       rows, hvec, yscale, ytmp, fbuf, jwork)
+                    elif grouped:
+                        nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, J,
+                                                       False, 0, group_ptr, group_cols, col_ptr,
+                                                       rows, hvec, yscale, ytmp, fbuf, jwork)
+                    else:
+                        nfev += fresh_jacobian(rhs, jac, user_jac, p, t, y, res, atol,
+                                               jac_factor, J, hvec, yscale, ytmp, fbuf)
                     current_jac = True
                     h_jac = ha
                     lu_valid = False
@@ -451,7 +602,10 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     for i in range(s):
                         acc += E[i] * Z[i, m]
                     err[m] = acc
-                if smooth_est or has_mass:
+                if banded:
+                    if smooth_est or has_mass:
+                        band_lu_solve(LUb, kl, ku, piv, err)
+                elif smooth_est or has_mass:
                     lu_solve(LU, piv, err)
                 acc = 0.0
                 for m in range(n):
@@ -584,8 +738,17 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 finished = True
                 break
             if recompute_jac:
-                nfev += fresh_jacobian(rhs, jac, use_jac, p, t, y, res, atol, jac_factor, J,
-                                       hvec, yscale, ytmp, fbuf)
+                if banded:
+                    nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, Jb,
+                                                   True, ku, group_ptr, group_cols, col_ptr,
+                                                   rows, hvec, yscale, ytmp, fbuf, jwork)
+                elif grouped:
+                    nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, J,
+                                                   False, 0, group_ptr, group_cols, col_ptr,
+                                                   rows, hvec, yscale, ytmp, fbuf, jwork)
+                else:
+                    nfev += fresh_jacobian(rhs, jac, user_jac, p, t, y, res, atol, jac_factor,
+                                           J, hvec, yscale, ytmp, fbuf)
                 njev += 1
                 current_jac = True
                 h_jac = 0.0
@@ -605,46 +768,105 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def kvaerno5_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                   max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                   event_addresses, event_directions, event_terminal, event_samples):
-    """Kvaerno5 (ESDIRK 5(4), 7 stages): the implicit driver contract."""
-    return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB, 0.2, True,
-                        4, False,
-                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                   max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
+                   event_directions, event_terminal, event_samples, group_ptr=None,
+                   group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
+    """Kvaerno5 (ESDIRK 5(4), 7 stages): the implicit driver contract.
+
+    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
+    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
+    """
+    if group_ptr is None:
+        no_groups = np.zeros(1, dtype=np.int64)
+        return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB,
+                            0.2, True, 4, False,
+                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
+                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
+                            use_t_eval, dense, event_addresses, event_directions,
+                            event_terminal, event_samples, no_groups, no_groups, no_groups,
+                            no_groups, np.int64(-1), np.int64(-1))
+    return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB,
+                        0.2, True, 4, False,
+                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples)
+                        event_addresses, event_directions, event_terminal, event_samples,
+                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def kencarp4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                   max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                   event_addresses, event_directions, event_terminal, event_samples):
-    """KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA): the driver contract."""
-    return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB, 0.25, True,
-                        3, False,
-                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                   max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
+                   event_directions, event_terminal, event_samples, group_ptr=None,
+                   group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
+    """KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA): the driver contract.
+
+    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
+    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
+    """
+    if group_ptr is None:
+        no_groups = np.zeros(1, dtype=np.int64)
+        return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB,
+                            0.25, True, 3, False,
+                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
+                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
+                            use_t_eval, dense, event_addresses, event_directions,
+                            event_terminal, event_samples, no_groups, no_groups, no_groups,
+                            no_groups, np.int64(-1), np.int64(-1))
+    return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB,
+                        0.25, True, 3, False,
+                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples)
+                        event_addresses, event_directions, event_terminal, event_samples,
+                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def implicit_euler_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                          first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                         event_addresses, event_directions, event_terminal, event_samples):
-    """Adaptive backward Euler (error: filtered trapezoidal difference): the driver contract."""
+                         event_addresses, event_directions, event_terminal, event_samples,
+                         group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1,
+                         ku=-1):
+    """Adaptive backward Euler (error: filtered trapezoidal difference): the driver contract.
+
+    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
+    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
+    """
+    if group_ptr is None:
+        no_groups = np.zeros(1, dtype=np.int64)
+        return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, False,
+                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
+                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
+                            use_t_eval, dense, event_addresses, event_directions,
+                            event_terminal, event_samples, no_groups, no_groups, no_groups,
+                            no_groups, np.int64(-1), np.int64(-1))
     return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, False,
-                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples)
+                        event_addresses, event_directions, event_terminal, event_samples,
+                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def implicit_euler_fixed_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
                                first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
                                dense, event_addresses, event_directions, event_terminal,
-                               event_samples):
-    """Backward Euler with steps of exactly ``first_step`` (Newton to rtol/atol)."""
+                               event_samples, group_ptr=None, group_cols=None, col_ptr=None,
+                               rows=None, kl=-1, ku=-1):
+    """Backward Euler with steps of exactly ``first_step`` (Newton to rtol/atol).
+
+    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
+    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
+    """
+    if group_ptr is None:
+        no_groups = np.zeros(1, dtype=np.int64)
+        return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True,
+                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
+                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
+                            use_t_eval, dense, event_addresses, event_directions,
+                            event_terminal, event_samples, no_groups, no_groups, no_groups,
+                            no_groups, np.int64(-1), np.int64(-1))
     return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True,
-                        rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples)
+                        event_addresses, event_directions, event_terminal, event_samples,
+                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))

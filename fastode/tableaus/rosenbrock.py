@@ -24,7 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["RosenbrockTableau", "RODAS4", "ROSENBROCK23", "TABLEAUS", "validate"]
+__all__ = ["RosenbrockTableau", "RODAS4", "RODAS5P", "ROSENBROCK23", "TABLEAUS", "validate",
+           "standard_form", "order_residuals"]
 
 
 class RosenbrockTableau(NamedTuple):
@@ -97,6 +98,62 @@ def _rodas4():
 
 RODAS4 = _rodas4()
 
+
+def _rodas5p():
+    """Rodas5P (G. Steinebach, "Construction of Rosenbrock-Wanner method Rodas5P and numerical
+    benchmarks within the Julia Differential Equations package", BIT Numer. Math. 63, 2023).
+
+    L-stable, stiffly accurate, 8 stages (7 new f evaluations per step), order 5 with an
+    order-4 embedded solution (error estimate = the last stage), dense output of order 4 (three
+    H rows). Coefficients in the transformed form, as OrdinaryDiffEq.jl's ``Rodas5PTableau``:
+    stages 6-8 are evaluated at t + h with arguments ``g_7 = g_6 + k_6`` and
+    ``g_8 = g_7 + k_7``, and ``y_new = g_8 + k_8``.
+    """
+    s = 8
+    gamma = 0.21193756319429014
+    A = np.zeros((s, s))
+    C = np.zeros((s, s))
+    A[1, 0] = 3.0
+    A[2, :2] = [2.849394379747939, 0.45842242204463923]
+    A[3, :3] = [-6.954028509809101, 2.489845061869568, -10.358996098473584]
+    A[4, :4] = [2.8029986275628964, 0.5072464736228206, -0.3988312541770524,
+                -0.04721187230404641]
+    A[5, :5] = [-7.502846399306121, 2.561846144803919, -11.627539656261098,
+                -0.18268767659942256, 0.030198172008377946]
+    A[6, :5] = A[5, :5]
+    A[6, 5] = 1.0
+    A[7, :6] = A[6, :6]
+    A[7, 6] = 1.0
+    C[1, 0] = -14.155112264123755
+    C[2, :2] = [-17.97296035885952, -2.859693295451294]
+    C[3, :3] = [147.12150275711716, -1.41221402718213, 71.68940251302358]
+    C[4, :4] = [165.43517024871676, -0.4592823456491126, 42.90938336958603, -5.961986721573306]
+    C[5, :5] = [24.854864614690072, -3.0009227002832186, 47.4931110020768, 5.5814197821558125,
+                -0.6610691825249471]
+    C[6, :6] = [30.91273214028599, -3.1208243349937974, 77.79954646070892, 34.28646028294783,
+                -19.097331116725623, -28.087943162872662]
+    C[7, :7] = [37.80277123390563, -3.2571969029072276, 112.26918849496327, 66.9347231244047,
+                -40.06618937091002, -54.66780262877968, -9.48861652309627]
+    c = np.array([0.0, 0.6358126895828704, 0.4095798393397535, 0.9769306725060716,
+                  0.4288403609558664, 1.0, 1.0, 1.0])
+    d = np.array([0.21193756319429014, -0.42387512638858027, -0.3384627126235924,
+                  1.8046452872882734, 2.325825639765069, 0.0, 0.0, 0.0])
+    B = np.append(A[7, :7], 1.0)
+    E = np.zeros(s)
+    E[7] = 1.0
+    H = np.array([
+        [25.948786856663858, -2.5579724845846235, 10.433815404888879, -2.3679251022685204,
+         0.524948541321073, 1.1241088310450404, 0.4272876194431874, -0.17202221070155493],
+        [-9.91568850695171, -0.9689944594115154, 3.0438037242978453, -24.495224566215796,
+         20.176138334709044, 15.98066361424651, -6.789040303419874, -6.710236069923372],
+        [11.419903575922262, 2.8879645146136994, 72.92137995996029, 80.12511834622643,
+         -52.072871366152654, -59.78993625266729, -0.15582684282751913, 4.883087185713722],
+    ])
+    return RosenbrockTableau("Rodas5P", 5, 4, 4, gamma, A, C, c, d, B, E, H, True)
+
+
+RODAS5P = _rodas5p()
+
 # Shampine & Reichelt's ode23s: d = 1 / (2 + sqrt 2), e32 = 6 + sqrt 2. Order 2, error
 # estimate of order 3 (used as O(h^3): the controller exponent is 1/3), dense output of order 2.
 # A placeholder RosenbrockTableau carries its traits; the kernel reads ROS23_D and ROS23_E32.
@@ -107,7 +164,7 @@ ROSENBROCK23 = RosenbrockTableau(
     np.array([0.0, 0.5, 1.0]), np.array([ROS23_D, 0.0, ROS23_D]), np.zeros(3), np.zeros(3),
     np.zeros((1, 3)), False)
 
-TABLEAUS = {t.name: t for t in (RODAS4, ROSENBROCK23)}
+TABLEAUS = {t.name: t for t in (RODAS4, RODAS5P, ROSENBROCK23)}
 
 
 def validate(tab: RosenbrockTableau, tol=1e-10):
@@ -126,3 +183,80 @@ def validate(tab: RosenbrockTableau, tol=1e-10):
         if np.max(np.abs(last - tab.B)) > tol:
             problems.append("stiffly accurate: B must be [A[-1, :-1], 1]")
     return problems
+
+
+def standard_form(tab: RosenbrockTableau):
+    """(alpha, Gamma, b, b_hat) of a transformed-form tableau (Hairer & Wanner II, Sec. IV.7):
+    Gamma^-1 = I / gamma - C, alpha = A Gamma, b = B Gamma, b_hat = (B - E) Gamma (the weights
+    of the embedded solution)."""
+    s = tab.B.shape[0]
+    G = np.linalg.inv(np.eye(s) / tab.gamma - tab.C)
+    return tab.A @ G, G, tab.B @ G, (tab.B - tab.E) @ G
+
+
+def _trees(order):
+    """Rooted trees with ``order`` nodes, each a sorted tuple of its subtrees."""
+    if order == 1:
+        return [()]
+    out = set()
+
+    def partitions(n, max_part):
+        if n == 0:
+            yield []
+            return
+        for k in range(min(n, max_part), 0, -1):
+            for rest in partitions(n - k, k):
+                yield [k] + rest
+
+    def combos(parts):
+        if not parts:
+            yield ()
+            return
+        for t in _trees(parts[0]):
+            for rest in combos(parts[1:]):
+                yield (t,) + rest
+
+    for parts in partitions(order - 1, order - 1):
+        for children in combos(parts):
+            out.add(tuple(sorted(children)))
+    return sorted(out)
+
+
+def _density(t):
+    """Tree factorial t! (the exact solution's B-series coefficient is 1 / t!)."""
+    n = 1 + sum(_size(c) for c in t)
+    prod = n
+    for c in t:
+        prod *= _density(c)
+    return prod
+
+
+def _size(t):
+    return 1 + sum(_size(c) for c in t)
+
+
+def _weights(t, alpha, beta):
+    """Elementary weights of a Rosenbrock method (exact Jacobian): a node with one child takes
+    beta = alpha + Gamma (the J Gamma k term), other nodes the product of alpha-weighted
+    children."""
+    s = alpha.shape[0]
+    if len(t) == 1:
+        return beta @ _weights(t[0], alpha, beta)
+    v = np.ones(s)
+    for c in t:
+        v = v * (alpha @ _weights(c, alpha, beta))
+    return v
+
+
+def order_residuals(tab: RosenbrockTableau, max_order: int, embedded: bool = False):
+    """{order: max |b . Phi(t) - 1/t!| over the rooted trees t of that order} for y_new (or the
+    embedded solution), plus the consistency of the stage times c = alpha 1 and of the df/dt
+    coefficients d = Gamma 1 under the key 0."""
+    alpha, G, b, b_hat = standard_form(tab)
+    w = b_hat if embedded else b
+    beta = alpha + G
+    out = {0: max(np.max(np.abs(alpha.sum(axis=1) - tab.c)),
+                  np.max(np.abs(G.sum(axis=1) - tab.d)))}
+    for p in range(1, max_order + 1):
+        out[p] = max(abs(w @ _weights(t, alpha, beta) - 1.0 / _density(t)) for t in _trees(p))
+    return out
