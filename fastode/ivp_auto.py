@@ -38,7 +38,7 @@ import numpy as np
 
 from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
                   parse_step_options, shape_result)
-from .ivp_implicit import _FD_STRUCT, compile_jac, jacobian_structure
+from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobian_structure
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
@@ -90,6 +90,8 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         warnings.warn(f"The following arguments have no effect for a chosen solver: "
                       f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
     m = y0_real.size
+    if is_complex and (jac_sparsity is not None or lband is not None or uband is not None):
+        jac_sparsity, lband, uband = _real_pairs_structure(jac_sparsity, lband, uband, n)
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
     if not np.isfinite(y0_real).all():
         raise ValueError("`y0` must be finite (no NaN or inf).")

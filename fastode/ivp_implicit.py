@@ -276,6 +276,25 @@ def driver_for(chosen):
     return DRIVERS.get(chosen.name) or DRIVERS.get(chosen.family)
 
 
+def _real_pairs_structure(jac_sparsity, lband, uband, n):
+    """The structure options of a complex system of size ``n`` for its real form.
+
+    A complex state is integrated as 2n reals, component i as (re, im) at 2i, 2i + 1, so the
+    complex entry (i, j) of the Jacobian becomes the 2 x 2 block at (2i, 2j): a band (kl, ku)
+    becomes (2 kl + 1, 2 ku + 1) and a pattern P becomes kron(P, ones((2, 2))).
+    """
+    jacobian_structure(jac_sparsity, lband, uband, n)  # the checks, against the complex size
+    if lband is not None:
+        return None, 2 * int(lband) + 1, 2 * int(uband) + 1
+    block = np.ones((2, 2))
+    if hasattr(jac_sparsity, "tocsr"):
+        import scipy.sparse
+        pattern = scipy.sparse.csr_matrix(jac_sparsity, dtype=float)
+        pattern.data = (pattern.data != 0).astype(float)
+        return scipy.sparse.kron(pattern, block, format="csr"), None, None
+    return np.kron(np.asarray(jac_sparsity) != 0, block), None, None
+
+
 def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
     """Check the options of an implicit solve (scipy's and fastode's own): returns (driver,
     mass_arr, has_mass, mode, structure, kl, ku, jac, first_step, max_step, min_step,
@@ -303,6 +322,8 @@ def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
                       f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=4)
 
     m = y0_real.size
+    if is_complex and (jac_sparsity is not None or lband is not None or uband is not None):
+        jac_sparsity, lband, uband = _real_pairs_structure(jac_sparsity, lband, uband, n)
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
     kl, ku = band_of(jac_sparsity, lband, uband, m) if driver in BANDED else (-1, -1)
     if jac is not None:

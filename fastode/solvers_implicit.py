@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .ivp import _compiled_rhs, validate_tolerances, validate_y0
-from .ivp_implicit import _FD_STRUCT, compile_jac, jacobian_structure
+from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobian_structure
 from .kernels import radau as kr
 from .kernels import status as st
 from .kernels import switching as ks
@@ -210,7 +210,7 @@ class Radau(_CompiledSolver):
             return
         m = self._m
         if jac_sparsity is not None:
-            jacobian_structure(jac_sparsity, None, None, m)  # shape check only (dense here)
+            jacobian_structure(jac_sparsity, None, None, self.n)  # shape check (dense here)
         (self._sv, self._vec, self._aux, self._stage, self._J, self._LUr, self._LUc, self._bc,
          self._piv, self._Q, self._Q_sol) = kr.radau_workspace(m)
         self._aux[0] = self._rtol
@@ -372,6 +372,8 @@ class LSODA(_CompiledSolver):
             self._sv = None
             return
         m = self._m
+        if self._complex and lband is not None:
+            _, lband, uband = _real_pairs_structure(None, lband, uband, self.n)
         mode_struct, structure = jacobian_structure(None, lband, uband, m)
         if self._jac is None:
             self._mode = int(mode_struct)

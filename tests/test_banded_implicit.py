@@ -319,3 +319,53 @@ def test_large_system_runs_in_linear_memory(method, options):
     assert peak < 100 * 8 * n, peak   # 100 doubles per unknown; dense: 4 n per unknown
     exact = backward_euler(1e-4, 20) if options else semi(T)
     assert np.abs(sol.y[:, -1] - exact).max() < 1e-5
+
+
+# ---- complex states: the band of the real form ------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def complex_heat_problem(n):
+    """u_t = (1 + i) u_xx, u = 0 at both ends: each sine mode decays and turns,
+    u_k(t) = a_k exp(-(1 + i) rate_k t). A complex state is integrated as 2n reals, so a complex
+    band (1, 1) is the real band (3, 3) (fastode.ivp_implicit._real_pairs_structure)."""
+    dx = 1.0 / (n + 1)
+    x = np.arange(1, n + 1) * dx
+    c = (1.0 + 1.0j) / dx ** 2
+
+    def heat(t, u):
+        du = np.empty_like(u)
+        du[0] = c * (u[1] - 2.0 * u[0])
+        du[-1] = c * (u[-2] - 2.0 * u[-1])
+        du[1:-1] = c * (u[:-2] - 2.0 * u[1:-1] + u[2:])
+        return du
+
+    u0 = sum(a * np.sin(k * np.pi * x) for k, a in MODES).astype(complex)
+    rates = {k: 4.0 / dx ** 2 * np.sin(k * np.pi * dx / 2) ** 2 for k, _ in MODES}
+
+    def exact(t):
+        return sum(a * np.exp(-(1.0 + 1.0j) * rates[k] * t) * np.sin(k * np.pi * x)
+                   for k, a in MODES)
+
+    return heat, u0, exact
+
+
+@pytest.mark.parametrize("method", ["Radau", "BDF", "Rodas4", "KenCarp4", "LSODA"])
+@pytest.mark.parametrize("structure", ["band", "sparsity"])
+def test_complex_state_with_band(method, structure):
+    n, rtol, atol, t1 = 40, 1e-6, 1e-9, 0.02
+    heat, u0, exact = complex_heat_problem(n)
+    if structure == "band":
+        options = dict(lband=1, uband=1)
+    else:
+        options = dict(jac_sparsity=scipy.sparse.diags([1, 1, 1], [-1, 0, 1], shape=(n, n)))
+    dense = fastode.solve_ivp(heat, (0.0, t1), u0, method=method, rtol=rtol, atol=atol)
+    sol = fastode.solve_ivp(heat, (0.0, t1), u0, method=method, rtol=rtol, atol=atol,
+                            max_steps=20000, **options)
+    assert sol.success, sol.message
+    assert np.iscomplexobj(sol.y)
+    err = np.abs(sol.y[:, -1] - exact(t1)).max()
+    err_dense = np.abs(dense.y[:, -1] - exact(t1)).max()
+    # as accurate as the dense Jacobian (a wrong band costs accuracy or millions of RHS calls)
+    assert err <= 2.0 * err_dense + 10 * atol
+    assert err <= 100 * rtol
+    assert sol.nfev <= 2 * dense.nfev

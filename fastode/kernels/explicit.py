@@ -369,7 +369,13 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 h = t_new - t
                 rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp)
                 nfev += s - 1
-                finite = all_finite(y_new)
+                # written out, not all_finite(y_new): the inlined helper's early return kept
+                # one reference-count increment/decrement pair on y_new per step
+                finite = True
+                for i in range(n):
+                    if not math.isfinite(y_new[i]):
+                        finite = False
+                        break
                 if not adaptive:
                     if not finite:
                         status = st.NON_FINITE

@@ -33,6 +33,17 @@ terminal event counts its occurrences across legs); ``counters`` is
 For the step-by-step class fastode.solvers_implicit.LSODA, ``explicit_leg_start`` /
 ``explicit_leg_advance`` and ``rodas_leg_start`` / ``rodas_leg_advance`` take the same steps one
 accepted step per call, from state kept in caller-owned arrays (``sv``, indices ``L_*``).
+
+Why the Rodas4 step is written out in its drivers (sections commented in the loop): in
+rodas_leg_solve the helpers that took arrays (the FD Jacobian, f_t, the LU, the stages and
+solves, the error norm; inlined or not) cost an atomic reference-count increment or decrement
+per array argument per call, 40-70 per step that numba's refcount pruning did not remove.
+Written out, ~1 per step is left (counted with NUMBA_DEBUG_NRT=1, which prints every
+NRT_incref/decref, on Van der Pol mu=1e3, Robertson, HIRES), and the LSODA kernels of a whole
+solve ran 1.6x (Van der Pol, Robertson) and 1.2x (HIRES, n = 8) faster, with bit-identical
+results. The explicit legs' helpers (rk_step, the error norm) show no such
+traffic (< 1 operation per step), so those legs keep sharing fastode.kernels.explicit's
+step. Helpers that take only scalars (fd_increment, step_factor_*) cost nothing and stay.
 """
 import math
 
@@ -42,12 +53,11 @@ from numba import njit
 from . import status as st
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs, call_rhs_row
-from .control import (error_scale, rk_error_norm, rms_norm_scaled, select_initial_step,
-                      step_factor_accept, step_factor_reject)
+from .control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
+                      step_factor_reject)
 from .explicit import all_finite, all_finite_row, record_events, record_segment, rk_step
 from .interpolation import dense_coefficients, evaluate_dense, extra_stages
-from .jacobian import JAC_CONSTANT, SINGULAR, evaluate_jacobian, fd_time_derivative
-from .linalg import lu_factor, lu_solve_row
+from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR, fd_increment
 from .rosenbrock import (FAC_MAX, FAC_MIN, MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA,
                          R4_H, R4_c, R4_d, SAFE, rosenbrock_dense)
 
@@ -60,42 +70,6 @@ STIFF_SIGNALS = 15     # stiff signals (not reset by 6 non-stiff steps in a row)
 NONSTIFF_RESET = 6
 BACK_HRHO = 1.0        # |h| ||J||_inf at or below this: the explicit method would be stable
 NONSTIFF_STEPS = 10    # consecutive such stiff-method steps -> switch back
-
-
-
-@njit(cache=True, nogil=True, inline="always")
-def rodas_step(rhs, p, t, y, h, A, C, c, d, B, E, W, piv, fy, ft, K, ytmp, fbuf, y_new, err):
-    """One Hairer-form Rosenbrock step, y' = f only, with the dense LU of W = I/(gamma h) - J
-    (fastode.kernels.rosenbrock.hairer_step without the mass matrix and banded storage)."""
-    s = B.shape[0]
-    n = y.shape[0]
-    hinv = 1.0 / h
-    for i in range(s):
-        if i == 0:
-            for m in range(n):
-                fbuf[m] = fy[m]
-        else:
-            for m in range(n):
-                acc = 0.0
-                for j in range(i):
-                    acc += A[i, j] * K[j, m]
-                ytmp[m] = y[m] + acc
-            call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
-        hd = h * d[i]
-        for m in range(n):
-            acc = 0.0
-            for j in range(i):
-                acc += C[i, j] * K[j, m]
-            K[i, m] = fbuf[m] + acc * hinv + hd * ft[m]
-        lu_solve_row(W, piv, K, i)
-    for m in range(n):
-        acc = 0.0
-        acc_e = 0.0
-        for i in range(s):
-            acc += B[i] * K[i, m]
-            acc_e += E[i] * K[i, m]
-        y_new[m] = y[m] + acc
-        err[m] = acc_e
 
 
 @njit(cache=True, nogil=True)
@@ -351,7 +325,8 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     """A Rodas4 leg (no mass matrix) that stops with :data:`NONSTIFF` when the problem no
     longer looks stiff (see the module docstring); ``detect`` False: never.
 
-    The loop is fastode.kernels.rosenbrock.rosenbrock_solve's for Hairer-form methods.
+    The loop is fastode.kernels.rosenbrock.rosenbrock_solve's for Hairer-form methods
+    without a mass matrix, dense LU (the step written out: see the module docstring).
     Returns the 13-tuple, then y at t_final.
     """
     n = y0.shape[0]
@@ -362,6 +337,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
     exponent = 1.0 / 4.0  # embedded order 3
+    n_groups = group_ptr.shape[0] - 1
 
     K = np.zeros((s, n))
     J = np.zeros((n, n))
@@ -376,7 +352,6 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     ftmp = np.empty(n)
     fbuf = np.empty(n)
     err = np.empty(n)
-    scale = np.empty(n)
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
@@ -471,9 +446,43 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     or n_ev + events_per_step > ev_t.shape[0]):
                 break
             # ---- Jacobian, its infinity norm, and df/dt at (t, y) ---------------------------
+            # (fastode.kernels.jacobian.evaluate_jacobian / fd_time_derivative, written out)
             if use_jac != JAC_CONSTANT:
-                nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
-                                          group_cols, col_ptr, rows, ytmp, ftmp, deltas)
+                if use_jac == JAC_USER:
+                    call_rhs(jac, t, y, p, J)
+                elif use_jac == JAC_FD_GROUPED:
+                    # columns of a group share no row: perturbed together (Curtis-Powell-Reid)
+                    for i in range(n):
+                        ytmp[i] = y[i]
+                    for g in range(n_groups):
+                        for k in range(group_ptr[g], group_ptr[g + 1]):
+                            j = group_cols[k]
+                            delta = fd_increment(y[j])
+                            ytmp[j] = y[j] + delta
+                            deltas[j] = delta
+                        call_rhs(rhs, t, ytmp, p, ftmp)
+                        for k in range(group_ptr[g], group_ptr[g + 1]):
+                            j = group_cols[k]
+                            ytmp[j] = y[j]
+                            inv = 1.0 / deltas[j]
+                            for r in range(col_ptr[j], col_ptr[j + 1]):
+                                i = rows[r]
+                                J[i, j] = (ftmp[i] - fy[i]) * inv
+                    nfev += n_groups
+                else:
+                    # dense forward differences, one column per RHS call
+                    for i in range(n):
+                        ytmp[i] = y[i]
+                    for j in range(n):
+                        yj = y[j]
+                        delta = fd_increment(yj)
+                        ytmp[j] = yj + delta
+                        call_rhs(rhs, t, ytmp, p, ftmp)
+                        ytmp[j] = yj
+                        inv = 1.0 / delta
+                        for i in range(n):
+                            J[i, j] = (ftmp[i] - fy[i]) * inv
+                    nfev += n
                 njev += 1
             if detect:
                 norm_j = 0.0
@@ -483,7 +492,13 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         row += abs(J[i, j])
                     if row > norm_j:
                         norm_j = row
-            nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
+            # f_t by a forward difference
+            delta = fd_increment(t)
+            call_rhs(rhs, t + delta, y, p, ftmp)
+            inv = 1.0 / delta
+            for i in range(n):
+                ft[i] = (ftmp[i] - fy[i]) * inv
+            nfev += 1
 
             # ---- attempt steps until one is accepted ---------------------------------------
             step_rejected = False
@@ -511,7 +526,33 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     for j in range(n):
                         W[i, j] = -J[i, j]
                     W[i, i] += fac
-                info = lu_factor(W, piv)
+                # ---- LU of W = I / (gamma h) - J, partial pivoting (linalg.lu_factor) ---------
+                info = 0
+                for k in range(n):
+                    pk = k
+                    best = abs(W[k, k])
+                    for i in range(k + 1, n):
+                        v = abs(W[i, k])
+                        if v > best:
+                            best = v
+                            pk = i
+                    piv[k] = pk
+                    if best == 0.0:
+                        if info == 0:
+                            info = k + 1
+                        continue
+                    if pk != k:
+                        for j in range(n):
+                            tmp = W[k, j]
+                            W[k, j] = W[pk, j]
+                            W[pk, j] = tmp
+                    inv = 1.0 / W[k, k]
+                    for i in range(k + 1, n):
+                        W[i, k] *= inv
+                        f = W[i, k]
+                        if f != 0.0:
+                            for j in range(k + 1, n):
+                                W[i, j] -= f * W[k, j]
                 nlu += 1
                 if info != 0:
                     n_singular += 1
@@ -522,12 +563,64 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         break
                     h_abs = 0.5 * abs(h)
                     continue
-                rodas_step(rhs, p, t, y, h, A, C, c, d, B, E, W, piv, fy, ft, K, ytmp, fbuf,
-                           y_new, err)
+                # ---- stages: W k_i = f(t + c_i h, y + sum_j A_ij k_j) + sum_j (C_ij / h) k_j
+                #      + h d_i f_t, then y_new = y + sum b_i k_i, err = sum e_i k_i
+                hinv = 1.0 / h
+                for i in range(s):
+                    if i == 0:
+                        for m in range(n):
+                            fbuf[m] = fy[m]
+                    else:
+                        for m in range(n):
+                            acc = 0.0
+                            for j in range(i):
+                                acc += A[i, j] * K[j, m]
+                            ytmp[m] = y[m] + acc
+                        call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
+                    hd = h * d[i]
+                    for m in range(n):
+                        acc = 0.0
+                        for j in range(i):
+                            acc += C[i, j] * K[j, m]
+                        K[i, m] = fbuf[m] + acc * hinv + hd * ft[m]
+                    # K[i] = W^-1 K[i] with the LU factors (linalg.lu_solve_row)
+                    for k in range(n):
+                        pk = piv[k]
+                        if pk != k:
+                            tmp = K[i, k]
+                            K[i, k] = K[i, pk]
+                            K[i, pk] = tmp
+                    for k in range(n):
+                        acc = K[i, k]
+                        for j in range(k):
+                            acc -= W[k, j] * K[i, j]
+                        K[i, k] = acc
+                    for k in range(n - 1, -1, -1):
+                        acc = K[i, k]
+                        for j in range(k + 1, n):
+                            acc -= W[k, j] * K[i, j]
+                        K[i, k] = acc / W[k, k]
+                for m in range(n):
+                    acc = 0.0
+                    acc_e = 0.0
+                    for i in range(s):
+                        acc += B[i] * K[i, m]
+                        acc_e += E[i] * K[i, m]
+                    y_new[m] = y[m] + acc
+                    err[m] = acc_e
                 nfev += s - 1
-                error_scale(y, y_new, rtol, atol, scale)
-                err_norm = rms_norm_scaled(err, scale)
-                if not (err_norm < np.inf) or not all_finite(y_new):
+                # ---- error norm: RMS of err / (atol + rtol max(|y|, |y_new|)) (control.py's
+                #      error_scale + rms_norm_scaled), y_new finite
+                acc = 0.0
+                finite = True
+                for i in range(n):
+                    sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
+                    ri = err[i] / sc
+                    acc += ri * ri
+                    if not math.isfinite(y_new[i]):
+                        finite = False
+                err_norm = math.sqrt(acc / n)
+                if not (err_norm < np.inf) or not finite:
                     err_norm = np.inf
                 if err_norm <= 1.0:
                     fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
@@ -556,7 +649,11 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
             n_singular = 0
             call_rhs(rhs, t_new, y_new, p, f_new)
             nfev += 1
-            if not all_finite(f_new):
+            finite = True
+            for i in range(n):
+                if not math.isfinite(f_new[i]):
+                    finite = False
+            if not finite:
                 status = st.NON_FINITE
             elif detect:
                 if abs(h) * norm_j <= BACK_HRHO:
@@ -638,11 +735,11 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
 
 
 # ---- resumable legs, for the step-by-step class fastode.solvers_implicit.LSODA ------------------
-# explicit_leg_solve / rodas_leg_solve keep their own loops (numba increfs every array passed to
-# a function, inlined or not: sharing a step function costs the drivers ~12 ns per array per
-# step, measured on Radau); the two *_advance kernels below take one accepted step each with the
-# same arithmetic and the same switching decisions (tests/test_solvers_implicit.py checks that
-# the step times equal solve_ivp(method="LSODA")'s). State scalars, in a float64 array ``sv``:
+# explicit_leg_solve / rodas_leg_solve keep their own loops (a shared step function would bring
+# back the reference-count traffic of the module docstring); the two *_advance kernels below
+# take one accepted step each with the same arithmetic, written out the same way, and the same
+# switching decisions (tests/test_solvers_implicit.py checks that the step times equal
+# solve_ivp(method="LSODA")'s). State scalars, in a float64 array ``sv``:
 L_T = 0             # current t
 L_H_ABS = 1         # next step size to try
 L_H = 2             # signed size of the last accepted step
@@ -824,7 +921,8 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     sv[L_T] the new point; Q = the step's dense-output coefficients. Returns SUCCESS,
     :data:`NONSTIFF` (the step was taken and the leg should switch; sv[L_H_ABS] is then the
     explicit leg's first step), or a failure: no step taken, or NON_FINITE with the step taken
-    (sv[L_H] != 0).
+    (sv[L_H] != 0). ``scale`` is no longer used (the error norm computes the scale on the fly);
+    it stays in the signature of the caller's work arrays.
     """
     n = y.shape[0]
     gamma, A, C, c, d, B, E, H = R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H
@@ -833,11 +931,44 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     h_abs = sv[L_H_ABS]
     direction = 1.0 if t1 >= t else -1.0
     exponent = 1.0 / 4.0  # embedded order 3
+    n_groups = group_ptr.shape[0] - 1
     status = st.SUCCESS
     sv[L_H] = 0.0
+    # ---- Jacobian, its infinity norm, and df/dt at (t, y), as rodas_leg_solve ------------------
     if use_jac != JAC_CONSTANT:
-        sv[L_NFEV] += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
-                                        group_cols, col_ptr, rows, ytmp, ftmp, deltas)
+        if use_jac == JAC_USER:
+            call_rhs(jac, t, y, p, J)
+        elif use_jac == JAC_FD_GROUPED:
+            for i in range(n):
+                ytmp[i] = y[i]
+            for g in range(n_groups):
+                for k in range(group_ptr[g], group_ptr[g + 1]):
+                    j = group_cols[k]
+                    delta = fd_increment(y[j])
+                    ytmp[j] = y[j] + delta
+                    deltas[j] = delta
+                call_rhs(rhs, t, ytmp, p, ftmp)
+                for k in range(group_ptr[g], group_ptr[g + 1]):
+                    j = group_cols[k]
+                    ytmp[j] = y[j]
+                    inv = 1.0 / deltas[j]
+                    for r in range(col_ptr[j], col_ptr[j + 1]):
+                        i = rows[r]
+                        J[i, j] = (ftmp[i] - fy[i]) * inv
+            sv[L_NFEV] += n_groups
+        else:
+            for i in range(n):
+                ytmp[i] = y[i]
+            for j in range(n):
+                yj = y[j]
+                delta = fd_increment(yj)
+                ytmp[j] = yj + delta
+                call_rhs(rhs, t, ytmp, p, ftmp)
+                ytmp[j] = yj
+                inv = 1.0 / delta
+                for i in range(n):
+                    J[i, j] = (ftmp[i] - fy[i]) * inv
+            sv[L_NFEV] += n
         sv[L_NJEV] += 1.0
     norm_j = 0.0
     for i in range(n):
@@ -847,7 +978,13 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
         if row > norm_j:
             norm_j = row
     sv[L_NORM_J] = norm_j
-    sv[L_NFEV] += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
+    # f_t by a forward difference
+    delta = fd_increment(t)
+    call_rhs(rhs, t + delta, y, p, ftmp)
+    inv = 1.0 / delta
+    for i in range(n):
+        ft[i] = (ftmp[i] - fy[i]) * inv
+    sv[L_NFEV] += 1.0
     n_singular = sv[L_N_SINGULAR]
     h_acc = sv[L_H_ACC]
     err_acc = sv[L_ERR_ACC]
@@ -872,7 +1009,33 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
             for j in range(n):
                 W[i, j] = -J[i, j]
             W[i, i] += fac
-        info = lu_factor(W, piv)
+        # ---- LU of W = I / (gamma h) - J, partial pivoting (linalg.lu_factor) ---------------
+        info = 0
+        for k in range(n):
+            pk = k
+            best = abs(W[k, k])
+            for i in range(k + 1, n):
+                v = abs(W[i, k])
+                if v > best:
+                    best = v
+                    pk = i
+            piv[k] = pk
+            if best == 0.0:
+                if info == 0:
+                    info = k + 1
+                continue
+            if pk != k:
+                for j in range(n):
+                    tmp = W[k, j]
+                    W[k, j] = W[pk, j]
+                    W[pk, j] = tmp
+            inv = 1.0 / W[k, k]
+            for i in range(k + 1, n):
+                W[i, k] *= inv
+                f = W[i, k]
+                if f != 0.0:
+                    for j in range(k + 1, n):
+                        W[i, j] -= f * W[k, j]
         sv[L_NLU] += 1.0
         if info != 0:
             n_singular += 1
@@ -883,11 +1046,64 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
                 break
             h_abs = 0.5 * abs(h)
             continue
-        rodas_step(rhs, p, t, y, h, A, C, c, d, B, E, W, piv, fy, ft, K, ytmp, fbuf, y_new, err)
+        # ---- stages: W k_i = f(t + c_i h, y + sum_j A_ij k_j) + sum_j (C_ij / h) k_j
+        #      + h d_i f_t, then y_new = y + sum b_i k_i, err = sum e_i k_i
+        hinv = 1.0 / h
+        for i in range(s):
+            if i == 0:
+                for m in range(n):
+                    fbuf[m] = fy[m]
+            else:
+                for m in range(n):
+                    acc = 0.0
+                    for j in range(i):
+                        acc += A[i, j] * K[j, m]
+                    ytmp[m] = y[m] + acc
+                call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
+            hd = h * d[i]
+            for m in range(n):
+                acc = 0.0
+                for j in range(i):
+                    acc += C[i, j] * K[j, m]
+                K[i, m] = fbuf[m] + acc * hinv + hd * ft[m]
+            # K[i] = W^-1 K[i] with the LU factors (linalg.lu_solve_row)
+            for k in range(n):
+                pk = piv[k]
+                if pk != k:
+                    tmp = K[i, k]
+                    K[i, k] = K[i, pk]
+                    K[i, pk] = tmp
+            for k in range(n):
+                acc = K[i, k]
+                for j in range(k):
+                    acc -= W[k, j] * K[i, j]
+                K[i, k] = acc
+            for k in range(n - 1, -1, -1):
+                acc = K[i, k]
+                for j in range(k + 1, n):
+                    acc -= W[k, j] * K[i, j]
+                K[i, k] = acc / W[k, k]
+        for m in range(n):
+            acc = 0.0
+            acc_e = 0.0
+            for i in range(s):
+                acc += B[i] * K[i, m]
+                acc_e += E[i] * K[i, m]
+            y_new[m] = y[m] + acc
+            err[m] = acc_e
         sv[L_NFEV] += s - 1
-        error_scale(y, y_new, rtol, atol, scale)
-        err_norm = rms_norm_scaled(err, scale)
-        if not (err_norm < np.inf) or not all_finite(y_new):
+        # ---- error norm: RMS of err / (atol + rtol max(|y|, |y_new|)) (control.py's
+        #      error_scale + rms_norm_scaled), y_new finite
+        acc = 0.0
+        finite = True
+        for i in range(n):
+            sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
+            ri = err[i] / sc
+            acc += ri * ri
+            if not math.isfinite(y_new[i]):
+                finite = False
+        err_norm = math.sqrt(acc / n)
+        if not (err_norm < np.inf) or not finite:
             err_norm = np.inf
         if err_norm <= 1.0:
             fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
@@ -920,7 +1136,11 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     sv[L_N_SINGULAR] = 0.0
     call_rhs(rhs, t_new, y_new, p, f_new)
     sv[L_NFEV] += 1.0
-    if not all_finite(f_new):
+    finite = True
+    for i in range(n):
+        if not math.isfinite(f_new[i]):
+            finite = False
+    if not finite:
         status = st.NON_FINITE
     elif abs(h) * norm_j <= BACK_HRHO:
         sv[L_N_BACK] += 1.0
