@@ -27,20 +27,23 @@ def warmup(verbose=False):
     invalidate_if_changed()
     from .ensemble import solve_ensemble
     from .ivp import solve_ivp
-    from .solvers import RK45
+    from .solvers import BDF, LSODA, RK45, Radau
     start = time.perf_counter()
     sol = solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), dense_output=True,
                     events=_crossing, t_eval=[0.5, 1.0])
     sol.sol(0.25)
-    for method in ("Rodas4", "Rosenbrock23", "Radau", "BDF"):
+    for method in ("Rodas5P", "Rodas4", "Rosenbrock23", "Radau", "BDF", "KenCarp4",
+                   "Kvaerno5", "implicit_euler"):
         solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method=method, dense_output=True,
                   events=_crossing, t_eval=[0.5, 1.0])
+    solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method="implicit_euler", step=0.25)
     # stiff (k = 1e4): LSODA switches, compiling both legs of fastode.kernels.switching
     solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1e4,), method="LSODA", dense_output=True,
               events=_crossing, t_eval=[0.5, 1.0])
-    solver = RK45(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
-    solver.step()
-    solver.dense_output()(0.01)
+    for cls in (RK45, Radau, BDF, LSODA):  # the step-by-step kernels
+        solver = cls(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
+        solver.step()
+        solver.dense_output()(0.01)
     solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
     elapsed = time.perf_counter() - start
     if verbose:
