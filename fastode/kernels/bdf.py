@@ -38,10 +38,14 @@ h = 1e-6 unless ``first_step`` is given (order 1 then corrects it within a few s
 
 Kernels: :func:`bdf_solve`, the solve_ivp driver (steps, output, events, dense output);
 :func:`bdf_start` and :func:`bdf_advance`, the same start and one step of it with the state in
-caller-owned arrays, for the step-by-step class fastode.solvers_bdf.BDF. Both steps use the
-helpers below (Newton, Jacobian, D update); the step's control flow is written out in each (an
-inlined step function would pass ~25 arrays per step, each a reference-count round trip:
-measured 1.3-1.5x slower on Robertson and Van der Pol).
+caller-owned arrays, for the step-by-step class fastode.solvers_bdf.BDF. The step's control
+flow is written out in each (an inlined step function would pass ~25 arrays per step, each a
+reference-count round trip: measured 1.3-1.5x slower on Robertson and Van der Pol).
+:func:`bdf_solve` also writes out the per-step helpers that take arrays (D update, Newton, LU
+factor and solve, interpolant, dense segment): each array argument of an inlined helper costs
+an atomic NRT incref/decref pair per call, measured ~45-50 per step, 1.2-1.7x of its kernel
+time (see bdf_solve); :func:`bdf_advance` calls the helpers below (it runs one step per Python
+call, where that traffic is small next to the call itself).
 
 Counters: [nfev, naccept, nreject, t_final, njev, nlu]; as scipy, the RHS calls of a
 finite-difference Jacobian are not in nfev.
@@ -55,14 +59,14 @@ from . import status as st
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs
 from .control import select_initial_step
-from .explicit import record_events, record_segment
+from .explicit import record_events
 from .interpolation import evaluate_dense
 from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
 from .linalg import band_lu_factor, band_lu_solve
 from .newton import (EPS, NUM_JAC_DIFF_BIG, NUM_JAC_DIFF_REJECT, NUM_JAC_DIFF_SMALL,
                      NUM_JAC_FACTOR_DECREASE, NUM_JAC_FACTOR_INCREASE, NUM_JAC_MIN_FACTOR,
                      fd_jacobian, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve,
-                     needs_interpolant, spacing10)
+                     spacing10)
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -364,9 +368,15 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     and a mass matrix lies inside the band). The six trailing arguments may be left out: dense
     mode. Returns the contract's 13-tuple.
 
-    The step is written out here, not called as :func:`bdf_step`: an inlined function's array
-    arguments cost a reference-count round trip each per call (measured 1.3-1.5x slower on
-    Robertson and Van der Pol); both follow scipy's ``BDF._step_impl`` line by line.
+    The step is written out here, helpers included (change_D, bdf_newton, the dense and banded
+    LU factor and solve, bdf_interpolant, record_segment, evaluate_dense): every array argument
+    of an inlined (or called) numba function costs an atomic NRT incref/decref pair per call.
+    Measured (NUMBA_DEBUG_NRT=1, its NRT_Incref/Decref lines counted around one warm kernel
+    solve): Robertson rtol 1e-3 5563 -> 615 reference-count operations per solve (48.8 -> 5.4
+    per step), Van der Pol mu=1e3 33899 -> 4311; kernel time 1.5x (Robertson), 1.2x (HIRES),
+    1.7x (Van der Pol) faster, the results bit-identical. What is left calls helpers once per
+    solve, once per Jacobian evaluation (bdf_jacobian, after a failed Newton) or per event step
+    (record_events). The code follows scipy's ``BDF._step_impl`` line by line.
     """
     if group_ptr is None:
         group_ptr = np.zeros(1, dtype=np.int64)
@@ -543,12 +553,19 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 break
             # ---- one step, as scipy's BDF._step_impl -----------------------------------
             spacing = spacing10(t, direction)
+            # a change of h re-samples D (scipy's change_D, written out at the top of the
+            # next attempt): the clamp to max_step / spacing and a rejection leave the
+            # factor pending in `rescale` (D is not read before then)
+            rescale_pending = False
+            rescale = 1.0
             if h_abs > max_step:
-                change_D(D, order, max_step / h_abs, R, U, RU, Dtmp)
+                rescale = max_step / h_abs
+                rescale_pending = True
                 h_abs = max_step
                 n_equal_steps = 0
             elif h_abs < spacing:
-                change_D(D, order, spacing / h_abs, R, U, RU, Dtmp)
+                rescale = spacing / h_abs
+                rescale_pending = True
                 h_abs = spacing
                 n_equal_steps = 0
             ha = h_abs
@@ -572,13 +589,55 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 attempts += 1
                 h = ha * direction
                 t_new = t + h
+                clipped = False
+                clip_factor = 1.0
                 if direction * (t_new - t1) > 0.0:
                     t_new = t1
-                    change_D(D, order, abs(t_new - t) / ha, R, U, RU, Dtmp)
+                    clip_factor = abs(t_new - t) / ha
+                    clipped = True
                     n_equal_steps = 0
                     lu_valid = False
+                # ---- change_D: the pending factor, then the clip to t1 ------------------
+                # D[:order + 1] <- (R U)^T D, Shampine-Reichelt eq. 2.6 (R: compute_R of
+                # the factor, U: of 1)
+                for stage in range(2):
+                    if stage == 0:
+                        if not rescale_pending:
+                            continue
+                        fac = rescale
+                        rescale_pending = False
+                    else:
+                        if not clipped:
+                            continue
+                        fac = clip_factor
+                    kd = order + 1
+                    for cc in range(kd):
+                        R[0, cc] = 1.0
+                        U[0, cc] = 1.0
+                    for rr in range(1, kd):
+                        R[rr, 0] = 0.0
+                        U[rr, 0] = 0.0
+                        for cc in range(1, kd):
+                            R[rr, cc] = R[rr - 1, cc] * ((rr - 1 - fac * cc) / rr)
+                            U[rr, cc] = U[rr - 1, cc] * ((rr - 1 - 1.0 * cc) / rr)
+                    for i in range(kd):
+                        for j in range(kd):
+                            acc = 0.0
+                            for mm in range(kd):
+                                acc += R[i, mm] * U[mm, j]
+                            RU[i, j] = acc
+                    for i in range(kd):
+                        for m in range(n):
+                            acc = 0.0
+                            for j in range(kd):
+                                acc += RU[j, i] * D[j, m]
+                            Dtmp[i, m] = acc
+                    for i in range(kd):
+                        for m in range(n):
+                            D[i, m] = Dtmp[i, m]
                 h = t_new - t
                 ha = abs(h)
+                # ---- predictor, error scale, psi ----------------------------------------
                 for m in range(n):
                     acc = D[0, m]
                     for k in range(1, order + 1):
@@ -595,9 +654,10 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 while not converged:
                     singular = False
                     if not lu_valid:
+                        # ---- factor M - c J (linalg's LU / banded LU, written out) -----
                         if banded:
-                            # M - c J in gbtrf layout (top kl rows: fill-in workspace); the
-                            # same operations as the dense LU on the band's entries
+                            # gbtrf layout (top kl rows: fill-in workspace); the same
+                            # operations as the dense LU on the band's entries
                             for j in range(n):
                                 for r in range(kl):
                                     LUb[r, j] = 0.0
@@ -607,7 +667,45 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                                     else:
                                         mij = 1.0 if i == j else 0.0
                                     LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
-                            singular = band_lu_factor(LUb, kl, ku, piv) != 0
+                            # linalg.band_lu_factor (unblocked dgbtf2)
+                            info = 0
+                            for j in range(ku + 1, min(kv, n)):
+                                for i in range(kv - j, kl):
+                                    LUb[i, j] = 0.0
+                            ju = 0
+                            for j in range(n):
+                                if j + kv < n:
+                                    for i in range(kl):
+                                        LUb[i, j + kv] = 0.0
+                                km = min(kl, n - 1 - j)
+                                jp = 0
+                                best = abs(LUb[kv, j])
+                                for i in range(1, km + 1):
+                                    v = abs(LUb[kv + i, j])
+                                    if v > best:
+                                        best = v
+                                        jp = i
+                                piv[j] = j + jp
+                                if best == 0.0:
+                                    if info == 0:
+                                        info = j + 1
+                                    continue
+                                ju = max(ju, min(j + ku + jp, n - 1))
+                                if jp != 0:
+                                    for kk in range(ju - j + 1):
+                                        tmp = LUb[kv + jp - kk, j + kk]
+                                        LUb[kv + jp - kk, j + kk] = LUb[kv - kk, j + kk]
+                                        LUb[kv - kk, j + kk] = tmp
+                                if km > 0:
+                                    inv = 1.0 / LUb[kv, j]
+                                    for i in range(1, km + 1):
+                                        LUb[kv + i, j] *= inv
+                                    for kk in range(1, ju - j + 1):
+                                        u = LUb[kv - kk, j + kk]
+                                        if u != 0.0:
+                                            for i in range(1, km + 1):
+                                                LUb[kv + i - kk, j + kk] -= LUb[kv + i, j] * u
+                            singular = info != 0
                         else:
                             for i in range(n):
                                 for j in range(n):
@@ -616,22 +714,132 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                                     else:
                                         mij = 1.0 if i == j else 0.0
                                     LU[i, j] = mij - c * J[i, j]
-                            singular = lu_factor(LU, piv) != 0
+                            # linalg.lu_factor (partial pivoting)
+                            info = 0
+                            for kk in range(n):
+                                pk = kk
+                                best = abs(LU[kk, kk])
+                                for i in range(kk + 1, n):
+                                    v = abs(LU[i, kk])
+                                    if v > best:
+                                        best = v
+                                        pk = i
+                                piv[kk] = pk
+                                if best == 0.0:
+                                    if info == 0:
+                                        info = kk + 1
+                                    continue
+                                if pk != kk:
+                                    for j in range(n):
+                                        tmp = LU[kk, j]
+                                        LU[kk, j] = LU[pk, j]
+                                        LU[pk, j] = tmp
+                                inv = 1.0 / LU[kk, kk]
+                                for i in range(kk + 1, n):
+                                    LU[i, kk] *= inv
+                                    fik = LU[i, kk]
+                                    if fik != 0.0:
+                                        for j in range(kk + 1, n):
+                                            LU[i, j] -= fik * LU[kk, j]
+                            singular = info != 0
                         nlu += 1
                         lu_valid = not singular
                     if not singular:
-                        if banded:
-                            converged, n_iter, nf, finite = bdf_newton(
-                                rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
-                        else:
-                            converged, n_iter, nf, finite = bdf_newton(
-                                rhs, p, t_new, y_predict, c, psi, LU, -1, -1, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
-                        nfev += nf
+                        # ---- simplified Newton (scipy's solve_bdf_system) ---------------
+                        # y_new = y_predict + d; at most NEWTON_MAXITER iterations, the
+                        # rate test as scipy
+                        for m in range(n):
+                            y_new[m] = y_predict[m]
+                            d[m] = 0.0
+                        dy_norm_old = -1.0
+                        converged = False
+                        finite = True
+                        it = 0
+                        for it in range(NEWTON_MAXITER):
+                            call_rhs(rhs, t_new, y_new, p, fbuf)
+                            nfev += 1
+                            for m in range(n):
+                                if not math.isfinite(fbuf[m]):
+                                    finite = False
+                            if not finite:
+                                break
+                            if has_mass:
+                                for m in range(n):
+                                    # a banded M has row m in columns m - kl .. m + ku
+                                    j0 = max(0, m - kl) if banded else 0
+                                    j1 = min(n, m + ku + 1) if banded else n
+                                    acc = 0.0
+                                    for j in range(j0, j1):
+                                        acc += mass[m, j] * (psi[j] + d[j])
+                                    b[m] = c * fbuf[m] - acc
+                            else:
+                                for m in range(n):
+                                    b[m] = c * fbuf[m] - psi[m] - d[m]
+                            if banded:
+                                # linalg.band_lu_solve (dgbtrs): L, then U row by row
+                                if kl > 0:
+                                    for j in range(n - 1):
+                                        lm = min(kl, n - 1 - j)
+                                        lp = piv[j]
+                                        if lp != j:
+                                            tmp = b[lp]
+                                            b[lp] = b[j]
+                                            b[j] = tmp
+                                        bj = b[j]
+                                        if bj != 0.0:
+                                            for i in range(1, lm + 1):
+                                                b[j + i] -= LUb[kv + i, j] * bj
+                                for i in range(n - 1, -1, -1):
+                                    acc = b[i]
+                                    for j in range(i + 1, min(n, i + kv + 1)):
+                                        acc -= LUb[kv + i - j, j] * b[j]
+                                    b[i] = acc / LUb[kv, i]
+                            else:
+                                # linalg.lu_solve
+                                for kk in range(n):
+                                    pk = piv[kk]
+                                    if pk != kk:
+                                        tmp = b[kk]
+                                        b[kk] = b[pk]
+                                        b[pk] = tmp
+                                for i in range(n):
+                                    acc = b[i]
+                                    for j in range(i):
+                                        acc -= LU[i, j] * b[j]
+                                    b[i] = acc
+                                for i in range(n - 1, -1, -1):
+                                    acc = b[i]
+                                    for j in range(i + 1, n):
+                                        acc -= LU[i, j] * b[j]
+                                    b[i] = acc / LU[i, i]
+                            acc = 0.0
+                            for m in range(n):
+                                rm = b[m] / scale[m]
+                                acc += rm * rm
+                            dy_norm = math.sqrt(acc / n)
+                            if not math.isfinite(dy_norm):
+                                finite = False
+                                break
+                            has_rate = dy_norm_old >= 0.0
+                            rate = 0.0
+                            if has_rate:
+                                rate = dy_norm / dy_norm_old
+                                if (rate >= 1.0 or rate ** (NEWTON_MAXITER - it)
+                                        / (1.0 - rate) * dy_norm > newton_tol):
+                                    break
+                            for m in range(n):
+                                y_new[m] += b[m]
+                                d[m] += b[m]
+                            if dy_norm == 0.0 or (has_rate
+                                                  and rate / (1.0 - rate) * dy_norm < newton_tol):
+                                converged = True
+                                break
+                            dy_norm_old = dy_norm
+                        n_iter = it + 1
                     if not converged:
                         if current_jac:
                             break
+                        # a new J at the predictor (once per failed Newton, not per step)
                         if use_jac != JAC_USER:
                             call_rhs(rhs, t_new, y_predict, p, fjac)
                         bdf_jacobian(use_jac, rhs, jac, p, t_new, y_predict, fjac, atol,
@@ -647,19 +855,21 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                         status = SINGULAR
                         break
                     ha *= 0.5
-                    change_D(D, order, 0.5, R, U, RU, Dtmp)
+                    rescale = 0.5
+                    rescale_pending = True
                     n_equal_steps = 0
                     lu_valid = False
                     nreject += 1
                     continue
+                # ---- error test ----------------------------------------------------------
                 fail_kind = 0
                 safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
                 ec = ERROR_CONST[order]
                 acc = 0.0
                 for m in range(n):
                     scale[m] = atol[m] + rtol[m] * abs(y_new[m])
-                    r = ec * d[m] / scale[m]
-                    acc += r * r
+                    rm = ec * d[m] / scale[m]
+                    acc += rm * rm
                 error_norm = math.sqrt(acc / n)
                 if not (error_norm <= 1.0):
                     if math.isfinite(error_norm):
@@ -668,14 +878,17 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                         factor = MIN_FACTOR
                         fail_kind = 1
                     ha *= factor
-                    change_D(D, order, factor, R, U, RU, Dtmp)
+                    rescale = factor
+                    rescale_pending = True
                     n_equal_steps = 0
                     nreject += 1
                 else:
                     accepted = True
             if not accepted:
+                # D may hold a pending re-sampling: unused from here on
                 finished = True
                 break
+            # ---- accepted: update D, choose order and next h ---------------------------
             naccept += 1
             n_equal_steps += 1
             h_abs = ha
@@ -690,8 +903,8 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                     ec = ERROR_CONST[order - 1]
                     acc = 0.0
                     for m in range(n):
-                        r = ec * D[order, m] / scale[m]
-                        acc += r * r
+                        rm = ec * D[order, m] / scale[m]
+                        acc += rm * rm
                     error_m_norm = math.sqrt(acc / n)
                 else:
                     error_m_norm = np.inf
@@ -699,8 +912,8 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                     ec = ERROR_CONST[order + 1]
                     acc = 0.0
                     for m in range(n):
-                        r = ec * D[order + 2, m] / scale[m]
-                        acc += r * r
+                        rm = ec * D[order + 2, m] / scale[m]
+                        acc += rm * rm
                     error_p_norm = math.sqrt(acc / n)
                 else:
                     error_p_norm = np.inf
@@ -721,7 +934,32 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 order += delta_order
                 factor = min(MAX_FACTOR, safety * best)
                 h_abs *= factor
-                change_D(D, order, factor, R, U, RU, Dtmp)
+                # change_D now (the interpolant below uses the re-sampled D, as scipy's)
+                kd = order + 1
+                for cc in range(kd):
+                    R[0, cc] = 1.0
+                    U[0, cc] = 1.0
+                for rr in range(1, kd):
+                    R[rr, 0] = 0.0
+                    U[rr, 0] = 0.0
+                    for cc in range(1, kd):
+                        R[rr, cc] = R[rr - 1, cc] * ((rr - 1 - factor * cc) / rr)
+                        U[rr, cc] = U[rr - 1, cc] * ((rr - 1 - 1.0 * cc) / rr)
+                for i in range(kd):
+                    for j in range(kd):
+                        acc = 0.0
+                        for mm in range(kd):
+                            acc += R[i, mm] * U[mm, j]
+                        RU[i, j] = acc
+                for i in range(kd):
+                    for m in range(n):
+                        acc = 0.0
+                        for j in range(kd):
+                            acc += RU[j, i] * D[j, m]
+                        Dtmp[i, m] = acc
+                for i in range(kd):
+                    for m in range(n):
+                        D[i, m] = Dtmp[i, m]
                 n_equal_steps = 0
                 lu_valid = False
 
@@ -729,8 +967,32 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 if not math.isfinite(y_new[m]):
                     status = st.NON_FINITE
             h = t_new - t
-            if needs_interpolant(dense, n_events, use_t_eval, t_eval, i_eval, t_new, direction):
-                bdf_interpolant(D, order, t, t_new, h_abs * direction, ybase, Q, coef)
+            # ---- the step's interpolant (bdf_interpolant, written out), when used -------
+            # (dense output, events, or a t_eval point inside the step)
+            if dense or n_events > 0 or (
+                    use_t_eval and i_eval < t_eval.shape[0]
+                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+                h_next = h_abs * direction
+                for m in range(n):
+                    ybase[m] = D[0, m]
+                    for j in range(q):
+                        Q[m, j] = 0.0
+                # coef: coefficients in theta of prod_{m<k} (tau - (t_new - m h)) / ((m+1) h)
+                for j in range(MAX_ORDER + 1):
+                    coef[j] = 0.0
+                coef[0] = 1.0
+                for k in range(1, order + 1):
+                    denom = h_next * k
+                    ca = (t - (t_new - h_next * (k - 1))) / denom
+                    cb = h / denom
+                    for j in range(k, 0, -1):
+                        coef[j] = coef[j] * ca + coef[j - 1] * cb
+                    coef[0] = coef[0] * ca
+                    for m in range(n):
+                        dk = D[k, m]
+                        ybase[m] += dk * coef[0]
+                        for j in range(1, k + 1):
+                            Q[m, j - 1] += dk * coef[j]
             # ---- events, dense output, saved points (as the explicit driver) ----------
             stop = False
             t_stop = t_new
@@ -742,7 +1004,13 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 if stop:
                     t_stop = t + theta_stop * h
             if dense:
-                record_segment(t, h, ybase, Q, seg_t, seg_h, seg_data, n_seg)
+                # explicit.record_segment: start, signed step, [y, Q.ravel()]
+                seg_t[n_seg] = t
+                seg_h[n_seg] = h
+                for m in range(n):
+                    seg_data[n_seg, m] = ybase[m]
+                    for j in range(q):
+                        seg_data[n_seg, n + m * q + j] = Q[m, j]
                 n_seg += 1
             if use_t_eval:
                 while (i_eval < t_eval.shape[0]
@@ -753,7 +1021,13 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                         for m in range(n):
                             y_out[n_out, m] = y_new[m]
                     else:
-                        evaluate_dense(ybase, Q, (te - t) / h, y_out, n_out)
+                        # interpolation.evaluate_dense (Horner in theta)
+                        theta = (te - t) / h
+                        for m in range(n):
+                            acc = Q[m, q - 1]
+                            for j in range(q - 2, -1, -1):
+                                acc = acc * theta + Q[m, j]
+                            y_out[n_out, m] = ybase[m] + acc * theta
                     n_out += 1
                     i_eval += 1
             else:
