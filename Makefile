@@ -33,6 +33,7 @@ bench: setup rust-ref
 	$(BIN)/python bench/stiff_work_precision.py --from-json bench/out/stiff.json
 	$(BIN)/python bench/heat_equation.py --quick
 	$(BIN)/python bench/switching.py
+	$(BIN)/python bench/step_classes.py
 	NUMBA_NUM_THREADS=1 $(BIN)/python bench/neural_ode.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)
