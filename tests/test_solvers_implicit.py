@@ -305,3 +305,22 @@ def test_scipy_solve_ivp_drives_lsoda():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LSODA(vdp1000, 0.0, [2.0, 0.0], 1.0)  # compiled: no fallback warning
+
+
+# ---- the classes as `method=` of fastode.solve_ivp ----------------------------------------------
+
+@pytest.mark.parametrize("cls,name", [(fastode.Radau, "Radau"), (fastode.BDF, "BDF"),
+                                      (fastode.LSODA, "LSODA")])
+def test_fastode_solve_ivp_runs_the_compiled_driver_of_a_class(cls, name):
+    """method=<fastode class> is the compiled whole-interval driver of that method (no warning,
+    no detour through scipy's solve_ivp): the same result as method=<its name>."""
+    fun, t0, y0, t1 = ROB
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        by_class = fastode.solve_ivp(fun, (t0, t1), y0, method=cls, rtol=1e-6, atol=1e-10)
+    by_name = fastode.solve_ivp(fun, (t0, t1), y0, method=name, rtol=1e-6, atol=1e-10)
+    assert by_class.success
+    np.testing.assert_array_equal(by_class.t, by_name.t)
+    np.testing.assert_array_equal(by_class.y, by_name.y)
+    assert (by_class.nfev, by_class.njev, by_class.nlu) == (by_name.nfev, by_name.njev,
+                                                             by_name.nlu)
