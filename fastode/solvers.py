@@ -164,7 +164,28 @@ def _constant_dense_output(t_old, t, y):
     return DenseOutput(t_old, t, y_real, np.zeros((y_real.shape[0], 1)), is_complex)
 
 
-class RungeKutta(OdeSolver):
+class ComplexAsRealPairs:
+    """``y`` of a solver whose kernel steps a complex state as pairs of reals.
+
+    The state lives in ``_y`` (float64, 2n values for a complex ``y0``); ``y`` shows it as
+    scipy does (complex for a complex ``y0``). The subclass sets ``_complex`` before
+    ``scipy.integrate.OdeSolver.__init__`` assigns ``y``.
+    """
+
+    @property
+    def y(self):
+        """Current state, shape (n,) (complex for a complex ``y0``)."""
+        return self._y.view(np.complex128) if self._complex else self._y
+
+    @y.setter
+    def y(self, value):
+        if self._complex:
+            self._y = np.ascontiguousarray(value, dtype=np.complex128).copy().view(np.float64)
+        else:
+            self._y = np.array(value, dtype=np.float64)
+
+
+class RungeKutta(ComplexAsRealPairs, OdeSolver):
     """Adaptive explicit Runge-Kutta solver driven by a tableau of ``fastode.methods``.
 
     A subclass is only its method name (``_method``): ``RK23``, ``RK45``, ``DOP853``, ``Tsit5``
@@ -318,19 +339,7 @@ class RungeKutta(OdeSolver):
         else:
             self.h_abs = float(first_step)
 
-    # ---- state seen as scipy's (complex states are stored as real pairs) ----------------------
-    @property
-    def y(self):
-        """Current state, shape (n,) (complex for a complex ``y0``)."""
-        return self._y.view(np.complex128) if self._complex else self._y
-
-    @y.setter
-    def y(self, value):
-        if self._complex:
-            self._y = np.ascontiguousarray(value, dtype=np.complex128).copy().view(np.float64)
-        else:
-            self._y = np.array(value, dtype=np.float64)
-
+    # ---- state seen as scipy's: ``y`` from ComplexAsRealPairs -------------------------------
     @property
     def f(self):
         """``fun(t, y)`` at the current state (as evaluated by the compiled RHS)."""

@@ -30,7 +30,7 @@ from .kernels import status as st
 from .kernels import switching as ks
 from .kernels.jacobian import JAC_CONSTANT, JAC_USER
 from .results import MESSAGES, DenseOutput
-from .solvers import TOO_SMALL_STEP, OdeSolver, _NO_ARGS_P
+from .solvers import TOO_SMALL_STEP, ComplexAsRealPairs, OdeSolver, _NO_ARGS_P
 from .tableaus import explicit as explicit_tableaus
 
 __all__ = ["Radau", "LSODA"]
@@ -44,7 +44,7 @@ def _warn_extraneous(extraneous):
                       f"{', '.join(f'`{x}`' for x in extraneous)}.", UserWarning, stacklevel=3)
 
 
-class _CompiledSolver(OdeSolver):
+class _CompiledSolver(ComplexAsRealPairs, OdeSolver):
     """Shared set-up: scipy's base-class checks, tolerances, the compiled RHS and Jacobian.
 
     Complex states are stored as real pairs (``self._y``); ``y`` and ``y_old`` are views of
@@ -87,19 +87,7 @@ class _CompiledSolver(OdeSolver):
         self._callbacks = [self._rhs] + ([self._jac] if self._jac is not None else [])
         return True
 
-    # ---- state seen as scipy's (complex states are stored as real pairs) ---------------------
-    @property
-    def y(self):
-        """Current state, shape (n,) (complex for a complex ``y0``)."""
-        return self._y.view(np.complex128) if self._complex else self._y
-
-    @y.setter
-    def y(self, value):
-        if self._complex:
-            self._y = np.ascontiguousarray(value, dtype=np.complex128).copy().view(np.float64)
-        else:
-            self._y = np.array(value, dtype=np.float64)
-
+    # ---- state seen as scipy's: ``y`` from ComplexAsRealPairs ------------------------------
     @property
     def y_old(self):
         """State at ``t_old`` (None before the first step)."""
