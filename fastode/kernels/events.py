@@ -5,6 +5,11 @@ event's direction) is refined by Brent's method (R. P. Brent, Algorithms for Min
 Derivatives, 1973, ch. 4; the variant of scipy's brentq) on the interpolant. Sampling finds
 crossings that leave g with the same sign at both ends of a step.
 
+The sampling loop lives in ``record_events`` (kernels/explicit.py), written out without
+array-argument calls: each such call costs reference-count updates (atomic) per array, which on
+a step without a crossing cost more than the event checks themselves. The helpers here are
+inlined for the same reason.
+
 Crossing rule: g_a -> g_b is a crossing when g_a != 0 and (g_b == 0 or signs differ). A root that
 lands exactly on a sample point is reported in the sub-interval that ends there and not again in
 the next one; a zero of g at t0 is not an event.
@@ -20,13 +25,18 @@ from .interpolation import evaluate_dense
 EPS = np.finfo(np.float64).eps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def event_value_on_step(address, p, t_step, h, theta, y_step, Q, ybuf):
+    """g at t_step + theta h on the interpolant; the state is written into ybuf[0].
+
+    ``ybuf`` (1 x n, C-contiguous) goes to the event whole: its data pointer is row 0's, and
+    the view ``ybuf[0]`` would cost a reference-count round trip per sample.
+    """
     evaluate_dense(y_step, Q, theta, ybuf, 0)
-    return call_event(address, t_step + theta * h, ybuf[0], p)
+    return call_event(address, t_step + theta * h, ybuf, p)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def is_crossing(g_a, g_b, direction):
     """True when g goes from g_a to g_b through zero in ``direction`` (0: either way)."""
     if g_a == 0.0 or math.isnan(g_a) or math.isnan(g_b):
@@ -36,7 +46,7 @@ def is_crossing(g_a, g_b, direction):
     return (up and direction >= 0.0) or (down and direction <= 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def brent_root_theta(address, p, t_step, h, y_step, Q, ybuf, theta_a, g_a, theta_b, g_b):
     """Root of g(t_step + theta h, y(theta)) for theta in [theta_a, theta_b], g_a g_b <= 0.
 
@@ -97,42 +107,3 @@ def brent_root_theta(address, p, t_step, h, y_step, Q, ybuf, theta_a, g_a, theta
             xcur -= delta
         fcur = event_value_on_step(address, p, t_step, h, xcur, y_step, Q, ybuf)
     return xcur
-
-
-@njit(cache=True, nogil=True)
-def locate_events(addresses, directions, p, t_step, h, y_step, y_new, Q, g_old, g_new, samples,
-                  ybuf, found_theta, found_index):
-    """Find the event crossings inside one accepted step, sorted by time.
-
-    ``g_old`` holds g at the start of the step; ``g_new`` receives g at its end.
-    Returns the number of crossings written into ``found_theta`` / ``found_index``.
-    """
-    k = addresses.shape[0]
-    count = 0
-    for e in range(k):
-        g_a = g_old[e]
-        theta_a = 0.0
-        for r in range(1, samples + 1):
-            theta_b = r / samples
-            if r == samples:
-                g_b = call_event(addresses[e], t_step + h, y_new, p)
-                g_new[e] = g_b
-            else:
-                g_b = event_value_on_step(addresses[e], p, t_step, h, theta_b, y_step, Q, ybuf)
-            if is_crossing(g_a, g_b, directions[e]):
-                theta = brent_root_theta(addresses[e], p, t_step, h, y_step, Q, ybuf,
-                                         theta_a, g_a, theta_b, g_b)
-                if count == found_theta.shape[0]:
-                    break
-                # insertion sort by theta: events inside one step are few
-                j = count
-                while j > 0 and found_theta[j - 1] > theta:
-                    found_theta[j] = found_theta[j - 1]
-                    found_index[j] = found_index[j - 1]
-                    j -= 1
-                found_theta[j] = theta
-                found_index[j] = e
-                count += 1
-            g_a = g_b
-            theta_a = theta_b
-    return count

@@ -14,7 +14,7 @@ from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs_row
 from .control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                       step_factor_reject)
-from .events import locate_events
+from .events import brent_root_theta, is_crossing
 from .interpolation import dense_coefficients, evaluate_dense, extra_stages
 
 
@@ -161,7 +161,7 @@ def explicit_rk_step_dense(rhs, p, t, y, h, K, n_main, C_extra, A_extra, P, ytmp
     return Q, nfev
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def record_events(event_addresses, event_directions, event_terminal, event_samples, p, t, h, y,
                   y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
                   ev_t, ev_y, ev_index, n_ev):
@@ -171,23 +171,79 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
     (n_ev, stop, theta_stop): ``stop`` when a terminal event ended the integration at
     t + theta_stop h.
     """
-    n_found = locate_events(event_addresses, event_directions, p, t, h, y, y_new, Q,
-                            g_old, g_new, event_samples, ybuf, found_theta, found_index)
+    # The sampling of events.py's crossing rule, written out (Horner as evaluate_dense): no
+    # array-argument call on a step without a crossing (each costs reference-count updates);
+    # a crossing is refined by brent_root_theta (inlined) and inserted in time order.
+    # Reference counts: numba increfs the array arguments on entry; LLVM's refcount pruning
+    # removes them only when they are released together at one exit, so the loops below have
+    # no break (a break gives a variable a second release point) and the function cannot raise
+    # (error_model numpy; inlined helpers, no calls).
+    n = Q.shape[0]
+    q = Q.shape[1]
+    n_found = 0
+    for e in range(event_addresses.shape[0]):
+        address = event_addresses[e]
+        g_a = g_old[e]
+        theta_a = 0.0
+        r = 1
+        while r <= event_samples:  # a loop without break: see the note above
+            theta_b = r / event_samples
+            if r == event_samples:
+                g_b = call_event(address, t + h, y_new, p)
+                g_new[e] = g_b
+            else:
+                for i in range(n):
+                    acc = Q[i, q - 1]
+                    for j in range(q - 2, -1, -1):
+                        acc = acc * theta_b + Q[i, j]
+                    ybuf[0, i] = y[i] + acc * theta_b
+                # ybuf (1 x n) whole: its data pointer is row 0's, without a view
+                g_b = call_event(address, t + theta_b * h, ybuf, p)
+            if is_crossing(g_a, g_b, event_directions[e]):
+                theta = brent_root_theta(address, p, t, h, y, Q, ybuf, theta_a, g_a, theta_b,
+                                         g_b)
+                if n_found == found_theta.shape[0]:
+                    r = event_samples  # buffers full: stop this event's samples
+                else:
+                    # insertion sort by theta: events inside one step are few
+                    j = n_found
+                    while j > 0 and found_theta[j - 1] > theta:
+                        found_theta[j] = found_theta[j - 1]
+                        found_index[j] = found_index[j - 1]
+                        j -= 1
+                    found_theta[j] = theta
+                    found_index[j] = e
+                    n_found += 1
+            g_a = g_b
+            theta_a = theta_b
+            r += 1
     stop = False
     theta_stop = 1.0
-    for r in range(n_found):
+    r = 0
+    while r < n_found and not stop:
         e = found_index[r]
-        ev_t[n_ev] = t + found_theta[r] * h
-        evaluate_dense(y, Q, found_theta[r], ev_y, n_ev)
+        theta = found_theta[r]
+        ev_t[n_ev] = t + theta * h
+        for i in range(n):  # evaluate_dense(y, Q, theta, ev_y, n_ev)
+            acc = Q[i, q - 1]
+            for j in range(q - 2, -1, -1):
+                acc = acc * theta + Q[i, j]
+            ev_y[n_ev, i] = y[i] + acc * theta
         ev_index[n_ev] = e
         n_ev += 1
         ev_count[e] += 1
         if event_terminal[e] > 0 and ev_count[e] >= event_terminal[e]:
             stop = True
             theta_stop = found_theta[r]
-            break
+        r += 1
     for e in range(g_old.shape[0]):
         g_old[e] = g_new[e]
+    # a last use of every array argument: all are released here, together (see the note on
+    # reference counts above)
+    n_ev += 0 * (ybuf.shape[0] + y_new.shape[0] + p.shape[0] + event_directions.shape[0]
+                 + event_addresses.shape[0] + y.shape[0] + Q.shape[0] + found_theta.shape[0]
+                 + found_index.shape[0] + event_terminal.shape[0] + ev_count.shape[0]
+                 + ev_t.shape[0] + ev_y.shape[0] + ev_index.shape[0])
     return n_ev, stop, theta_stop
 
 
