@@ -34,6 +34,7 @@ bench: setup rust-ref
 	$(BIN)/python bench/heat_equation.py --quick
 	$(BIN)/python bench/switching.py
 	$(BIN)/python bench/step_classes.py
+	$(BIN)/python bench/events.py
 	NUMBA_NUM_THREADS=1 $(BIN)/python bench/neural_ode.py
 
 # the Rust reference implementation (tests/test_reference.py builds it too when missing)
