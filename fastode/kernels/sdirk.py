@@ -516,7 +516,42 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                         if banded:
                             singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
                         else:
-                            singular = factor_w(J, mass, has_mass, hg, LU, piv)
+                            # factor_w and lu_factor written out: a call with array arguments costs
+                            # reference-count traffic (atomic inc/decrements) per array
+                            for i2 in range(n):
+                                for j2 in range(n):
+                                    if has_mass:
+                                        mij = mass[i2, j2]
+                                    else:
+                                        mij = 1.0 if i2 == j2 else 0.0
+                                    LU[i2, j2] = mij - hg * J[i2, j2]
+                            info = 0
+                            for k2 in range(n):
+                                ip = k2
+                                best = abs(LU[k2, k2])
+                                for i2 in range(k2 + 1, n):
+                                    v = abs(LU[i2, k2])
+                                    if v > best:
+                                        best = v
+                                        ip = i2
+                                piv[k2] = ip
+                                if best == 0.0:
+                                    if info == 0:
+                                        info = k2 + 1
+                                    continue
+                                if ip != k2:
+                                    for j2 in range(n):
+                                        tmp = LU[k2, j2]
+                                        LU[k2, j2] = LU[ip, j2]
+                                        LU[ip, j2] = tmp
+                                inv = 1.0 / LU[k2, k2]
+                                for i2 in range(k2 + 1, n):
+                                    LU[i2, k2] *= inv
+                                    fik = LU[i2, k2]
+                                    if fik != 0.0:
+                                        for j2 in range(k2 + 1, n):
+                                            LU[i2, j2] -= fik * LU[k2, j2]
+                            singular = info != 0
                         nlu += 1
                         lu_valid = not singular
                         h_lu = h
@@ -542,11 +577,84 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                                     rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
                                     res, scale, newton_tol, eta, LUb, piv, mass, has_mass, kl,
                                     ku)
+                                nfev += nf
                             else:
-                                converged, n_it, rate, eta, nf, finite = stage_newton(
-                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
-                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass)
-                            nfev += nf
+                                # stage_newton written out (same operations, same order)
+                                ti = t + C[i] * h
+                                dn_old = -1.0
+                                rate = -1.0
+                                converged = False
+                                finite = True
+                                k2 = 0
+                                inv_n = 1.0 / n
+                                for k2 in range(NEWTON_MAXITER):
+                                    for m in range(n):
+                                        ytmp[m] = y[m] + u[m]
+                                    call_rhs(rhs, ti, ytmp, p, fbuf)
+                                    nfev += 1
+                                    for m in range(n):
+                                        if not math.isfinite(fbuf[m]):
+                                            finite = False
+                                    if not finite:
+                                        break
+                                    if has_mass:
+                                        for m in range(n):
+                                            acc = 0.0
+                                            for j in range(n):
+                                                acc += mass[m, j] * u[j]
+                                            res[m] = R[m] + hg * fbuf[m] - acc
+                                    else:
+                                        for m in range(n):
+                                            res[m] = R[m] + hg * fbuf[m] - u[m]
+                                    # lu_solve(LU, piv, res)
+                                    for i2 in range(n):
+                                        ip = piv[i2]
+                                        if ip != i2:
+                                            tmp = res[i2]
+                                            res[i2] = res[ip]
+                                            res[ip] = tmp
+                                    for i2 in range(n):
+                                        acc = res[i2]
+                                        for j2 in range(i2):
+                                            acc -= LU[i2, j2] * res[j2]
+                                        res[i2] = acc
+                                    for i2 in range(n - 1, -1, -1):
+                                        acc = res[i2]
+                                        for j2 in range(i2 + 1, n):
+                                            acc -= LU[i2, j2] * res[j2]
+                                        res[i2] = acc / LU[i2, i2]
+                                    acc = 0.0
+                                    for m in range(n):
+                                        r = res[m] / scale[m]
+                                        acc += r * r
+                                    dn = math.sqrt(acc * inv_n)
+                                    if not math.isfinite(dn):
+                                        finite = False
+                                        break
+                                    if dn_old >= 0.0:
+                                        rate = dn / dn_old
+                                        if (rate >= 1.0 or rate ** (NEWTON_MAXITER - k2)
+                                                / (1.0 - rate) * dn > newton_tol):
+                                            break
+                                        eta = rate / (1.0 - rate)
+                                    for m in range(n):
+                                        u[m] += res[m]
+                                    if dn == 0.0 or eta * dn <= newton_tol:
+                                        converged = True
+                                        break
+                                    dn_old = dn
+                                if converged:
+                                    ig = 1.0 / gamma
+                                    if has_mass:
+                                        for m in range(n):
+                                            acc = 0.0
+                                            for j in range(n):
+                                                acc += mass[m, j] * u[j]
+                                            Z[i, m] = (acc - R[m]) * ig
+                                    else:
+                                        for m in range(n):
+                                            Z[i, m] = (u[m] - R[m]) * ig
+                                n_it = k2 + 1
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)
                             if not converged:
@@ -606,7 +714,23 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     if smooth_est or has_mass:
                         band_lu_solve(LUb, kl, ku, piv, err)
                 elif smooth_est or has_mass:
-                    lu_solve(LU, piv, err)
+                    # lu_solve(LU, piv, err) written out
+                    for i2 in range(n):
+                        ip = piv[i2]
+                        if ip != i2:
+                            tmp = err[i2]
+                            err[i2] = err[ip]
+                            err[ip] = tmp
+                    for i2 in range(n):
+                        acc = err[i2]
+                        for j2 in range(i2):
+                            acc -= LU[i2, j2] * err[j2]
+                        err[i2] = acc
+                    for i2 in range(n - 1, -1, -1):
+                        acc = err[i2]
+                        for j2 in range(i2 + 1, n):
+                            acc -= LU[i2, j2] * err[j2]
+                        err[i2] = acc / LU[i2, i2]
                 acc = 0.0
                 for m in range(n):
                     sc = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
