@@ -100,6 +100,9 @@ MASS_FAMILIES = {"rosenbrock", "radau", "bdf", "sdirk"}
 FIXED_STEP_DRIVERS = {"implicit_euler": implicit_euler_fixed_solve}
 
 IMPLICIT_MESSAGES = MESSAGES  # status codes and messages: kernels/status.py, results.py
+FIXED_STEP_FAILED = {NEWTON_FAILED: "Newton iterations did not converge",
+                     SINGULAR: "The iteration matrix is singular",
+                     st.NON_FINITE: "The right-hand side returned a non-finite value"}
 
 _FD_STRUCT = (np.zeros(1, dtype=np.int64),) * 4
 _IDENTITY = {}
@@ -441,6 +444,11 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     message = IMPLICIT_MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
+    if driver in FIXED_STEP_DRIVERS.values() and status in (NEWTON_FAILED, SINGULAR,
+                                                              st.NON_FINITE):
+        # no smaller step is tried with a fixed `step`: say so, and what to do
+        message = (FIXED_STEP_FAILED[status] + " near t={t} with the fixed step; use a smaller "
+                   "`step` or the adaptive method (no `step`).")
     if "{" in message:
         message = message.format(max_steps=max_steps, t=float(counters[3]))
     q = (seg_data.shape[1] // m - 1) if seg_data.shape[0] else 1

@@ -572,3 +572,20 @@ def test_solve_ivp_failure_message_and_step_option():
         fastode.solve_ivp(linear, (0.0, 1.0), [1.0, 0.0], method="Kvaerno5", step=0.1)
     with pytest.raises(ValueError, match="step"):
         fastode.solve_ivp(linear, (0.0, 1.0), [1.0, 0.0], method="implicit_euler", step=-0.1)
+
+
+def test_fixed_step_newton_failure_says_fixed_step():
+    """A fixed `step` cannot be cut: when Newton fails (Robertson at step 1e-2 from t=0, where the
+    Jacobian at y=(1, 0, 0) is far from the one after the step) the result says so and names
+    the remedy; a smaller fixed step solves the problem."""
+    y0 = [1.0, 0.0, 0.0]
+    sol = fastode.solve_ivp(robertson, (0.0, 1.0), y0, method="implicit_euler", step=1e-2)
+    assert not sol.success
+    assert "fixed step" in sol.message and "smaller `step`" in sol.message
+    ok = fastode.solve_ivp(robertson, (0.0, 1.0), y0, method="implicit_euler", step=1e-4)
+    assert ok.success
+    ref = scipy.integrate.solve_ivp(robertson, (0.0, 1.0), y0, method="Radau", rtol=1e-10,
+                                    atol=1e-14).y[:, -1]
+    # backward Euler's global error is O(h): 1e-4 on components of size 1 (y2 ~ 3e-5 scaled)
+    assert np.abs(ok.y[0, -1] - ref[0]) < 1e-4
+    assert np.abs(ok.y[2, -1] - ref[2]) < 1e-4
