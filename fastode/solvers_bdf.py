@@ -13,26 +13,22 @@ and ``y`` agree with scipy's to the rounding of its BLAS sums. Each ``step()`` i
 compiled kernel ``fastode.kernels.bdf.bdf_advance`` (Newton iterations, Jacobian and LU updates,
 error test, order and step-size control), with the state in arrays this object owns.
 """
-import warnings
-
 import numpy as np
 
-from .ivp import _compiled_rhs, validate_tolerances
-from .ivp_implicit import band_of, compile_jac, jacobian_structure
+from .ivp_implicit import band_of, jacobian_structure
 from .kernels import status as st
 from .kernels.bdf import (ALPHA, ERROR_CONST, GAMMA, MAX_ORDER, S_H_ABS, S_N_EQUAL, S_ORDER,
                           W_JFAC, WORK_ROWS, bdf_advance, bdf_dense, bdf_start)
 from .kernels.jacobian import JAC_FD_GROUPED
-from .results import MESSAGES, DenseOutput
-from .solvers import OdeSolver
+from .results import DenseOutput
+from .solvers_implicit import _CompiledSolver, _warn_extraneous
 
 __all__ = ["BDF"]
 
 EPS = np.finfo(float).eps
-_NO_ARGS_P = np.zeros(1)
 
 
-class BDF(OdeSolver):
+class BDF(_CompiledSolver):
     """Implicit variable-order (1 to 5) NDF/BDF method, as ``scipy.integrate.BDF``.
 
     The numerical differentiation formulas of Klopfenstein and Shampine in backward-difference
@@ -105,43 +101,23 @@ class BDF(OdeSolver):
 
     def __init__(self, fun, t0, y0, t_bound, max_step=np.inf, rtol=1e-3, atol=1e-6, jac=None,
                  jac_sparsity=None, vectorized=False, first_step=None, **extraneous):
-        if extraneous:
-            warnings.warn("The following arguments have no effect for a chosen solver: "
-                          f"{', '.join(f'`{x}`' for x in extraneous)}.", UserWarning,
-                          stacklevel=2)
-        if not callable(fun):
-            raise TypeError("`fun` must be callable.")
-        # scipy's base class: y0 checks (complex refused), fun wrappers, counters, direction
-        super().__init__(fun, t0, y0, t_bound, vectorized, support_complex=False)
-        self.t = float(t0)
-        self.t_bound = float(t_bound)
-        self.direction = float(self.direction)
-        if max_step <= 0:
-            raise ValueError("`max_step` must be positive.")
-        self.max_step = max_step
-        self.nreject = 0
-        n = self.n
-        if n == 0:  # nothing to integrate (scipy: one evaluation of fun)
-            self.rtol, self.atol = rtol, atol
-            self.fun(self.t, self.y)
+        _warn_extraneous(extraneous)
+        if np.iscomplexobj(np.asarray(y0)):  # scipy's BDF supports it; the kernel does not
+            raise ValueError("`y0` is complex, but fastode's BDF class does not support "
+                             "integration in a complex domain (fastode.Radau does).")
+        # scipy's base-class checks, tolerances, the compiled RHS and Jacobian
+        if not self._setup(fun, t0, y0, t_bound, vectorized, max_step, rtol, atol, first_step,
+                           jac):
+            self.fun(self.t, self.y)  # nothing to integrate (scipy: one evaluation of fun)
             self._state = np.array([np.inf, 1.0, 0.0, 0.0])
             self._D = np.zeros((MAX_ORDER + 3, 0))
             return
-        if first_step is not None:
-            if first_step <= 0:
-                raise ValueError("`first_step` must be positive.")
-            if first_step > abs(self.t_bound - self.t):
-                raise ValueError("`first_step` exceeds bounds.")
-        y0_real = np.array(self.y, dtype=np.float64)
-        self._rtol, self._atol = validate_tolerances(rtol, atol, n, False)
-        self.rtol = float(self._rtol[0]) if np.ndim(rtol) == 0 else self._rtol.copy()
-        self.atol = float(self._atol[0]) if np.ndim(atol) == 0 else self._atol.copy()
+        n = self.n
+        y0_real = self._y
         rtol_min = float(np.min(self._rtol))
         self.newton_tol = max(10 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
 
-        self._rhs = _compiled_rhs(fun, self.t, y0_real, n, False, (), (), vectorized)
-        self._p = _NO_ARGS_P
-        mode, self._jac = compile_jac(jac, n, (), False, self.t, y0_real)
+        mode = self._jac_mode
         kl = ku = -1
         structure = (np.zeros(1, dtype=np.int64),) * 4
         if self._jac is None:
@@ -184,13 +160,6 @@ class BDF(OdeSolver):
         c = self._counts
         self.nfev, self.njev, self.nlu, self.nreject = int(c[0]), int(c[1]), int(c[2]), int(c[3])
 
-    def _raise_callback_errors(self):
-        for c in (self._rhs, self._jac):
-            if c is not None and c.errors:  # an exception in a Python-called fun or jac
-                exc = c.errors[0]
-                c.errors.clear()
-                raise exc
-
     # ---- scipy's attributes ---------------------------------------------------------------------
     @property
     def h_abs(self):
@@ -220,7 +189,7 @@ class BDF(OdeSolver):
     # ---- scipy's solver contract -----------------------------------------------------------
     def _step_impl(self):
         if not self._f0_finite:
-            return False, MESSAGES[st.NON_FINITE].format(t=self.t, max_steps=None)
+            return False, self._failure(st.NON_FINITE, self.t)
         status, t_new = bdf_advance(
             self._rhs.address, self._jac_address, self._mode, self._p, self.t, self.t_bound,
             self.direction, self._state, self._opts, self._rtol, self._atol, self._D, self._J,
@@ -230,11 +199,9 @@ class BDF(OdeSolver):
         self._raise_callback_errors()
         status = int(status)
         if status != st.SUCCESS:
-            if status == st.STEP_TOO_SMALL:
-                return False, self.TOO_SMALL_STEP
-            return False, MESSAGES[status].format(t=self.t, max_steps=None)
+            return False, self._failure(status, self.t)
         self.t = float(t_new)
-        self.y = self._y_new.copy()
+        self._y = self._y_new.copy()
         return True, None
 
     def _dense_output_impl(self):
