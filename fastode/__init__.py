@@ -6,14 +6,14 @@ scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels 
 from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
 from .ivp import solve_ivp
 from .methods import available_methods
-from .results import DenseOutput, OdeResult, OdeSolution
+from .results import ConstantDenseOutput, DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
 from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "FallbackWarning",
+__all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
            "__version__"]

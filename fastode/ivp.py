@@ -10,7 +10,8 @@ from numba.core.ccallback import CFunc
 from . import methods as method_registry
 from .kernels import status as st
 from .kernels.explicit import explicit_rk_solve
-from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult, OdeSolution, scipy_status
+from .results import (MESSAGES, MIN_STEP_MESSAGE, ConstantDenseOutput, OdeResult, OdeSolution,
+                      scipy_status)
 from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event, compile_rhs,
                   pack_args)
 
@@ -18,6 +19,10 @@ EPS = np.finfo(float).eps
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)
 _NO_EVENTS_F = np.zeros(0)
 _DUMMY_T_EVAL = np.zeros(1)
+# scipy's sentences first (code written against scipy matches on them), fastode's detail after
+Y0_NOT_FINITE = "All components of the initial state `y0` must be finite (no NaN or inf)."
+ARGS_NOT_UNPACKABLE = ("Supplied 'args' cannot be unpacked. Please supply `args` as a tuple "
+                       "(e.g. `args=(a,)`).")
 
 # options of scipy.integrate.solve_ivp that explicit methods ignore (scipy warns for them too)
 _IMPLICIT_ONLY_OPTIONS = ("jac", "jac_sparsity", "lband", "uband")
@@ -37,21 +42,24 @@ def validate_t_span(t_span):
         t1 = float(last)
     except (TypeError, ValueError):
         raise ValueError("`t_span` must be a pair of real numbers (t0, t_bound).") from None
-    if not (math.isfinite(t0) and math.isfinite(t1)):
-        raise ValueError(f"`t_span` must be finite; got {tuple(t_span)!r}.")
+    # t_bound may be infinite, as in scipy (an event or max_steps ends such a solve)
+    if not math.isfinite(t0) or math.isnan(t1):
+        raise ValueError(f"`t_span` must have a finite start and a non-NaN end; "
+                         f"got {tuple(t_span)!r}.")
     return t0, t1
 
 
-def validate_y0(y0, check_finite=True):
+def validate_y0(y0, check_finite=True, allow_empty=False):
     """Return (y0 as float64 (real pairs for complex), n, is_complex).
 
     With ``check_finite=False`` the caller checks finiteness later (solve_ivp lets the kernel
-    detect it on its fast path and raises the same ValueError afterwards).
+    detect it on its fast path and raises the same ValueError afterwards). ``allow_empty``
+    accepts a state with no components (scipy's solve_ivp does).
     """
     if type(y0) is np.ndarray and y0.dtype == np.float64 and y0.ndim == 1 and y0.size:
         arr = y0.copy()  # fast path: already a float vector
         if check_finite and not np.isfinite(arr).all():
-            raise ValueError("`y0` must be finite (no NaN or inf).")
+            raise ValueError(Y0_NOT_FINITE)
         return arr, arr.size, False
     try:
         arr = np.asarray(y0)
@@ -63,10 +71,10 @@ def validate_y0(y0, check_finite=True):
         arr = arr.reshape(1)
     if arr.ndim != 1:
         raise ValueError(f"`y0` must be 1-dimensional; got shape {arr.shape}.")
-    if arr.size == 0:
+    if arr.size == 0 and not allow_empty:
         raise ValueError("`y0` must have at least one component.")
     if check_finite and not np.all(np.isfinite(arr)):
-        raise ValueError("`y0` must be finite (no NaN or inf).")
+        raise ValueError(Y0_NOT_FINITE)
     if arr.dtype.kind == "c":
         z = arr.astype(np.complex128)
         return np.ascontiguousarray(z.view(np.float64)), arr.size, True
@@ -101,12 +109,10 @@ def validate_tolerances(rtol, atol, n, is_complex):
             raise ValueError(f"`{name}` must be finite.")
         if np.any(arr < 0):
             raise ValueError(f"`{name}` must be non-negative.")
-    if np.any(rtol_arr < EPS):
-        raise ValueError(f"`rtol` must be at least machine precision ({EPS:.3g}); "
-                         f"got {rtol!r}.")
     if np.any(rtol_arr < 100 * EPS):
-        warnings.warn(f"`rtol` is too small; values below 100 * eps = {100 * EPS:.3g} are "
-                      "raised to it (as scipy does).", UserWarning, stacklevel=3)
+        warnings.warn(f"At least one element of `rtol` is too small. Setting `rtol = "
+                      f"np.maximum(rtol, {100 * EPS})` (as scipy does).", UserWarning,
+                      stacklevel=3)
         rtol_arr = np.maximum(rtol_arr, 100 * EPS)
     # copies: a read-only array (np.broadcast_to) would make numba compile the kernel again
     rtol_full = np.array(np.broadcast_to(rtol_arr, (n,)), dtype=float)
@@ -158,14 +164,16 @@ def validate_events(events):
     for k, event in enumerate(events):
         if not callable(event):
             raise TypeError(f"`events[{k}]` must be callable.")
-        terminal = getattr(event, "terminal", False)
-        if isinstance(terminal, (bool, np.bool_)):
+        terminal = getattr(event, "terminal", None)
+        # scipy's rule: None, False or 0 -> not terminal; True or an integer k > 0 -> stop at
+        # the k-th occurrence
+        if terminal is None or isinstance(terminal, (bool, np.bool_)):
             count = 1 if terminal else 0
-        elif isinstance(terminal, Integral) and terminal >= 0:
+        elif isinstance(terminal, Real) and terminal >= 0 and int(terminal) == terminal:
             count = int(terminal)
         else:
-            raise ValueError(f"`events[{k}].terminal` must be a bool or a non-negative int; "
-                             f"got {terminal!r}.")
+            raise ValueError("The `terminal` attribute of each event must be a boolean or "
+                             f"positive integer; `events[{k}].terminal` is {terminal!r}.")
         direction = getattr(event, "direction", 0)
         try:
             direction = float(direction)
@@ -180,9 +188,13 @@ def validate_events(events):
 def validate_args(args):
     if args is None:
         return ()
-    if isinstance(args, (str, bytes)) or not hasattr(args, "__iter__"):
-        raise TypeError("`args` should be a tuple (wrap a single argument as `(a,)`).")
-    return tuple(args)
+    if isinstance(args, (str, bytes)):
+        # scipy would unpack it into characters: always a mistake, so say so early
+        raise TypeError(ARGS_NOT_UNPACKABLE + f" Got a string, {args!r}.")
+    try:
+        return tuple(args)
+    except TypeError as exc:
+        raise TypeError(ARGS_NOT_UNPACKABLE) from exc
 
 
 def _positive_option(options, name, default, allow_inf=False):
@@ -283,6 +295,14 @@ def _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events, vec
     return out
 
 
+def _is_scipy_solver_class(method) -> bool:
+    if not method.__module__.startswith("scipy.integrate"):
+        return False
+    import scipy.integrate
+    return (method.__name__ in ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
+            and getattr(scipy.integrate, method.__name__, None) is method)
+
+
 _IMPLICIT = None  # fastode.ivp_implicit, imported on first use (it imports this module)
 
 
@@ -357,6 +377,10 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if inspect.isclass(method) and getattr(method, "_method", None) in method_registry.METHODS:
             # fastode's own step-by-step classes name a compiled method: run the compiled driver
             chosen = method_registry.METHODS[method._method]
+        elif inspect.isclass(method) and _is_scipy_solver_class(method):
+            # scipy's own RK23 ... LSODA classes (code written for scipy passes them): the
+            # compiled method of the same name (a subclass of them stays with scipy)
+            chosen = method_registry.METHODS_BY_NAME[method.__name__]
         elif inspect.isclass(method) or method in method_registry.SCIPY_ONLY:
             return _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events,
                                      vectorized, args, options)
@@ -371,7 +395,10 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             return _solve_with_scipy(fun, t_span, y0, _SCIPY_FAMILY_NAMES[chosen.family],
                                      t_eval, dense_output, events, vectorized, args, options)
     t0, t1 = validate_t_span(t_span)
-    y0_real, n, is_complex = validate_y0(y0, check_finite=False)
+    y0_real, n, is_complex = validate_y0(y0, check_finite=False, allow_empty=True)
+    if n == 0:
+        return _empty_state_result(fun, t_span, y0, method, t0, t1, t_eval, dense_output,
+                                   events, vectorized, args, options)
     if args is None:
         args = ()
     elif type(args) is not tuple:
@@ -407,6 +434,44 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                          t_eval_arr, dense_output, event_list, vectorized, first_step, max_step,
                          min_step, max_steps, event_samples)
+
+
+def _empty_state_result(fun, t_span, y0, method, t0, t1, t_eval, dense_output, events,
+                        vectorized, args, options):
+    """A state with no components has nothing to integrate: the answer is known (scipy's).
+
+    With events there is still something to find (an event may depend on t alone): scipy's
+    solver does it, on a problem that costs nothing.
+    """
+    if events is not None:
+        import scipy.integrate
+        return OdeResult(**scipy.integrate.solve_ivp(
+            fun, t_span, np.asarray(y0), method=_scipy_method_name(method), t_eval=t_eval,
+            dense_output=dense_output, events=events, vectorized=vectorized,
+            args=None if args is None else validate_args(args), **options))
+    if t_eval is not None:
+        t = validate_t_eval(t_eval, t0, t1).copy()
+    else:
+        t = np.array([t0, t1]) if t1 != t0 else np.array([t0])
+    dtype = np.asarray(y0).dtype
+    y = np.zeros((0, t.size), dtype=complex if dtype.kind == "c" else float)
+    sol = None
+    if dense_output:
+        empty = np.zeros(0)
+        sol = OdeSolution(np.array([t0, t1]), [ConstantDenseOutput(t0, t1, empty)],
+                          complex_state=dtype.kind == "c")
+    return OdeResult(t=t, y=y, sol=sol, t_events=None, y_events=None, nfev=0, njev=0, nlu=0,
+                     status=0, message=MESSAGES[st.SUCCESS], success=True, naccept=0,
+                     nreject=0)
+
+
+def _scipy_method_name(method):
+    if isinstance(method, str):
+        chosen = method_registry.METHODS_BY_NAME.get(method)
+        if chosen is not None and chosen.family in _SCIPY_FAMILY_NAMES:
+            return _SCIPY_FAMILY_NAMES[chosen.family]
+        return method if method in ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA") else "RK45"
+    return getattr(method, "__name__", "RK45") if inspect.isclass(method) else "RK45"
 
 
 _FLOAT_SPECS = {}
@@ -452,7 +517,7 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
     status = int(status)
     if status == st.NON_FINITE and counters[1] == 0 and not np.isfinite(y0_real).all():
         # y0 is checked here rather than up front on the fast path (it costs a numpy call)
-        raise ValueError("`y0` must be finite (no NaN or inf).")
+        raise ValueError(Y0_NOT_FINITE)
     if rhs.errors or compiled_events:
         for c in [rhs] + compiled_events:
             if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
@@ -504,7 +569,12 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
             t_events.append(ev_t[:n_ev][mask].copy())
             # no occurrence: shape (0,) as scipy (np.asarray of an empty list), else (k, n)
             y_events.append(ye.reshape(-1, n).copy() if ye.shape[0] else np.asarray([]))
-    return OdeResult(t=t_out[:n_out].copy(), y=y_sol, sol=sol, t_events=t_events,
+    t_sol = t_out[:n_out].copy()
+    if n_out == 0:
+        # only with a t_eval none of whose points was reached (t0 is stored otherwise): scipy
+        # then returns empty lists, and code written for it tests `not res.t`
+        t_sol, y_sol = [], []
+    return OdeResult(t=t_sol, y=y_sol, sol=sol, t_events=t_events,
                      y_events=y_events, nfev=int(nfev), njev=njev, nlu=nlu,
                      status=scipy_status(status), message=message, success=status >= 0,
                      naccept=int(naccept), nreject=int(nreject))
@@ -526,7 +596,7 @@ def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
     if hit is not None:
         return hit
     if not np.isfinite(y0_real).all():
-        raise ValueError("`y0` must be finite (no NaN or inf).")
+        raise ValueError(Y0_NOT_FINITE)
     f0, scalar_return = check_fun(fun, t0, y0_real, n, is_complex, args, vectorized)
     compiled = compile_rhs(fun, n, args, is_complex, scalar_return, vectorized=vectorized,
                            check=(t0, y0_real, f0))

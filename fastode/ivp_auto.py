@@ -36,8 +36,8 @@ import warnings
 
 import numpy as np
 
-from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
-                  parse_step_options, shape_result)
+from .ivp import (Y0_NOT_FINITE, _DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs,
+                  _pack, parse_step_options, shape_result)
 from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobian_structure
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
@@ -94,7 +94,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         jac_sparsity, lband, uband = _real_pairs_structure(jac_sparsity, lband, uband, n)
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
     if not np.isfinite(y0_real).all():
-        raise ValueError("`y0` must be finite (no NaN or inf).")
+        raise ValueError(Y0_NOT_FINITE)
 
     specs, p = _pack(args)
     rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)

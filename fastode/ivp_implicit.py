@@ -57,8 +57,8 @@ from numbers import Integral, Real
 import numpy as np
 from numba.core.ccallback import CFunc
 
-from .ivp import (_DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs, _pack,
-                  parse_step_options, shape_result)
+from .ivp import (Y0_NOT_FINITE, _DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs,
+                  _pack, parse_step_options, shape_result)
 from .kernels import status as st
 from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED,
                                SINGULAR, band_groups, cpr_groups, pattern_bandwidth,
@@ -133,27 +133,68 @@ def _dense_matrix(value, n, name):
 
 # ---- user Jacobians -----------------------------------------------------------------------
 
-def _jac_source(n, specs):
+def _jac_source(n, specs, is_complex=False, scalar_return=False):
+    """Wrapper source: ``out`` (row-major) is the Jacobian of the real system the kernel solves.
+
+    For a complex state (real pairs ``[Re z0, Im z0, ...]``) the user's ``jac`` is the complex
+    df/dz, as in scipy; each entry J becomes the 2 x 2 block [[Re J, -Im J], [Im J, Re J]]
+    (Cauchy-Riemann: scipy's Newton iteration in complex arithmetic assumes the same).
+    """
     argexpr, n_p = _arg_expressions(specs)
-    return "\n".join([
+    m = 2 * n if is_complex else n
+    lines = [
         "def jac_wrapper(t, y_ptr, p_ptr, out_ptr):",
-        f"    y = carray(y_ptr, ({n},))",
+        f"    y = carray(y_ptr, ({m},))",
         f"    p = carray(p_ptr, ({n_p},))",
-        f"    out = carray(out_ptr, ({n * n},))",
+        f"    out = carray(out_ptr, ({m * m},))",
         "    out[0] = np.nan",
-        f"    r = fun(t, y{argexpr})",
-        f"    for i in range({n}):",
-        "        ri = r[i]",
-        f"        for j in range({n}):",
-        f"            out[i * {n} + j] = ri[j]",
-    ])
+    ]
+    if is_complex:
+        lines += [f"    z = np.empty({n}, dtype=np.complex128)",
+                  f"    for i in range({n}):",
+                  "        z[i] = complex(y[2 * i], y[2 * i + 1])",
+                  f"    r = fun(t, z{argexpr})"]
+    else:
+        lines.append(f"    r = fun(t, y{argexpr})")
+    if scalar_return:  # a 1-component system whose jac returns a number (scipy accepts it)
+        if is_complex:
+            lines += ["    v = complex(r)", "    out[1] = -v.imag", "    out[2] = v.imag",
+                      "    out[3] = v.real", "    out[0] = v.real"]
+        else:
+            lines.append("    out[0] = r")
+        return "\n".join(lines)
+    lines += [f"    for i in range({n}):",
+              "        ri = r[i]",
+              f"        for j in range({n}):"]
+    if is_complex:
+        lines += ["            v = complex(ri[j])",
+                  f"            out[2 * i * {m} + 2 * j] = v.real",
+                  f"            out[2 * i * {m} + 2 * j + 1] = -v.imag",
+                  f"            out[(2 * i + 1) * {m} + 2 * j] = v.imag",
+                  f"            out[(2 * i + 1) * {m} + 2 * j + 1] = v.real"]
+    else:
+        lines.append(f"            out[i * {n} + j] = ri[j]")
+    return "\n".join(lines)
 
 
-def _python_jac(fun, args, n, constant=None):
+def complex_jacobian_as_real(J):
+    """The real-pair Jacobian (2n, 2n) of a complex df/dz (n, n), see ``_jac_source``."""
+    J = np.asarray(J, dtype=np.complex128)
+    n = J.shape[0]
+    out = np.empty((2 * n, 2 * n))
+    out[0::2, 0::2] = J.real
+    out[0::2, 1::2] = -J.imag
+    out[1::2, 0::2] = J.imag
+    out[1::2, 1::2] = J.real
+    return out
+
+
+def _python_jac(fun, args, n, constant=None, is_complex=False):
     """A ctypes callback into Python (a function numba cannot compile, or a constant matrix)."""
     errors: list = []
-    buffer_type = ctypes.c_double * n
-    out_type = ctypes.c_double * (n * n)
+    m = 2 * n if is_complex else n
+    buffer_type = ctypes.c_double * m
+    out_type = ctypes.c_double * (m * m)
 
     def callback(t, y_ptr, p_ptr, out_ptr):
         out = np.frombuffer(out_type.from_address(ctypes.addressof(out_ptr.contents)))
@@ -162,10 +203,14 @@ def _python_jac(fun, args, n, constant=None):
             return
         try:
             y = np.frombuffer(buffer_type.from_address(ctypes.addressof(y_ptr.contents))).copy()
+            if is_complex:
+                y = y.view(np.complex128)
             r = fun(t, y, *args)
             if hasattr(r, "toarray"):
                 r = r.toarray()
-            out[:] = np.asarray(r, dtype=np.float64).reshape(n * n)
+            if is_complex:
+                r = complex_jacobian_as_real(np.asarray(r, dtype=np.complex128).reshape(n, n))
+            out[:] = np.asarray(r, dtype=np.float64).reshape(m * m)
         except BaseException as exc:  # noqa: BLE001 - re-raised after the kernel
             if not errors:
                 errors.append(exc)
@@ -177,44 +222,72 @@ def _python_jac(fun, args, n, constant=None):
 
 
 def compile_jac(jac, n, args, is_complex, t0, y0_real):
-    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option."""
+    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option.
+
+    ``jac`` may return a dense array, a scipy sparse matrix (called through Python: it cannot be
+    compiled, and a Jacobian is evaluated rarely), or a number for a 1-component system; for a
+    complex state it is the complex df/dz, as in scipy.
+    """
     if jac is None:
         return JAC_FD, None
-    if is_complex:
-        raise ValueError("`jac` is not supported for a complex `y0` (fastode integrates complex "
-                         "states as real pairs with a finite-difference Jacobian); leave it out.")
     if isinstance(jac, CFunc):
+        if is_complex:
+            raise ValueError("a numba @cfunc `jac` cannot be used with a complex `y0` (it would "
+                             "need the Jacobian of the real-pair form); pass a Python `jac` "
+                             "returning the complex df/dz, or leave it out.")
         if jac._sig != RHS_SIGNATURE:
             raise TypeError(f"a numba @cfunc `jac` must have the signature {RHS_SIGNATURE} "
                             "(void jac(double t, double *y, double *p, double *out), out: the "
                             "n x n Jacobian row-major); got {jac._sig}.")
         return JAC_USER, CompiledFunction(jac.address, jac, False, [], "")
     if not callable(jac):
-        constant = _dense_matrix(jac, n, "jac")
-        return JAC_CONSTANT, _python_jac(None, args, n, constant)
+        if is_complex:
+            constant = np.asarray(jac.toarray() if hasattr(jac, "toarray") else jac)
+            if constant.shape != (n, n):
+                raise ValueError(f"`jac` must have shape ({n}, {n}); got {constant.shape}.")
+            try:
+                constant = complex_jacobian_as_real(constant)
+            except (TypeError, ValueError):
+                raise ValueError("`jac` must be an (n, n) array of numbers.") from None
+            constant = _dense_matrix(constant, 2 * n, "jac")
+        else:
+            constant = _dense_matrix(jac, n, "jac")
+        return JAC_CONSTANT, _python_jac(None, args, n, constant, is_complex)
+    y_call = y0_real.view(np.complex128).copy() if is_complex else y0_real.copy()
     try:
-        J0 = jac(t0, y0_real.copy(), *args)
+        J0 = jac(t0, y_call, *args)
     except Exception as exc:
         raise ValueError(f"`jac` raised {type(exc).__name__} when called as jac(t0, y0, *args): "
                          f"{exc}") from exc
-    if hasattr(J0, "toarray"):
+    sparse = hasattr(J0, "toarray")
+    if sparse:
         J0 = J0.toarray()
     try:
-        J0 = np.asarray(J0, dtype=float)
+        J0 = np.asarray(J0, dtype=np.complex128 if is_complex else float)
     except (TypeError, ValueError):
         raise ValueError("`jac` must return an (n, n) array of numbers.") from None
+    scalar_return = J0.ndim == 0 and n == 1
+    if scalar_return:
+        J0 = J0.reshape(1, 1)
     if J0.shape != (n, n):
         raise ValueError(f"`jac` returned shape {J0.shape}; expected ({n}, {n}).")
+    if is_complex:
+        J0 = complex_jacobian_as_real(J0)
+    if sparse:
+        # numba cannot build scipy sparse matrices; a Jacobian is evaluated once per many steps,
+        # so the Python call costs little next to the solve (no warning: nothing to change)
+        return JAC_USER, _python_jac(jac, args, n, is_complex=is_complex)
     specs = arg_specs(args)
     cache = _cache_for(jac)
-    key = ("jac", n, specs)
+    key = ("jac", n, specs, is_complex, scalar_return)
     hit = cache.get(key)
     if isinstance(hit, CompiledFunction):
         return JAC_USER, hit
     if hit is None and specs is not None:
         try:
-            compiled = _compile(jac, _jac_source(n, specs), "jac_wrapper", RHS_SIGNATURE)
-            out = np.empty(n * n)
+            compiled = _compile(jac, _jac_source(n, specs, is_complex, scalar_return),
+                                "jac_wrapper", RHS_SIGNATURE)
+            out = np.empty(J0.size)
             p = pack_args(args, specs)
             ptr = ctypes.POINTER(ctypes.c_double)
             compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
@@ -232,7 +305,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
         hit = "`args` contains values that are not numbers or numeric arrays"
     warnings.warn(f"fastode could not compile `jac` with numba ({hit}); it will be called "
                   "through Python instead (slower).", FallbackWarning, stacklevel=4)
-    return JAC_USER, _python_jac(jac, args, n)
+    return JAC_USER, _python_jac(jac, args, n, is_complex=is_complex)
 
 
 def jacobian_structure(jac_sparsity, lband, uband, n):
@@ -391,7 +464,7 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
     # plain Python for a small y0: ~0.3 us instead of ~1.2 us
     if not (all(map(math.isfinite, y0_real.tolist())) if m <= 32
             else np.isfinite(y0_real).all()):
-        raise ValueError("`y0` must be finite (no NaN or inf).")
+        raise ValueError(Y0_NOT_FINITE)
 
     specs, p = _pack(args)
     rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)

@@ -82,6 +82,21 @@ class DenseOutput:
         return y[:, 0] if t.ndim == 0 else y
 
 
+class ConstantDenseOutput(DenseOutput):
+    """Constant interpolant ``y(t) = value`` on ``[t_old, t]`` (scipy's ``ConstantDenseOutput``:
+    the dense output of a solver that took no step).
+    """
+
+    def __init__(self, t_old, t, value, complex_state=False):
+        value = np.asarray(value)
+        if np.iscomplexobj(value):
+            value = np.ascontiguousarray(value, dtype=np.complex128).view(np.float64)
+            complex_state = True
+        value = np.asarray(value, dtype=float)
+        super().__init__(t_old, t, value, np.zeros((value.shape[0], 0)), complex_state)
+        self.value = value
+
+
 class OdeSolution:
     """Continuous solution over the whole integration, callable like scipy's ``OdeSolution``.
 
@@ -99,7 +114,9 @@ class OdeSolution:
         if _segments is None:
             if interpolants is None or len(interpolants) != ts.size - 1:
                 raise ValueError("`interpolants` must have len(ts) - 1 entries.")
-            q = max(d.Q.shape[1] for d in interpolants)
+            # at least one column: a ConstantDenseOutput has none, and the evaluation kernel
+            # reads the highest coefficient
+            q = max(max(d.Q.shape[1] for d in interpolants), 1)
             n = interpolants[0].y_old.shape[0]
             seg_t = np.array([d.t_old for d in interpolants])
             seg_h = np.array([d.t - d.t_old for d in interpolants])

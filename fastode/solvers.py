@@ -349,6 +349,44 @@ class RungeKutta(ComplexAsRealPairs, OdeSolver):
         row = row.copy()
         return row.view(np.complex128) if self._complex else row
 
+    @property
+    def K(self):
+        """Stage derivatives of the last step, shape (n_stages + 1, n); the last row is
+        ``f(t, y)`` after a step (scipy's ``RungeKutta.K``, complex for a complex ``y0``)."""
+        K = self._K[:self._tab.n_stages + 1]
+        return K.view(np.complex128) if self._complex else K
+
+    def _estimate_error(self, K, h):
+        """Local error estimate of a step of size ``h`` with stages ``K`` (scipy's formula;
+        for DOP853 the blend of its 5th- and 3rd-order estimators). The kernel computes the
+        same in compiled code; this is for code that inspects a step, as scipy's tests do."""
+        K = np.asarray(K)
+        err = K.T @ self.E[:K.shape[0]] * h
+        if not self._use_e3:
+            return err
+        err3 = K.T @ self._tab.E3[:K.shape[0]] * h
+        denom = np.hypot(np.abs(err), 0.1 * np.abs(err3))
+        correction = np.ones(err.shape)
+        mask = denom > 0
+        correction[mask] = np.abs(err[mask]) / denom[mask]
+        return err * correction
+
+    def _estimate_error_norm(self, K, h, scale):
+        """RMS norm of the error estimate divided by ``scale`` (scipy's formula)."""
+        K = np.asarray(K)
+        scale = np.asarray(scale, dtype=float)
+        if not self._use_e3:
+            err = self._estimate_error(K, h) / scale
+            return float(np.sqrt(np.mean(np.abs(err) ** 2))) if err.size else 0.0
+        err5 = (K.T @ self.E[:K.shape[0]]) / scale
+        err3 = (K.T @ self._tab.E3[:K.shape[0]]) / scale
+        err5_norm_2 = float(np.sum(np.abs(err5) ** 2))
+        err3_norm_2 = float(np.sum(np.abs(err3) ** 2))
+        if err5_norm_2 == 0 and err3_norm_2 == 0:
+            return 0.0
+        denom = err5_norm_2 + 0.01 * err3_norm_2
+        return float(np.abs(h) * err5_norm_2 / np.sqrt(denom * err5.size))
+
     def _raise_callback_errors(self):
         errors = self._rhs.errors
         if errors:  # an exception in a Python-called fun: re-raise it, as scipy would

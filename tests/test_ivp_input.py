@@ -44,19 +44,17 @@ BAD_INPUT = {
     "t_span 3 values": (dict(t_span=(0.0, 1.0, 2.0)), ValueError, "`t_span`"),
     "t_span 1 value": (dict(t_span=(0.0,)), ValueError, "`t_span`"),
     "t_span scalar": (dict(t_span=1.0), ValueError, "`t_span`"),
-    "t_span inf": (dict(t_span=(0.0, np.inf)), ValueError, "`t_span`"),
     "t_span nan": (dict(t_span=(np.nan, 1.0)), ValueError, "`t_span`"),
+    "t_span infinite start": (dict(t_span=(-np.inf, 1.0)), ValueError, "`t_span`"),
+    "t_span nan end": (dict(t_span=(0.0, np.nan)), ValueError, "`t_span`"),
     "t_span text": (dict(t_span=("a", "b")), ValueError, "`t_span`"),
     "y0 2-D": (dict(y0=[[1.0, 2.0]]), ValueError, "`y0`"),
-    "y0 empty": (dict(y0=[]), ValueError, "`y0`"),
     "y0 nan": (dict(y0=[1.0, np.nan]), ValueError, "`y0`"),
     "y0 inf": (dict(y0=[np.inf]), ValueError, "`y0`"),
     "y0 text": (dict(y0=["a"]), TypeError, "`y0`"),
     "y0 objects": (dict(y0=[object()]), TypeError, "`y0`"),
     "y0 None": (dict(y0=None), TypeError, "`y0`"),
     "rtol negative": (dict(rtol=-1e-3), ValueError, "`rtol`"),
-    "rtol below eps": (dict(rtol=1e-17), ValueError, "`rtol`"),
-    "rtol zero": (dict(rtol=0.0), ValueError, "`rtol`"),
     "rtol nan": (dict(rtol=np.nan), ValueError, "`rtol`"),
     "rtol wrong shape": (dict(rtol=[1e-3, 1e-3, 1e-3]), ValueError, "`rtol`"),
     "atol wrong shape": (dict(atol=[1e-6, 1e-6, 1e-6]), ValueError, "`atol`"),
@@ -115,7 +113,7 @@ class _Event:
         return y[0]
 
 
-@pytest.mark.parametrize("terminal", ["yes", -1, 1.5, None])
+@pytest.mark.parametrize("terminal", ["yes", -1, 1.5])
 def test_bad_terminal(terminal, no_compile):
     with pytest.raises(ValueError, match="terminal"):
         fastode.solve_ivp(_fresh_decay(), (0.0, 1.0), [1.0], events=_Event(terminal=terminal))

@@ -1,0 +1,203 @@
+"""solve_ivp behaves as scipy's where scipy's own tests (tests/scipy_conformance) look.
+
+Each test here failed before the change it guards: the wording code written against scipy
+matches on, inputs scipy accepts (an infinite ``t_bound``, an empty state, a tiny ``rtol``, a
+``terminal`` of None, scipy's solver classes as ``method``), and the ``jac`` forms scipy takes
+(a number for one component, a complex df/dz, a sparse matrix).
+"""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.sparse
+
+import fastode
+from fastode.results import ConstantDenseOutput
+
+
+def decay(t, y):
+    return -0.5 * y
+
+
+def at_quarter(t, y):
+    return y[0] - 0.25
+
+
+at_quarter.terminal = True
+
+ALL_METHODS = ["RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA"]
+
+
+def test_y0_not_finite_uses_scipys_sentence():
+    with pytest.raises(ValueError, match="All components of the initial state `y0` must be "
+                                         "finite"):
+        fastode.solve_ivp(decay, (0.0, 1.0), [1.0, np.nan])
+
+
+def test_args_not_unpackable_uses_scipys_sentence():
+    with pytest.raises(TypeError, match="Supplied 'args' cannot be unpacked."):
+        fastode.solve_ivp(lambda t, y, a: a * y, (0.0, 0.1), [1.0], args=-1)
+
+
+@pytest.mark.parametrize("rtol", [0.0, 1e-17, [1e-1, 1e-16]])
+def test_tiny_rtol_warns_and_is_raised_to_100_eps(rtol):
+    with pytest.warns(UserWarning, match="At least one element of `rtol` is too small"):
+        res = fastode.solve_ivp(decay, (0.0, 1.0), [1.0, 2.0], rtol=rtol, atol=1e-14)
+    assert res.success
+    np.testing.assert_allclose(res.y[:, -1], [np.exp(-0.5), 2 * np.exp(-0.5)], rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["RK45", "DOP853", "Radau", "BDF", "LSODA", "Rodas5P"])
+def test_infinite_t_bound_ends_at_terminal_event(method):
+    # y = exp(-t/2) reaches 1/4 at t = 2 ln 4
+    res = fastode.solve_ivp(decay, (0.0, np.inf), [1.0], method=method, events=at_quarter,
+                            rtol=1e-8, atol=1e-10)
+    assert res.status == 1
+    np.testing.assert_allclose(res.t_events[0], [2 * np.log(4.0)], rtol=1e-6)
+    assert res.t[-1] == res.t_events[0][0]
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
+@pytest.mark.parametrize("t_bound", [10.0, np.inf])
+def test_empty_state(method, t_bound):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fastode.solve_ivp(lambda t, y: np.zeros(0), (0.0, t_bound), np.zeros(0),
+                                method=method, dense_output=True)
+    assert res.success and res.status == 0
+    assert res.y.shape == (0, res.t.size)
+    assert res.sol(10.0).shape == (0,)
+    assert res.sol([1.0, 2.0, 3.0]).shape == (0, 3)
+
+
+def test_terminal_none_means_not_terminal():
+    def crossing(t, y):
+        return y[0] - 0.5
+
+    crossing.terminal = None
+    res = fastode.solve_ivp(decay, (0.0, 5.0), [1.0], events=crossing)
+    assert res.status == 0
+    assert res.t_events[0].size == 1
+
+
+@pytest.mark.parametrize("method", ["RK45", "Radau", "BDF", "LSODA"])
+def test_t_eval_with_early_terminal_event_is_empty_like_scipys(method):
+    def early(t, y):
+        return t - 7
+
+    early.terminal = True
+    res = fastode.solve_ivp(decay, (5.0, 9.0), [1.0], method=method,
+                            t_eval=np.linspace(7.5, 9, 16), events=early)
+    ref = scipy.integrate.solve_ivp(decay, (5.0, 9.0), [1.0], method=method,
+                                    t_eval=np.linspace(7.5, 9, 16), events=early)
+    assert res.status == ref.status == 1
+    assert not res.t and not res.y  # scipy returns empty lists here
+    assert type(res.t) is type(ref.t) and type(res.y) is type(ref.y)
+    np.testing.assert_allclose(res.t_events[0], [7.0])
+
+
+@pytest.mark.parametrize("name", ALL_METHODS)
+def test_scipy_solver_class_runs_the_compiled_method(name):
+    scipy_class = getattr(scipy.integrate, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it used to fall back to scipy with a warning
+        res = fastode.solve_ivp(decay, (0.0, 2.0), [1.0], method=scipy_class, rtol=1e-8,
+                                atol=1e-10)
+    assert res.naccept is not None  # fastode's counter: the compiled driver ran
+    np.testing.assert_allclose(res.y[0, -1], np.exp(-1.0), rtol=1e-6)
+
+
+def test_scipy_solver_subclass_stays_with_scipy():
+    class MyRK45(scipy.integrate.RK45):
+        pass
+
+    with pytest.warns(UserWarning, match="not compiled by fastode"):
+        res = fastode.solve_ivp(decay, (0.0, 2.0), [1.0], method=MyRK45)
+    assert res.success
+
+
+@pytest.mark.parametrize("method", ["Radau", "BDF", "LSODA"])
+def test_jac_returning_a_number_for_one_component(method):
+    def fun(t, y):
+        return y * (t - 2)
+
+    def jac(t, y):
+        return t - 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fastode.solve_ivp(fun, (0.0, 3.0), [1.0], method=method, jac=jac, rtol=1e-8,
+                                atol=1e-10)
+    assert res.success
+    np.testing.assert_allclose(res.y[0, -1], np.exp(4.5 - 6.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+@pytest.mark.parametrize("form", ["dense", "sparse", "constant"])
+def test_complex_jac_is_df_dz(method, form):
+    lam = -1.0 + 3.0j
+
+    def fun(t, y):
+        return lam * y
+
+    J = np.array([[lam]])
+    jac = {"dense": lambda t, y: J, "sparse": lambda t, y: scipy.sparse.csc_matrix(J),
+           "constant": J}[form]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fastode.solve_ivp(fun, (0.0, 1.0), [0.5 + 1j], method=method, jac=jac,
+                                rtol=1e-8, atol=1e-10)
+    assert res.success and res.njev >= 1
+    np.testing.assert_allclose(res.y[0, -1], (0.5 + 1j) * np.exp(lam), rtol=1e-6)
+
+
+def test_complex_jac_wrong_derivative_is_not_ignored():
+    # a jac that is not df/dz changes the Newton iteration: if the kernel ignored it, njev
+    # would stay 0 (the finite-difference path counts no user Jacobian calls)
+    calls = []
+
+    def jac(t, y):
+        calls.append(t)
+        return np.array([[-2.0 + 0j]])
+
+    res = fastode.solve_ivp(lambda t, y: -2.0 * y, (0.0, 1.0), [1.0 + 1j], method="BDF",
+                            jac=jac, rtol=1e-8, atol=1e-10)
+    assert res.success and res.njev >= 1 and calls
+    np.testing.assert_allclose(res.y[0, -1], (1 + 1j) * np.exp(-2.0), rtol=1e-6)
+
+
+def test_constant_dense_output():
+    sol = ConstantDenseOutput(0, 1, np.array([1, 2]))
+    np.testing.assert_allclose(sol(1.5), [1, 2])
+    np.testing.assert_allclose(sol([1, 1.5, 2]), [[1, 1, 1], [2, 2, 2]])
+    assert sol.Q.shape == (2, 0)
+    sol = fastode.OdeSolution(np.array([0.0, 2.0, 5.0]),
+                              [ConstantDenseOutput(0, 2, np.array([-1.0])),
+                               ConstantDenseOutput(2, 5, np.array([1.0]))])
+    np.testing.assert_array_equal(sol([0, 6, -2, 1.5, 4.5, 2]), [[-1, 1, -1, -1, 1, -1]])
+
+
+@pytest.mark.parametrize("name", ["RK23", "RK45", "DOP853"])
+def test_error_estimate_bounds_the_error_like_scipys(name):
+    step = 0.2
+    solver = getattr(fastode, name)(lambda t, y: y, 0, [1.0], 1, first_step=step)
+    reference = getattr(scipy.integrate, name)(lambda t, y: y, 0, [1.0], 1, first_step=step)
+    solver.step()
+    reference.step()
+    estimate = solver._estimate_error(solver.K, step)
+    assert abs(solver.y[0] - np.exp(step)) < abs(estimate[0])
+    # scipy's formula on the same stages: equal up to the rounding of a sum that cancels to
+    # ~1e-12, so the bound is a few ulps of the sum of the magnitudes of its terms
+    same = reference._estimate_error(solver.K.copy(), step)
+    bound = 16 * np.finfo(float).eps * step * (np.abs(solver.K).T @ np.abs(solver.E))
+    assert np.all(np.abs(estimate - same) <= bound)
+    # and the stages are scipy's (the same method), to rounding
+    np.testing.assert_allclose(solver.K, reference.K, rtol=1e-13)
+    scale = np.array([1.0])
+    norm = solver._estimate_error_norm(solver.K, step, scale)
+    assert norm > 0
+    # the norm inherits the estimate's relative rounding (squared terms: twice, three for margin)
+    relative = float(np.max(bound / np.abs(same)))
+    np.testing.assert_allclose(norm, reference._estimate_error_norm(solver.K.copy(), step, scale),
+                               rtol=3 * relative)
