@@ -49,16 +49,20 @@ def validate_t_span(t_span):
     return t0, t1
 
 
+def _all_finite(arr) -> bool:
+    # plain Python for a small vector: ~0.3 us instead of ~1.2 us for np.isfinite(...).all()
+    return all(map(math.isfinite, arr.tolist())) if arr.size <= 32 else bool(np.isfinite(arr).all())
+
+
 def validate_y0(y0, check_finite=True, allow_empty=False):
     """Return (y0 as float64 (real pairs for complex), n, is_complex).
 
-    With ``check_finite=False`` the caller checks finiteness later (solve_ivp lets the kernel
-    detect it on its fast path and raises the same ValueError afterwards). ``allow_empty``
-    accepts a state with no components (scipy's solve_ivp does).
+    With ``check_finite=False`` the caller checks finiteness itself. ``allow_empty`` accepts a
+    state with no components (scipy's solve_ivp does).
     """
     if type(y0) is np.ndarray and y0.dtype == np.float64 and y0.ndim == 1 and y0.size:
         arr = y0.copy()  # fast path: already a float vector
-        if check_finite and not np.isfinite(arr).all():
+        if check_finite and not _all_finite(arr):
             raise ValueError(Y0_NOT_FINITE)
         return arr, arr.size, False
     try:
@@ -395,7 +399,9 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
             return _solve_with_scipy(fun, t_span, y0, _SCIPY_FAMILY_NAMES[chosen.family],
                                      t_eval, dense_output, events, vectorized, args, options)
     t0, t1 = validate_t_span(t_span)
-    y0_real, n, is_complex = validate_y0(y0, check_finite=False, allow_empty=True)
+    # a NaN in y0 is checked here on every call: the kernels take it as a state (a NaN step size
+    # made the explicit driver loop forever on a right-hand side that ignores y)
+    y0_real, n, is_complex = validate_y0(y0, allow_empty=True)
     if n == 0:
         return _empty_state_result(fun, t_span, y0, method, t0, t1, t_eval, dense_output,
                                    events, vectorized, args, options)
@@ -515,9 +521,6 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
         t_eval_arr is not None, bool(dense_output), addresses, directions, terminal,
         event_samples)
     status = int(status)
-    if status == st.NON_FINITE and counters[1] == 0 and not np.isfinite(y0_real).all():
-        # y0 is checked here rather than up front on the fast path (it costs a numpy call)
-        raise ValueError(Y0_NOT_FINITE)
     if rhs.errors or compiled_events:
         for c in [rhs] + compiled_events:
             if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy

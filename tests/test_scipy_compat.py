@@ -201,3 +201,17 @@ def test_error_estimate_bounds_the_error_like_scipys(name):
     relative = float(np.max(bound / np.abs(same)))
     np.testing.assert_allclose(norm, reference._estimate_error_norm(solver.K.copy(), step, scale),
                                rtol=3 * relative)
+
+
+def zero_rhs(t, y):
+    return np.zeros_like(y)
+
+
+@pytest.mark.timeout(300)  # it used to loop forever (NaN step size) once zero_rhs was compiled
+@pytest.mark.parametrize("method", ALL_METHODS + ["Rodas5P", "KenCarp4", "auto"])
+@pytest.mark.parametrize("fill", [np.nan, np.inf])
+def test_non_finite_y0_raises_even_when_fun_is_already_compiled(method, fill):
+    fastode.solve_ivp(zero_rhs, (0.0, 1.0), np.ones(3), method=method)  # compiled and cached
+    with pytest.raises(ValueError, match="All components of the initial state `y0` must be "
+                                         "finite"):
+        fastode.solve_ivp(zero_rhs, (0.0, 10.0), np.full(3, fill), method=method)

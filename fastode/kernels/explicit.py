@@ -88,7 +88,7 @@ def advance_step(rhs, p, t, y, t0, t1, direction, h_abs, adaptive, n_fixed, nacc
             break
         attempts += 1
         if adaptive:
-            if h_abs < spacing_min or h_abs < min_step:
+            if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
                 status = st.STEP_TOO_SMALL
                 break
             t_new = t + direction * h_abs
@@ -348,7 +348,8 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
         counters[3] = t0
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
                 ev_t, ev_y, ev_index, n_ev, counters)
-    if not all_finite_row(K, 0):
+    if not (all_finite_row(K, 0) and all_finite(y0)):
+        # a NaN in y0 would make the step size NaN, and no NaN comparison ends the loop
         counters[0] = nfev
         counters[3] = t0
         return (st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
@@ -407,7 +408,8 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                     break
                 attempts += 1
                 if adaptive:
-                    if h_abs < spacing_min or h_abs < min_step:
+                    # written so that a NaN step size also ends here (never loops forever)
+                    if not (h_abs >= spacing_min and h_abs >= min_step):
                         # a collapse caused by NaN/inf (f failed) is reported as such
                         # (solve_ivp only: the step-by-step classes keep scipy's message)
                         if math.isfinite(error_norm):

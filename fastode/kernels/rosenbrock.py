@@ -284,7 +284,7 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
                 if h_abs > max_step:
                     h_abs = max_step
-                if h_abs < spacing_min or h_abs < min_step:
+                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
                     status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
                     break
                 attempts += 1

@@ -196,7 +196,7 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                     status = st.MAX_STEPS
                     break
                 attempts += 1
-                if h_abs < spacing_min or h_abs < min_step:
+                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
                     if math.isfinite(error_norm):
                         status = st.STEP_TOO_SMALL
                     else:
@@ -513,7 +513,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                 spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
                 if h_abs > max_step:
                     h_abs = max_step
-                if h_abs < spacing_min or h_abs < min_step:
+                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
                     status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
                     break
                 attempts += 1
@@ -818,7 +818,7 @@ def explicit_leg_advance(rhs, p, sv, t1, y, y_new, K, ytmp, scale, Q, rtol, atol
     h = 0.0
     t_new = t
     while not accepted:
-        if h_abs < spacing_min or h_abs < min_step:
+        if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
             if math.isfinite(error_norm):
                 status = st.STEP_TOO_SMALL
             else:
@@ -997,7 +997,7 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
         spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
         if h_abs > max_step:
             h_abs = max_step
-        if h_abs < spacing_min or h_abs < min_step:
+        if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
             status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
             break
         t_new = t + direction * h_abs
