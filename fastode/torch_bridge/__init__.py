@@ -6,9 +6,10 @@
 Two paths solve with the same tableaus and step-size controller:
 
 * **compiled** (CPU, float32/float64): when ``func`` is an MLP the bridge understands
-  (an ``nn.Sequential`` of ``nn.Linear`` and Tanh/ReLU/Softplus/SiLU/ELU/Sigmoid, optionally
-  with the time appended as the last input, or a module whose ``forward(t, y)`` returns
-  ``self.net(y)`` / ``self.net(cat([y, t]))``), the forward solve and the gradients run in numba
+  (an ``nn.Sequential`` of ``nn.Linear`` and Tanh/ReLU/Softplus/SiLU/ELU/Sigmoid, or a module
+  whose ``forward(t, y)`` returns ``self.net(y)`` / ``self.net(cat([y, t]))``; decided from
+  the module's structure and the source of its forward, never by evaluating it: see
+  fastode.torch_bridge.mlp), the forward solve and the gradients run in numba
   (fastode.torch_bridge.kernels) with hand-written vector-Jacobian products, in float64 for
   float32 inputs too, every method included (DOP853 / Verner 7 with their extra dense-output
   stages); tuple states always take the torch path (no supported MLP takes a tuple).
@@ -29,11 +30,11 @@ of the backward pass: the adjoint solve's, or the discrete adjoint's recomputed 
 """
 from __future__ import annotations
 
-import math
 import warnings
 
 import torch
 
+from ._options import _check_tol, _solver_kw
 from .tableau import get_tableau
 from .torch_adjoint import TorchBacksolveAdjoint
 from .torch_solver import SolverError, rk_solve
@@ -41,8 +42,6 @@ from .torch_solver import SolverError, rk_solve
 __all__ = ["odeint", "odeint_adjoint", "SolverError", "FallbackWarning", "last_stats"]
 
 last_stats: dict = {}
-
-_KNOWN_OPTIONS = {"step_size", "first_step", "max_num_steps", "max_step", "norm", "dtype"}
 
 
 class FallbackWarning(UserWarning):
@@ -60,53 +59,6 @@ def _fallback_note(key, message):
 
 class _Spec:
     """What a solve needs, shared by the forward and backward passes."""
-
-
-def _check_tol(name, v):
-    if isinstance(v, torch.Tensor):
-        if v.numel() != 1:
-            raise ValueError(f"`{name}` must be a scalar (per-element tolerances are not "
-                             f"supported)")
-        v = float(v)
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a float; got {type(v).__name__}") from None
-    if not (v >= 0.0) or not math.isfinite(v):
-        raise ValueError(f"`{name}` must be finite and non-negative; got {v}")
-    return v
-
-
-def _solver_kw(options, tab, for_adjoint=False):
-    options = dict(options or {})
-    unknown = set(options) - _KNOWN_OPTIONS
-    if unknown:
-        warnings.warn(f"options {sorted(unknown)} are not used by fastode.torch_bridge",
-                      UserWarning, stacklevel=4)
-    kw = {}
-    if options.get("step_size") is not None:
-        step = float(options["step_size"])
-        if not step > 0:
-            raise ValueError(f"options['step_size'] must be positive; got {step}")
-        if tab.adaptive:
-            warnings.warn("options['step_size'] is for fixed-step methods; ignored",
-                          UserWarning, stacklevel=4)
-        else:
-            kw["step_size"] = step
-    if options.get("first_step") is not None:
-        kw["first_step"] = float(options["first_step"])
-    if options.get("max_num_steps") is not None:
-        kw["max_num_steps"] = int(options["max_num_steps"])
-    if options.get("max_step") is not None:
-        kw["max_step"] = float(options["max_step"])
-    norm = options.get("norm")
-    seminorm = False
-    if norm is not None:
-        if norm == "seminorm" and for_adjoint:
-            seminorm = True
-        else:
-            raise ValueError("options['norm'] supports only 'seminorm' in adjoint_options")
-    return kw, seminorm
 
 
 def _validate(func, y0, t):
@@ -203,11 +155,11 @@ def _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample,
 
     if path != "torch":
         from . import compiled
-        reason = compiled.unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw)
-        if reason is None:
-            out = compiled.solve(func, ys[0], t, tab, rtol, atol, solver_kw, per_sample,
-                                 adjoint, adjoint_kw)
-            last_stats.update(compiled.last_stats)
+        spec, reason = compiled.plan(func, ys, t, tab, is_tuple, adjoint_kw)
+        if spec is not None:
+            out, run_stats = compiled.solve(spec, ys[0], t, tab, rtol, atol, solver_kw,
+                                            per_sample, adjoint, adjoint_kw)
+            last_stats.update(run_stats)
             last_stats["path"] = "compiled"
             return out
         if path == "compiled":

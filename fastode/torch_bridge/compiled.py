@@ -15,49 +15,41 @@ from . import kernels as K
 from .mlp import inspect
 from .torch_solver import SolverError
 
-last_stats: dict = {}
-_pending = {}
-
 _MESSAGES = {K.MAX_STEPS: "max_num_steps exceeded", K.STEP_TOO_SMALL: "step size too small",
              K.NON_FINITE: "non-finite values in the solution"}
 
 
-def unsupported_reason(func, ys, t, tab, is_tuple, adjoint_kw):
-    """None when the compiled path can solve this call (its MLPSpec is kept for solve())."""
-    _pending.clear()
+def plan(func, ys, t, tab, is_tuple, adjoint_kw):
+    """(MLPSpec, None) when the compiled path can solve this call, else (None, reason).
+
+    Decided from the module's structure (fastode.torch_bridge.mlp.inspect), never by
+    evaluating it. The spec is returned to the caller (no state between calls: threads)."""
     if is_tuple:
-        return "a tuple state is solved by the torch path"
+        return None, "a tuple state is solved by the torch path"
     y0 = ys[0]
     if y0.device.type != "cpu":
-        return f"the compiled path runs on the CPU; y0 is on {y0.device}"
+        return None, f"the compiled path runs on the CPU; y0 is on {y0.device}"
     if y0.dtype not in (torch.float32, torch.float64):
-        return f"dtype {y0.dtype} is solved by the torch path"
+        return None, f"dtype {y0.dtype} is solved by the torch path"
     if y0.ndim == 0:
-        return "a scalar state is solved by the torch path"
+        return None, "a scalar state is solved by the torch path"
     if t.numel() > 1 and not bool((t[1:] > t[:-1]).all()):
-        return "decreasing t is solved by the torch path"
-    spec, reason = inspect(func, int(y0.shape[-1]))
+        return None, "decreasing t is solved by the torch path"
+    spec, reason = inspect(func, int(y0.shape[-1]), y0.dtype)
     if spec is None:
-        return reason
+        return None, reason
     if adjoint_kw is not None:
         if adjoint_kw.get("params") is not None and \
                 {id(p) for p in adjoint_kw["params"]} != {id(p) for p in spec.params}:
-            return "adjoint_params other than the net's parameters"
-    # probe: the module's own forward must be the net we compiled
-    with torch.no_grad():
-        ref = func(t[0], y0) if not isinstance(func, torch.nn.Sequential) else func(y0)
-        Bp = y0.numel() // spec.n
-        yfm = _to_fm(y0.detach().to(torch.float64).reshape(-1).numpy(), Bp, spec.n)
-        mine = _from_fm(K.mlp_apply(spec.theta(), *spec.layout(), spec.n, Bp, float(t[0]),
-                                    yfm), Bp, spec.n)
-    if not isinstance(ref, torch.Tensor) or ref.shape != y0.shape:
-        return "func's output does not have the state's shape"
-    tol = 1e-4 if y0.dtype == torch.float32 else 1e-10
-    if not np.allclose(ref.reshape(-1).to(torch.float64).numpy(), mine, rtol=tol, atol=tol):
-        return (f"{type(func).__name__}.forward is not net(y) or net(cat([y, t])); "
-                f"the compiled path does not apply")
-    _pending["spec"] = spec
-    return None
+            return None, "adjoint_params other than the net's parameters"
+    return spec, None
+
+
+def _failure(status, what="compiled solve"):
+    """SolverError for a kernel status (fastode.kernels.status codes)."""
+    err = SolverError(f"{what} failed: {_MESSAGES.get(status, f'status {status}')}")
+    err.status = int(status)
+    return err
 
 
 def _to_fm(a, Bs, n):
@@ -112,7 +104,7 @@ def _forward(run, store):
             continue
         break
     if status != K.OK:
-        raise SolverError(f"compiled solve failed: {_MESSAGES.get(status, status)}")
+        raise _failure(status)
     run.Ys, run.hist = Ys, (hist_t, hist_h, hist_y, out_step, n_hist)
     run.stats = {"nfev": int(counters[0]), "naccept": int(counters[1]),
                  "nreject": int(counters[2])}
@@ -160,8 +152,7 @@ class _CompiledFunction(torch.autograd.Function):
                 run.theta, *run.layout, run.n, run.Bs, run.Xs, run.Zs, run.G, ybar0, gth,
                 tgrad, counters)
             if status != K.OK:
-                raise SolverError(f"compiled adjoint solve failed: "
-                                  f"{_MESSAGES.get(status, status)}")
+                raise _failure(status, "compiled adjoint solve")
             adj = {"adjoint_nfev": int(counters[0] + counters[3]),
                    "adjoint_nvjp": int(counters[0]), "adjoint_naccept": int(counters[1]),
                    "adjoint_nreject": int(counters[2])}
@@ -169,6 +160,8 @@ class _CompiledFunction(torch.autograd.Function):
         from . import last_stats as bridge_stats  # noqa: PLC0415
         for key, v in adj.items():
             bridge_stats[key] = bridge_stats.get(key, 0) + v
+        if run.spec.owner is not None:
+            run.spec.owner.count(adj["adjoint_nfev"])
         ybar0 = _from_fm(ybar0, run.Bs, run.n)
         gy0 = torch.from_numpy(ybar0.reshape(-1)).to(run.dtype).reshape(run.shape)
         gt = torch.from_numpy(tgrad).to(run.t_dtype) if ctx.needs_input_grad[2] else None
@@ -182,8 +175,8 @@ def _kw(solver_kw):
             int(solver_kw.get("max_num_steps", 2**62)))
 
 
-def solve(func, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_kw):
-    spec = _pending.pop("spec")
+def solve(spec, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_kw):
+    """Solve with the compiled kernels; returns (ys, the forward solve's counters)."""
     run = _Run()
     run.spec, run.tab, run.rtol, run.atol = spec, tab, rtol, atol
     run.first_step, run.step_size, run.max_step, run.max_steps = _kw(solver_kw)
@@ -215,8 +208,8 @@ def solve(func, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_
         run.grad_mode = "discrete"
     else:
         run.grad_mode = "backsolve"
-        from .__init__ import _check_tol, _solver_kw  # noqa: PLC0415
-        from .tableau import get_tableau
+        from ._options import _check_tol, _solver_kw  # noqa: PLC0415
+        from .tableau import get_tableau  # noqa: PLC0415
         adj_tab = get_tableau(adjoint_kw["method"]) if adjoint_kw["method"] else tab
         opts = adjoint_kw["options"]
         if opts is None:
@@ -233,9 +226,9 @@ def solve(func, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_
         out = _CompiledFunction.apply(run, y0, t, *params)
     else:
         out = _CompiledFunction.forward(_Ctx(), run, y0, t, *params)
-    last_stats.clear()
-    last_stats.update(run.stats)
-    return out
+    if spec.owner is not None:
+        spec.owner.count(run.stats["nfev"])
+    return out, run.stats
 
 
 class _Ctx:

@@ -35,11 +35,13 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from ..kernels.control import MAX_FACTOR, MIN_FACTOR, SAFETY
+# one table of status codes for every kernel (fastode.kernels.status); the bridge used to
+# have its own, with -1 and -2 swapped
+from ..kernels.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL  # noqa: F401
+from ..kernels.status import SUCCESS as OK
 
-OK = 0
-MAX_STEPS = -1
-STEP_TOO_SMALL = -2
-NON_FINITE = -3
+# bridge-internal, never returned to a user: the step-history buffer is full (the caller
+# grows it and solves again); outside the range of fastode.kernels.status
 HISTORY_FULL = -10
 
 ACT_CODES = {"identity": 0, "tanh": 1, "relu": 2, "softplus": 3, "silu": 4, "elu": 5,

@@ -26,7 +26,10 @@ MAX_FACTOR = 10.0
 
 
 class SolverError(RuntimeError):
-    """The integration failed (step size too small, max_num_steps, non-finite values)."""
+    """The integration failed (step size too small, max_num_steps, non-finite values).
+
+    Raised by the compiled path, it has ``status``: the kernel's code
+    (fastode.kernels.status: STEP_TOO_SMALL, MAX_STEPS, NON_FINITE)."""
 
 
 def _lin(y, h, coeffs, K):
