@@ -378,9 +378,10 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         raise TypeError("`fun` must be callable.")
     chosen = method_registry.METHODS_BY_NAME.get(method) if type(method) is str else None
     if chosen is None:
-        if inspect.isclass(method) and getattr(method, "_method", None) in method_registry.METHODS:
+        if (inspect.isclass(method)
+                and getattr(method, "_method", None) in method_registry.METHODS_BY_NAME):
             # fastode's own step-by-step classes name a compiled method: run the compiled driver
-            chosen = method_registry.METHODS[method._method]
+            chosen = method_registry.METHODS_BY_NAME[method._method]
         elif inspect.isclass(method) and _is_scipy_solver_class(method):
             # scipy's own RK23 ... LSODA classes (code written for scipy passes them): the
             # compiled method of the same name (a subclass of them stays with scipy)
@@ -557,8 +558,11 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
             seg_data = np.zeros((1, y0_real.size * (q + 1)))
             seg_data[0, :y0_real.size] = y0_real
             n_seg = 1
+        end_state = None
+        if n_out and t_out[n_out - 1] == t_final:
+            end_state = y_out[n_out - 1]  # the last step's state (real pairs if complex)
         sol = OdeSolution(breakpoints, _segments=(seg_t[:n_seg], seg_h[:n_seg], seg_data[:n_seg],
-                                                  y0_real.size, q),
+                                                  y0_real.size, q, end_state),
                           complex_state=is_complex)
     t_events = y_events = None
     if n_events:

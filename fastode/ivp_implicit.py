@@ -105,6 +105,9 @@ FIXED_STEP_FAILED = {NEWTON_FAILED: "Newton iterations did not converge",
                      st.NON_FINITE: "The right-hand side returned a non-finite value"}
 
 _FD_STRUCT = (np.zeros(1, dtype=np.int64),) * 4
+# CompiledFunction.reason of a constant `jac` matrix: it is copied, not evaluated (njev = 0,
+# as scipy counts it)
+CONSTANT_JAC = "constant jac"
 _IDENTITY = {}
 
 
@@ -218,7 +221,8 @@ def _python_jac(fun, args, n, constant=None, is_complex=False):
 
     c_callback = _RHS_CTYPES(callback)
     address = ctypes.cast(c_callback, ctypes.c_void_p).value
-    return CompiledFunction(address, (c_callback, constant), True, errors, "")
+    return CompiledFunction(address, (c_callback, constant), True, errors,
+                            CONSTANT_JAC if constant is not None else "")
 
 
 def compile_jac(jac, n, args, is_complex, t0, y0_real):
@@ -527,7 +531,9 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     q = (seg_data.shape[1] // m - 1) if seg_data.shape[0] else 1
     return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
                         ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q,
-                        dense_output, len(event_list), int(counters[4]), int(counters[5]))
+                        dense_output, len(event_list),
+                        0 if any(c.reason == CONSTANT_JAC for c in compiled) else int(counters[4]),
+                        int(counters[5]))
 
 
 def kernel_call(fun, t_span, y0, method, t_eval=None, args=(), **options):

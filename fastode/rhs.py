@@ -20,6 +20,7 @@ import numba
 from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
 
+from . import numpy_extensions  # noqa: F401  (np.hstack forms numba lacks)
 from .rhs_inplace import in_place_variant
 from numba import carray, cfunc, types
 

@@ -387,14 +387,22 @@ class LSODA(_CompiledSolver):
         self._hv = np.zeros(max(ks.R4_H.shape[0], 1))
         self._Qr = np.zeros((m, ks.R4_H.shape[0] + 1))
         self._y_work = self._y.copy()
+        # the first leg starts (f(t0, y0) and the initial step) in the first step(), as
+        # ODEPACK's LSODA does: a fresh solver has nfev = njev = nlu = 0, as scipy's
+        self._first_step = float(first_step or 0.0)
+        self._started = False
+        self._start_failed = False
+        self._Q = None
+
+    def _start(self):
+        self._started = True
         status = ks.explicit_leg_start(self._rhs.address, self._p, self._sv, self.t,
-                                       self.t_bound, self._y_work, self._K,
-                                       float(first_step or 0.0), float(max_step), self._rtol,
-                                       self._atol, tab.error_order, self._vecs[4])
+                                       self.t_bound, self._y_work, self._K, self._first_step,
+                                       float(self.max_step), self._rtol, self._atol,
+                                       self._tab.error_order, self._vecs[4])
         self._sync_counters()
         self._raise_callback_errors()
         self._start_failed = status != st.SUCCESS
-        self._Q = None
 
     def _sync_counters(self):
         sv = self._sv
@@ -415,6 +423,8 @@ class LSODA(_CompiledSolver):
         return np.inf if self._sv is None else float(self._sv[ks.L_H_ABS])
 
     def _step_impl(self):
+        if not self._started:
+            self._start()
         if self._start_failed:
             return False, MESSAGES[st.NON_FINITE].format(t=self.t)
         sv = self._sv

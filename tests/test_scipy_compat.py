@@ -215,3 +215,65 @@ def test_non_finite_y0_raises_even_when_fun_is_already_compiled(method, fill):
     with pytest.raises(ValueError, match="All components of the initial state `y0` must be "
                                          "finite"):
         fastode.solve_ivp(zero_rhs, (0.0, 10.0), np.full(3, fill), method=method)
+
+
+def mixed_hstack_rhs(t, y):
+    # scipy's test problem fun_medazko pads its state this way: numbers and arrays in a tuple
+    padded = np.hstack((1.0, 0, y, y[-1]))
+    return padded[2:-1] - 0.5 * padded[:-3]
+
+
+def list_hstack_rhs(t, y):
+    return np.hstack([-y[:1], -2.0 * y[1:]])
+
+
+@pytest.mark.parametrize("fun", [mixed_hstack_rhs, list_hstack_rhs])
+def test_hstack_forms_numba_lacks_compile(fun):
+    y0 = np.array([1.0, 2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a FallbackWarning (not compiled) fails the test
+        res = fastode.solve_ivp(fun, (0.0, 1.0), y0, rtol=1e-10, atol=1e-12)
+    ref = scipy.integrate.solve_ivp(fun, (0.0, 1.0), y0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.y[:, -1], ref.y[:, -1], rtol=1e-8)
+
+
+def test_hstack_extension_matches_numpy():
+    import numba
+
+    @numba.njit
+    def mixed(y):
+        return np.hstack((2, 0, y, y[-2]))
+
+    @numba.njit
+    def ints(y):
+        return np.hstack((2, y))
+
+    y = np.arange(4.0)
+    for f, arg in ((mixed, y), (ints, np.arange(3))):
+        got, want = f(arg), f.py_func(arg)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_constant_jac_is_not_counted_as_evaluations():
+    J = np.array([[-1.0, -5.0], [1.0, 1.0]])
+    for method in ("Radau", "BDF"):
+        for jac in (J, scipy.sparse.csc_matrix(J)):
+            res = fastode.solve_ivp(lambda t, y: J @ y, (0.0, 2.0), [0.0, 2.0], method=method,
+                                    jac=jac)
+            assert res.success and res.njev == 0 and 0 < res.nlu
+
+
+@pytest.mark.parametrize("method", ["RK23", "DOP853", "Radau", "BDF", "LSODA"])
+def test_dense_output_reproduces_the_steps(method):
+    # at a step's end the solution object returns the step's state itself
+    res = fastode.solve_ivp(lambda t, y: np.array([y[1] / t, y[1] * (y[0] - 2 * y[1]) / t]),
+                            (5.0, 1.0), [1 / 3, 2 / 9], method=method, max_step=0.5,
+                            dense_output=True)
+    np.testing.assert_array_equal(res.sol(res.t), res.y)
+
+
+def test_lsoda_class_evaluates_nothing_before_the_first_step():
+    solver = fastode.LSODA(lambda t, y: -y, 0.0, [1.0, 2.0], 1.0)
+    assert (solver.nfev, solver.njev, solver.nlu) == (0, 0, 0)
+    assert solver.step() is None and solver.nfev > 0 and solver.t > 0
