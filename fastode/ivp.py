@@ -558,11 +558,11 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
             seg_data = np.zeros((1, y0_real.size * (q + 1)))
             seg_data[0, :y0_real.size] = y0_real
             n_seg = 1
-        end_state = None
-        if n_out and t_out[n_out - 1] == t_final:
-            end_state = y_out[n_out - 1]  # the last step's state (real pairs if complex)
+        node_states = None
+        if n_out == n_seg + 1 and np.array_equal(t_out[:n_out], breakpoints):
+            node_states = y_out[:n_out]  # every step's state (real pairs if complex)
         sol = OdeSolution(breakpoints, _segments=(seg_t[:n_seg], seg_h[:n_seg], seg_data[:n_seg],
-                                                  y0_real.size, q, end_state),
+                                                  y0_real.size, q, node_states),
                           complex_state=is_complex)
     t_events = y_events = None
     if n_events:

@@ -34,7 +34,7 @@ class OdeResult(_ScipyOdeResult):
 
 @njit(cache=True)
 def _evaluate_segments(t_query, breakpoints, seg_t, seg_h, seg_data, n, q, ascending, out,
-                       contiguous, end_state, has_end):
+                       contiguous, node_states, has_nodes):
     n_seg = seg_t.shape[0]
     for k in range(t_query.shape[0]):
         tk = t_query[k]
@@ -47,16 +47,20 @@ def _evaluate_segments(t_query, breakpoints, seg_t, seg_h, seg_data, n, q, ascen
             j = 0
         elif j > n_seg - 1:
             j = n_seg - 1
-        if contiguous and tk == breakpoints[j + 1] and (
-                (j + 1 < n_seg and seg_t[j + 1] == tk and seg_h[j + 1] * seg_h[j] > 0.0)
-                or (j + 1 == n_seg and has_end)):
-            # at a step's end, the state the step computed rather than its interpolant summed
-            # at theta = 1 (DOP853's degree-7 polynomial is off there by up to ~50 ulp): so
-            # sol(t_i) == y_i, as with scipy. Only for a solver's own steps (``contiguous``:
-            # segment j + 1 starts at the state where segment j ends)
-            for i in range(n):
-                out[i, k] = seg_data[j + 1, i] if j + 1 < n_seg else end_state[i]
-            continue
+        # at a step's end, the state the step computed rather than its interpolant summed at
+        # theta = 1 (DOP853's degree-7 polynomial is off there by up to ~50 ulp): so
+        # sol(t_i) == y_i, as with scipy. ``node_states`` holds every step's state when the
+        # solver returned them; otherwise, for a solver's own steps (``contiguous``), segment
+        # j + 1 starts where segment j ends.
+        if tk == breakpoints[j + 1]:
+            if has_nodes:
+                for i in range(n):
+                    out[i, k] = node_states[j + 1, i]
+                continue
+            if contiguous and j + 1 < n_seg and seg_t[j + 1] == tk:
+                for i in range(n):
+                    out[i, k] = seg_data[j + 1, i]
+                continue
         # a zero-length segment (a solve over an empty interval) is constant
         theta = (tk - seg_t[j]) / seg_h[j] if seg_h[j] != 0.0 else 0.0
         for i in range(n):
@@ -123,7 +127,7 @@ class OdeSolution:
     def __init__(self, ts, interpolants=None, alt_segment=False, *, _segments=None,
                  complex_state=False):
         ts = np.asarray(ts, dtype=float)
-        end_state = None
+        node_states = None
         if _segments is None:
             if interpolants is None or len(interpolants) != ts.size - 1:
                 raise ValueError("`interpolants` must have len(ts) - 1 entries.")
@@ -143,7 +147,7 @@ class OdeSolution:
         else:
             seg_t, seg_h, seg_data, n, q = _segments[:5]
             if len(_segments) > 5:
-                end_state = _segments[5]  # None when the solver did not return it
+                node_states = _segments[5]  # None when the solver did not return them
         self.ts = ts
         self.n_segments = seg_t.shape[0]
         self.t_min = float(min(ts[0], ts[-1]))
@@ -155,11 +159,12 @@ class OdeSolution:
         self._n = n
         self._q = q
         self._complex = complex_state
-        # the state at the last breakpoint when the solver returned it (solve_ivp)
+        # built by a solver from its own steps: each segment starts where the last one ended
         self._contiguous = _segments is not None
-        self._has_end = end_state is not None
-        self._end_state = (np.ascontiguousarray(end_state, dtype=float) if self._has_end
-                           else np.zeros(max(n, 1)))
+        # the state at every breakpoint, when the solver returned them (solve_ivp)
+        self._has_nodes = node_states is not None
+        self._node_states = (np.ascontiguousarray(node_states, dtype=float) if self._has_nodes
+                             else np.zeros((1, max(n, 1))))
 
     @property
     def interpolants(self):
@@ -180,7 +185,7 @@ class OdeSolution:
         out = np.empty((self._n, query.size))
         _evaluate_segments(query, self.ts, self._seg_t, self._seg_h, self._seg_data,
                            self._n, self._q, self.ascending, out, self._contiguous,
-                           self._end_state, self._has_end)
+                           self._node_states, self._has_nodes)
         if self._complex:
             out = out[0::2] + 1j * out[1::2]
         return out[:, 0] if t_arr.ndim == 0 else out
