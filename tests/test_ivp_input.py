@@ -211,10 +211,14 @@ def blow_up(t, y):
     return y * y
 
 
+@pytest.mark.scipy_compare
 @pytest.mark.parametrize("method", ["RK45", "DOP853", "RK23"])
 def test_blow_up_returns_partial_solution(method):
     """y' = y^2, y(0) = 1 is 1/(1 - t): it blows up at t = 1. The step size collapses there:
-    status -1, the step-size message, and the solution up to that point (as scipy's)."""
+    status -1, the step-size message, and the solution up to that point (as scipy's).
+
+    scipy fails the same way; its steps are not compared (its error norm goes through BLAS,
+    whose last bits differ per CPU: the step-for-step agreement is test_scipy_exact)."""
     kw = dict(method=method, rtol=1e-8, atol=1e-10)
     res = fastode.solve_ivp(blow_up, (0.0, 2.0), [1.0], **kw)
     assert not res.success and res.status == -1
@@ -226,8 +230,8 @@ def test_blow_up_returns_partial_solution(method):
     early = res.t < 0.999
     np.testing.assert_allclose(res.y[0, early], 1.0 / (1.0 - res.t[early]), rtol=1e-4)
     theirs = scipy.integrate.solve_ivp(blow_up, (0.0, 2.0), [1.0], **kw)
-    assert theirs.status == -1 and theirs.t.size == res.t.size
-    np.testing.assert_allclose(res.t, theirs.t, rtol=1e-9)
+    assert theirs.status == -1 and theirs.message == res.message
+    assert abs(theirs.t[-1] - 1.0) < 1e-6
 
 
 def test_blow_up_fixed_step_reports_non_finite():
@@ -261,9 +265,14 @@ def test_min_step_too_large():
     np.testing.assert_array_equal(ok.t, plain.t)
 
 
+@pytest.mark.scipy_compare
 def test_step_size_collapse_returns_partial():
     """A singular right-hand side, y' = 1 / (t - 1), y = log(1 - t): the step collapses just
-    before t = 1, as scipy's."""
+    before t = 1, as scipy's.
+
+    Near the collapse the steps shrink geometrically and where the last one lands depends on
+    the last bits of the error norm (scipy's goes through BLAS: 190-218 steps for scipy across
+    OpenBLAS kernel sets, fastode 214 on every CPU), so scipy is compared by its outcome."""
     def singular(t, y):
         return np.array([1.0 / (t - 1.0)])
 
@@ -273,5 +282,5 @@ def test_step_size_collapse_returns_partial():
     early = res.t < 1.0 - 1e-6
     np.testing.assert_allclose(res.y[0, early], np.log(1.0 - res.t[early]), atol=1e-6)
     theirs = scipy.integrate.solve_ivp(singular, (0.0, 2.0), [0.0], rtol=1e-8, atol=1e-10)
-    assert theirs.t.size == res.t.size
-    np.testing.assert_allclose(res.y[0, -1], theirs.y[0, -1], rtol=1e-6)
+    assert theirs.status == -1 and theirs.message == res.message
+    assert 1.0 - 1e-9 < theirs.t[-1] < 1.0

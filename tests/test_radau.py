@@ -252,17 +252,28 @@ def test_orego_reference():
     np.testing.assert_allclose(y[:, -1], OREGO_REF, rtol=1e-6)
 
 
+@pytest.mark.scipy_compare
 def test_e5_against_tight_scipy():
-    ref = scipy.integrate.solve_ivp(e5, (0.0, 1e9), E5_Y0, method="Radau", rtol=1e-10,
-                                    atol=1e-30, t_eval=E5_T)
+    """E5 to t = 1e9 at rtol = 1e-10 against scipy's Radau at the same tolerance.
+
+    Late (t >= 1e7) the solution is limited by rounding, not by the tolerance: the decay rate of
+    y1 is b y3, and y3 is a small difference of large terms, so scipy's own solution moves by
+    up to 5e-5 relative at t = 1e9 between OpenBLAS kernel sets, or between rtol = 1e-10 and
+    1e-13 on one CPU. The bound is therefore 1e-5 relative (the early times, where the runs
+    agree to 1e-9) plus twice the distance between scipy's solutions at rtol = 1e-10 and 1e-11:
+    two equally valid solutions, whose distance measures how far rounding can carry one."""
+    kw = dict(method="Radau", atol=1e-30, t_eval=E5_T)
+    ref = scipy.integrate.solve_ivp(e5, (0.0, 1e9), E5_Y0, rtol=1e-10, **kw)
+    tighter = scipy.integrate.solve_ivp(e5, (0.0, 1e9), E5_Y0, rtol=1e-11, **kw)
     status, t, y, c = unpack(run_driver(radau_solve, e5, (0.0, 1e9), E5_Y0, rtol=1e-10,
                                         atol=1e-30, t_eval=E5_T))
     assert status == 0
     np.testing.assert_allclose(t, E5_T)
     # components go down to 1e-20; compare each relative to its size
+    spread = np.abs(tighter.y - ref.y)
     for i in range(4):
         scale = np.abs(ref.y[i]) + 1e-30
-        assert np.all(np.abs(y[i] - ref.y[i]) <= 1e-5 * scale + 1e-28), i
+        assert np.all(np.abs(y[i] - ref.y[i]) <= 1e-5 * scale + 2 * spread[i] + 1e-28), i
 
 
 # ---- dense output, t_eval ---------------------------------------------------------------------

