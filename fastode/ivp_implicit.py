@@ -225,6 +225,16 @@ def _python_jac(fun, args, n, constant=None, is_complex=False):
                             CONSTANT_JAC if constant is not None else "")
 
 
+def _spec_variants(specs):
+    """The argument layouts to try compiling with: as given, then with integer scalars passed
+    as floats. numba cannot build an array from nested lists that mix ints and floats
+    (``np.array([[0, -omega], [omega, k * z]])`` with int ``omega``, ``k``: scipy's test_args);
+    as floats it can, and the result is checked against the Python call at t0."""
+    yield specs
+    if any(s.kind == "i" for s in specs):
+        yield tuple(s._replace(kind="s") if s.kind == "i" else s for s in specs)
+
+
 def compile_jac(jac, n, args, is_complex, t0, y0_real):
     """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option.
 
@@ -288,23 +298,25 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
     if isinstance(hit, CompiledFunction):
         return JAC_USER, hit
     if hit is None and specs is not None:
-        try:
-            compiled = _compile(jac, _jac_source(n, specs, is_complex, scalar_return),
-                                "jac_wrapper", RHS_SIGNATURE)
-            out = np.empty(J0.size)
-            p = pack_args(args, specs)
-            ptr = ctypes.POINTER(ctypes.c_double)
-            compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
-                            out.ctypes.data_as(ptr))
-            if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
-                raise ValueError("the numba-compiled `jac` returned different values than the "
-                                 "Python function at t0")
-            result = CompiledFunction(compiled.address, compiled, False, [], "")
-            cache[key] = result
-            return JAC_USER, result
-        except Exception as exc:
-            hit = _first_line(exc)
-            cache[key] = hit
+        for attempt in _spec_variants(specs):
+            try:
+                compiled = _compile(jac, _jac_source(n, attempt, is_complex, scalar_return),
+                                    "jac_wrapper", RHS_SIGNATURE)
+                out = np.empty(J0.size)
+                p = pack_args(args, specs)
+                ptr = ctypes.POINTER(ctypes.c_double)
+                compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                                out.ctypes.data_as(ptr))
+                if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
+                    raise ValueError("the numba-compiled `jac` returned different values than "
+                                     "the Python function at t0")
+                result = CompiledFunction(compiled.address, compiled, False, [], "")
+                cache[key] = result
+                return JAC_USER, result
+            except Exception as exc:
+                if hit is None:
+                    hit = _first_line(exc)  # the first attempt's reason is the one to report
+        cache[key] = hit
     if hit is None:
         hit = "`args` contains values that are not numbers or numeric arrays"
     warnings.warn(f"fastode could not compile `jac` with numba ({hit}); it will be called "

@@ -277,3 +277,21 @@ def test_lsoda_class_evaluates_nothing_before_the_first_step():
     solver = fastode.LSODA(lambda t, y: -y, 0.0, [1.0, 2.0], 1.0)
     assert (solver.nfev, solver.njev, solver.nlu) == (0, 0, 0)
     assert solver.step() is None and solver.nfev > 0 and solver.t > 0
+
+
+def test_jac_mixing_int_args_and_floats_in_nested_lists_compiles():
+    # scipy's test_args: numba cannot type np.array of nested lists mixing int and float
+    def sys3(t, w, omega, k, zfinal):
+        x, y, z = w
+        return [-omega * y, omega * x, k * z * (1 - z)]
+
+    def sys3_jac(t, w, omega, k, zfinal):
+        x, y, z = w
+        return np.array([[0, -omega, 0], [omega, 0, 0], [0, 0, k * (1 - 2 * z)]])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no FallbackWarning
+        res = fastode.solve_ivp(sys3, (0.0, 1.0), [0.0, -1.0, 0.5], method="Radau",
+                                jac=sys3_jac, args=(2, 4, 0.99), rtol=1e-10, atol=1e-12)
+    assert res.success and res.njev >= 1
+    np.testing.assert_allclose(res.y[:2, -1], [np.sin(2.0), -np.cos(2.0)], rtol=1e-7)
