@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fastode-installed
 
-.PHONY: setup demo test bench clean rust-ref
+.PHONY: setup demo test conformance bench clean rust-ref
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: setup
 
 test: setup rust-ref
 	$(BIN)/python -m pytest -q
+
+# scipy's own solve_ivp tests against fastode (tests/scipy_conformance/run.py)
+conformance: setup
+	$(BIN)/python tests/scipy_conformance/run.py
 
 bench: setup rust-ref
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
