@@ -69,8 +69,10 @@ from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning, _arg_expressions,
-                  _cache_for, _compile, _first_line, arg_specs, compile_event, pack_args)
+from .rhs import (RAISED, RHS_SIGNATURE, WRONG_SHAPE, _RHS_CTYPES, CompiledFunction,
+                  FailureRecord, FallbackWarning, _arg_expressions, _cache_for, _compile,
+                  _first_line, arg_specs, compile_event, forget_stale_failures, pack_args,
+                  raise_failures)
 
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
@@ -133,20 +135,40 @@ def _dense_matrix(value, n, name):
 
 # ---- user Jacobians -----------------------------------------------------------------------
 
-def _jac_source(n, specs):
+def _jac_source(n, specs, record=None):
+    """Source of the C-callable wrapper of ``jac``: NaN and a note in ``record`` (a
+    FailureRecord) when it raises or returns another shape than (n, n)."""
     argexpr, n_p = _arg_expressions(specs)
-    return "\n".join([
+    lines = [
         "def jac_wrapper(t, y_ptr, p_ptr, out_ptr):",
         f"    y = carray(y_ptr, ({n},))",
         f"    p = carray(p_ptr, ({n_p},))",
         f"    out = carray(out_ptr, ({n * n},))",
-        "    out[0] = np.nan",
-        f"    r = fun(t, y{argexpr})",
-        f"    for i in range({n}):",
-        "        ri = r[i]",
-        f"        for j in range({n}):",
-        f"            out[i * {n} + j] = ri[j]",
-    ])
+        "    rows = -1",
+        "    cols = -1",
+        "    try:",
+        f"        r = fun(t, y{argexpr})",
+        f"        if len(r) != {n}:",
+        "            rows = len(r)",
+        "            cols = len(r[0]) if len(r) > 0 else 0",
+        "        else:",
+        f"            for i in range({n}):",
+        "                ri = r[i]",
+        f"                if len(ri) != {n}:",
+        f"                    rows = {n}",
+        "                    cols = len(ri)",
+        "                else:",
+        f"                    for j in range({n}):",
+        f"                        out[i * {n} + j] = ri[j]",
+        "    except Exception:",
+        "        out[0] = np.nan",
+    ]
+    if record is not None:
+        lines += record.source_lines(8, RAISED)
+    lines += ["    if rows >= 0:", "        out[0] = np.nan"]
+    if record is not None:
+        lines += record.source_lines(8, WRONG_SHAPE, a="rows", b="cols")
+    return "\n".join(lines)
 
 
 def _python_jac(fun, args, n, constant=None):
@@ -165,7 +187,11 @@ def _python_jac(fun, args, n, constant=None):
             r = fun(t, y, *args)
             if hasattr(r, "toarray"):
                 r = r.toarray()
-            out[:] = np.asarray(r, dtype=np.float64).reshape(n * n)
+            r = np.asarray(r, dtype=np.float64)
+            if r.shape != (n, n):  # as the compiled wrapper: a shape that changed after t0
+                raise ValueError(f"`jac` returned shape {r.shape} at t={t!r}; "
+                                 f"expected ({n}, {n}).")
+            out[:] = r.reshape(n * n)
         except BaseException as exc:  # noqa: BLE001 - re-raised after the kernel
             if not errors:
                 errors.append(exc)
@@ -213,7 +239,9 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
         return JAC_USER, hit
     if hit is None and specs is not None:
         try:
-            compiled = _compile(jac, _jac_source(n, specs), "jac_wrapper", RHS_SIGNATURE)
+            record = FailureRecord("jac", jac, n)
+            compiled = _compile(jac, _jac_source(n, specs, record), "jac_wrapper",
+                                RHS_SIGNATURE)
             out = np.empty(n * n)
             p = pack_args(args, specs)
             ptr = ctypes.POINTER(ctypes.c_double)
@@ -222,7 +250,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
             if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
                 raise ValueError("the numba-compiled `jac` returned different values than the "
                                  "Python function at t0")
-            result = CompiledFunction(compiled.address, compiled, False, [], "")
+            result = CompiledFunction(compiled.address, compiled, False, [], "", record)
             cache[key] = result
             return JAC_USER, result
         except Exception as exc:
@@ -434,12 +462,14 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     driver, call_args, compiled, min_step, max_steps = _prepare(
         fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
         dense_output, event_list, vectorized, options)
+    forget_stale_failures(compiled)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver(*call_args)
     status = int(status)
     for c in compiled:
-        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
-            raise c.errors[0]
+        if c.errors or (c.failure is not None and c.failure.flag[0]):
+            # fun, jac or an event raised (or returned a wrong shape): re-raise it, as scipy
+            raise_failures(compiled, args, 1.0 if t1 >= t0 else -1.0)
     m = y0_real.size
     message = IMPLICIT_MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
     if status == st.STEP_TOO_SMALL and min_step > 0:
