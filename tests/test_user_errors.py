@@ -261,3 +261,22 @@ def test_fun_nan_at_every_call_ends(method):
     assert res.status == -1 and not res.success
     assert "non-finite" in res.message
     assert res.nfev < 20000
+
+
+# ---- the step-by-step classes and solve_ensemble share the compiled wrappers -----------------
+
+@pytest.mark.parametrize("cls", [fastode.RK45, fastode.Radau, fastode.BDF])
+def test_step_by_step_solver_reraises(cls, capfd):
+    solver = cls(ball_raises, 0.0, [H0, 0.0], 5.0)
+    with pytest.raises(BadState, match="the ball left the model"):
+        while solver.status == "running":
+            solver.step()
+    _no_ignored_exceptions(capfd)
+
+
+def test_ensemble_reports_the_failure_once_and_forgets_it(capfd):
+    res = fastode.solve_ensemble(ball_raises, (0.0, 5.0), [H0, 0.0], n_threads=1)
+    assert "raised an exception inside compiled code" in res.message
+    _no_ignored_exceptions(capfd)
+    ok = fastode.solve_ivp(ball_raises, (0.0, 0.5), [H0, 0.0])
+    assert ok.success
