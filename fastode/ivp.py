@@ -11,9 +11,8 @@ from . import methods as method_registry
 from .kernels import status as st
 from .kernels.explicit import explicit_rk_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult, OdeSolution, scipy_status
-from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event, compile_rhs,
-                  pack_args, clear_failures, forget_stale_failures,
-                  raise_failures)
+from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, clear_failures, compile_event,
+                  compile_rhs, forget_stale_failures, pack_args, raise_failures)
 
 EPS = np.finfo(float).eps
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)

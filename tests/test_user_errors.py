@@ -181,6 +181,36 @@ def test_fun_exception_with_events_and_args():
         fastode.solve_ivp(fun, (0.0, 5.0), [H0, 0.0], events=event, args=(G,))
 
 
+def spiral_raises(t, y):
+    if t > T_FAIL:
+        raise BadState("complex state failed")
+    return -1j * y
+
+
+def ball_vectorized_raises(t, y):
+    if t > T_FAIL:
+        raise BadState("vectorized failed")
+    return np.vstack((y[1:2], -G * np.ones_like(y[1:2])))
+
+
+def spiral_shorter(t, y):
+    if t > T_FAIL:
+        return -1j * y[:1]
+    return -1j * y
+
+
+@pytest.mark.parametrize("fun, y0, kwargs, error, text", [
+    (spiral_raises, [1.0 + 0j, 1j], {}, BadState, "complex state failed"),
+    (ball_vectorized_raises, [H0, 0.0], {"vectorized": True}, BadState, "vectorized failed"),
+    (spiral_shorter, [1.0 + 0j, 1j], {}, ValueError, "`fun` returned .*length 1.*expected 2"),
+])
+@pytest.mark.parametrize("method", ["RK45", "Radau"])
+def test_complex_and_vectorized_failures(fun, y0, kwargs, error, text, method, capfd):
+    with pytest.raises(error, match=text):
+        fastode.solve_ivp(fun, (0.0, 5.0), y0, method=method, **kwargs)
+    _no_ignored_exceptions(capfd)
+
+
 # ---- 4. jac raising or returning a wrong shape -----------------------------------------------
 
 MU = 100.0
