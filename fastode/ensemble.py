@@ -41,7 +41,7 @@ from .ivp import (_compiled_rhs, _positive_option, fixed_or_adaptive_first_step,
 from .kernels import ensemble as kern
 from .kernels import status as st
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import _RHS_CTYPES, RHS_SIGNATURE, CompiledFunction, arg_specs
+from .rhs import _RHS_CTYPES, RHS_SIGNATURE, CompiledFunction, arg_specs, forget_stale_failures
 
 __all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble"]
 
@@ -945,6 +945,7 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
         return y_rows, p_rows
 
     extra = None
+    forget_stale_failures((rhs,))
     try:
         if backend == "threads":
             with _Threads(n_threads):
@@ -957,6 +958,10 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
             if rhs.errors:
                 extra = (f"`fun` raised {type(rhs.errors[0]).__name__}: {rhs.errors[0]} "
                          "(Python fallback; those trajectories report non-finite values).")
+            elif rhs.failure is not None and rhs.failure.flag[0]:
+                # the compiled wrapper's note (shared with solve_ivp: cleared here)
+                extra = (rhs.failure.summary()
+                         + " Those trajectories report non-finite values.")
         else:
             _run_dask(plan, client, todo, bounds, chunk_inputs, finished)
     finally:

@@ -12,8 +12,8 @@ from .kernels import status as st
 from .kernels.explicit import explicit_rk_solve
 from .results import (MESSAGES, MIN_STEP_MESSAGE, ConstantDenseOutput, OdeResult, OdeSolution,
                       scipy_status)
-from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event, compile_rhs,
-                  pack_args)
+from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event,
+                  compile_rhs, forget_stale_failures, pack_args, raise_failures)
 
 EPS = np.finfo(float).eps
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)
@@ -429,6 +429,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         return _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                              t_eval_arr, dense_output, event_list, vectorized, 0.0, np.inf, 0.0,
                              None, 4)
+    if "mass" in options:
+        # an explicit method cannot solve M y' = f: ignoring `mass` would solve y' = f
+        raise ValueError(f"`mass` is not supported by the explicit method {chosen.name!r}; "
+                         "use a stiff method that accepts it: 'Radau', 'BDF', 'Rodas5P', "
+                         "'Rodas4', 'Rosenbrock23', 'KenCarp4', 'Kvaerno5' or 'implicit_euler'.")
     step = _positive_option(options, "step", 0.0)
     max_step, first_step, min_step, max_steps, event_samples = parse_step_options(options, t0, t1)
     first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
@@ -507,7 +512,11 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
     compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
 
     tab = chosen.tableau
+    failure = rhs.failure
+    if failure is not None and failure.flag[0]:  # a note nobody reported (see forget_stale)
+        failure.buffer[0] = 0.0
     if event_list:
+        forget_stale_failures(compiled_events)
         addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
         terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
         directions = np.array([d for _, _, d in event_list])
@@ -522,10 +531,9 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
         t_eval_arr is not None, bool(dense_output), addresses, directions, terminal,
         event_samples)
     status = int(status)
-    if rhs.errors or compiled_events:
-        for c in [rhs] + compiled_events:
-            if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
-                raise c.errors[0]
+    if rhs.errors or compiled_events or (rhs.failure is not None and rhs.failure.flag[0]):
+        # fun or an event raised (or fun returned another length): re-raise it, as scipy
+        raise_failures([rhs] + compiled_events, args, 1.0 if t1 >= t0 else -1.0)
 
     message = MESSAGES[status]
     if status == st.STEP_TOO_SMALL and min_step > 0:

@@ -42,7 +42,7 @@ from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobi
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import compile_event
+from .rhs import compile_event, failed, forget_stale_failures, raise_failures
 from .tableaus import explicit as explicit_tableaus
 
 # switching method name -> (name shown in method_switches, explicit tableau)
@@ -118,6 +118,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     q_explicit = tab.P.shape[1]
     use_t_eval = t_eval_arr is not None
     callbacks = [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else [])
+    forget_stale_failures(callbacks)
 
     t, y, h_next = t0, y0_real, first_step
     stiff = False
@@ -154,7 +155,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         attempts += int(counters[7])
         if use_t_eval:
             i_eval += int(out[3])
-        if any(c.errors for c in callbacks):
+        if failed(callbacks):  # fun, jac or an event failed: no further leg
             break
         t, y, h_next = float(counters[3]), out[13], float(counters[6])
         if status == STIFF:
@@ -165,9 +166,8 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             stiff = False
         else:
             break
-    for c in callbacks:
-        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
-            raise c.errors[0]
+    # fun, jac or an event raised (or returned a wrong shape): re-raise it, as scipy
+    raise_failures(callbacks, args, 1.0 if t1 >= t0 else -1.0)
     if status in (STIFF, NONSTIFF):  # max_steps used up exactly at a switch
         status = st.MAX_STEPS
     return _join(legs, status, t0, y0_real, n, m, is_complex, use_t_eval, dense_output,

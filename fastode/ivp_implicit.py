@@ -69,8 +69,10 @@ from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning, _arg_expressions,
-                  _cache_for, _compile, _first_line, arg_specs, compile_event, pack_args)
+from .rhs import (RAISED, RHS_SIGNATURE, WRONG_SHAPE, _RHS_CTYPES, CompiledFunction,
+                  FailureRecord, FallbackWarning, _arg_expressions, _cache_for, _compile,
+                  _first_line, arg_specs, compile_event, forget_stale_failures, pack_args,
+                  raise_failures)
 
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
@@ -136,8 +138,10 @@ def _dense_matrix(value, n, name):
 
 # ---- user Jacobians -----------------------------------------------------------------------
 
-def _jac_source(n, specs, is_complex=False, scalar_return=False):
-    """Wrapper source: ``out`` (row-major) is the Jacobian of the real system the kernel solves.
+def _jac_source(n, specs, is_complex=False, scalar_return=False, record=None):
+    """Source of the C-callable wrapper of ``jac``: ``out`` (row-major) is the Jacobian of the
+    real system the kernel solves; NaN and a note in ``record`` (a FailureRecord) when ``jac``
+    raises or returns another shape than (n, n).
 
     For a complex state (real pairs ``[Re z0, Im z0, ...]``) the user's ``jac`` is the complex
     df/dz, as in scipy; each entry J becomes the 2 x 2 block [[Re J, -Im J], [Im J, Re J]]
@@ -150,33 +154,51 @@ def _jac_source(n, specs, is_complex=False, scalar_return=False):
         f"    y = carray(y_ptr, ({m},))",
         f"    p = carray(p_ptr, ({n_p},))",
         f"    out = carray(out_ptr, ({m * m},))",
-        "    out[0] = np.nan",
+        "    rows = -1",
+        "    cols = -1",
+        "    try:",
     ]
     if is_complex:
-        lines += [f"    z = np.empty({n}, dtype=np.complex128)",
-                  f"    for i in range({n}):",
-                  "        z[i] = complex(y[2 * i], y[2 * i + 1])",
-                  f"    r = fun(t, z{argexpr})"]
+        lines += [f"        z = np.empty({n}, dtype=np.complex128)",
+                  f"        for i in range({n}):",
+                  "            z[i] = complex(y[2 * i], y[2 * i + 1])",
+                  f"        r = fun(t, z{argexpr})"]
     else:
-        lines.append(f"    r = fun(t, y{argexpr})")
+        lines.append(f"        r = fun(t, y{argexpr})")
     if scalar_return:  # a 1-component system whose jac returns a number (scipy accepts it)
         if is_complex:
-            lines += ["    v = complex(r)", "    out[1] = -v.imag", "    out[2] = v.imag",
-                      "    out[3] = v.real", "    out[0] = v.real"]
+            lines += ["        v = complex(r)", "        out[1] = -v.imag",
+                      "        out[2] = v.imag", "        out[3] = v.real", "        out[0] = v.real"]
         else:
-            lines.append("    out[0] = r")
-        return "\n".join(lines)
-    lines += [f"    for i in range({n}):",
-              "        ri = r[i]",
-              f"        for j in range({n}):"]
-    if is_complex:
-        lines += ["            v = complex(ri[j])",
-                  f"            out[2 * i * {m} + 2 * j] = v.real",
-                  f"            out[2 * i * {m} + 2 * j + 1] = -v.imag",
-                  f"            out[(2 * i + 1) * {m} + 2 * j] = v.imag",
-                  f"            out[(2 * i + 1) * {m} + 2 * j + 1] = v.real"]
+            lines.append("        out[0] = r")
     else:
-        lines.append(f"            out[i * {n} + j] = ri[j]")
+        lines += [
+            f"        if len(r) != {n}:",
+            "            rows = len(r)",
+            "            cols = len(r[0]) if len(r) > 0 else 0",
+            "        else:",
+            f"            for i in range({n}):",
+            "                ri = r[i]",
+            f"                if len(ri) != {n}:",
+            f"                    rows = {n}",
+            "                    cols = len(ri)",
+            "                else:",
+            f"                    for j in range({n}):",
+        ]
+        if is_complex:
+            lines += ["                        v = complex(ri[j])",
+                      f"                        out[2 * i * {m} + 2 * j] = v.real",
+                      f"                        out[2 * i * {m} + 2 * j + 1] = -v.imag",
+                      f"                        out[(2 * i + 1) * {m} + 2 * j] = v.imag",
+                      f"                        out[(2 * i + 1) * {m} + 2 * j + 1] = v.real"]
+        else:
+            lines.append(f"                        out[i * {n} + j] = ri[j]")
+    lines += ["    except Exception:", "        out[0] = np.nan"]
+    if record is not None:
+        lines += record.source_lines(8, RAISED)
+    lines += ["    if rows >= 0:", "        out[0] = np.nan"]
+    if record is not None:
+        lines += record.source_lines(8, WRONG_SHAPE, a="rows", b="cols")
     return "\n".join(lines)
 
 
@@ -211,9 +233,15 @@ def _python_jac(fun, args, n, constant=None, is_complex=False):
             r = fun(t, y, *args)
             if hasattr(r, "toarray"):
                 r = r.toarray()
+            r = np.asarray(r, dtype=np.complex128 if is_complex else np.float64)
+            if r.ndim == 0 and n == 1:
+                r = r.reshape(1, 1)
+            if r.shape != (n, n):  # as the compiled wrapper: a shape that changed after t0
+                raise ValueError(f"`jac` returned shape {r.shape} at t={t!r}; "
+                                 f"expected ({n}, {n}).")
             if is_complex:
-                r = complex_jacobian_as_real(np.asarray(r, dtype=np.complex128).reshape(n, n))
-            out[:] = np.asarray(r, dtype=np.float64).reshape(m * m)
+                r = complex_jacobian_as_real(r)
+            out[:] = r.reshape(m * m)
         except BaseException as exc:  # noqa: BLE001 - re-raised after the kernel
             if not errors:
                 errors.append(exc)
@@ -300,8 +328,9 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
     if hit is None and specs is not None:
         for attempt in _spec_variants(specs):
             try:
-                compiled = _compile(jac, _jac_source(n, attempt, is_complex, scalar_return),
-                                    "jac_wrapper", RHS_SIGNATURE)
+                record = FailureRecord("jac", jac, n, is_complex)
+                compiled = _compile(jac, _jac_source(n, attempt, is_complex, scalar_return,
+                                                     record), "jac_wrapper", RHS_SIGNATURE)
                 out = np.empty(J0.size)
                 p = pack_args(args, specs)
                 ptr = ctypes.POINTER(ctypes.c_double)
@@ -310,7 +339,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
                 if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
                     raise ValueError("the numba-compiled `jac` returned different values than "
                                      "the Python function at t0")
-                result = CompiledFunction(compiled.address, compiled, False, [], "")
+                result = CompiledFunction(compiled.address, compiled, False, [], "", record)
                 cache[key] = result
                 return JAC_USER, result
             except Exception as exc:
@@ -523,12 +552,14 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     driver, call_args, compiled, min_step, max_steps = _prepare(
         fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
         dense_output, event_list, vectorized, options)
+    forget_stale_failures(compiled)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver(*call_args)
     status = int(status)
     for c in compiled:
-        if c.errors:  # an exception in a Python-callback function: re-raise it, as scipy
-            raise c.errors[0]
+        if c.errors or (c.failure is not None and c.failure.flag[0]):
+            # fun, jac or an event raised (or returned a wrong shape): re-raise it, as scipy
+            raise_failures(compiled, args, 1.0 if t1 >= t0 else -1.0)
     m = y0_real.size
     message = IMPLICIT_MESSAGES.get(status, f"Integration failed (status {status}) near t={{t}}.")
     if status == st.STEP_TOO_SMALL and min_step > 0:

@@ -89,7 +89,9 @@ def tableau(method: str = "RK45") -> Tableau:
 def compile_rhs(fun, n: int, n_params: int = 0) -> CompiledFunction:
     """Compile ``fun(t, y, p) -> array (n,)`` (``p``: float64 array of ``n_params`` values) into a
     C function for the kernels. Use ``.address`` in numba code; keep the returned object alive.
-    With ``n_params=0`` the function is ``fun(t, y)``."""
+    With ``n_params=0`` the function is ``fun(t, y)``. If ``fun`` raises (or returns another
+    length than ``n``) inside a kernel, the kernel sees NaN; ``fastode.rhs.raise_failures(
+    [compiled], args)`` then re-raises the exception from Python."""
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"`n` must be a positive integer; got {n!r}.")
     if not isinstance(n_params, (int, np.integer)) or n_params < 0:

@@ -15,6 +15,8 @@ MESSAGES = {
     st.SINGULAR: "The iteration matrix was singular at every step size tried near t={t}.",
     st.NEWTON_FAILED: ("Newton iterations did not converge near t={t} even with a much "
                        "smaller step."),
+    st.EVENT_FAILED: ("An event function returned NaN (or raised inside compiled code) on the "
+                      "step after t={t}; the integration stopped there."),
 }
 MIN_STEP_MESSAGE = "Required step size is less than min_step={min_step}."
 

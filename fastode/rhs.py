@@ -8,6 +8,14 @@ recompile anything. Event functions ``g(t, y, *args) -> float`` become
 
 A function numba cannot compile still works through a ctypes callback into Python (one warning
 says why); a numba ``@cfunc`` with the C signature above is used as it is.
+
+Failures of a user function: an exception cannot leave a numba ``cfunc`` (numba would print
+"Exception ignored" and return garbage), so the generated wrapper catches it, writes NaN (the
+kernels' failure signal) and notes the first failure, with its (t, y), in the function's
+:class:`FailureRecord`; it also checks the length of what ``fun`` returns (one comparison per
+call). After the kernel returns, :func:`raise_failures` re-raises it as scipy would: the
+exception itself, obtained by calling the function again in Python at the recorded (t, y), or
+a ValueError for a wrong output length.
 """
 import ctypes
 import math
@@ -21,8 +29,10 @@ from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
 
 from . import numpy_extensions  # noqa: F401  (np.hstack forms numba lacks)
+from .kernels.callbacks import double_pointer
 from .rhs_inplace import in_place_variant
 from numba import carray, cfunc, types
+from numba.core.errors import NumbaError
 
 RHS_SIGNATURE = types.void(types.float64, types.CPointer(types.float64),
                            types.CPointer(types.float64), types.CPointer(types.float64))
@@ -41,18 +51,157 @@ class ArgSpec(NamedTuple):
     shape: tuple
 
 
+# what a compiled wrapper noted in its FailureRecord (buffer[0]; 0: nothing)
+RAISED = 1.0        # the user function raised
+WRONG_LENGTH = 2.0  # fun returned an array of another length (buffer[2]) than y
+WRONG_SHAPE = 3.0   # jac returned another shape (buffer[2], buffer[3]) than (n, n)
+
+
+class FailureRecord:
+    """The first failure of a compiled user function during a kernel call.
+
+    ``buffer`` = [kind, t, a, b, y...] (kind: RAISED, WRONG_LENGTH or WRONG_SHAPE; a, b: the
+    length or shape returned) is written by the generated wrapper, which has its address
+    compiled in; ``flag`` reads ``buffer[0]`` cheaply from Python. :func:`raise_failures` turns
+    it into an exception and clears it. Concurrent kernels sharing one compiled function (an
+    ensemble's threads) share the record: the first failure noted wins.
+    """
+    __slots__ = ("buffer", "flag", "what", "n", "is_complex", "vectorized", "_function")
+
+    def __init__(self, what, function, n, is_complex=False, vectorized=False):
+        self.buffer = np.zeros(4 + (2 * n if is_complex else n))
+        self.flag = memoryview(self.buffer)
+        self.what = what
+        self.n = n
+        self.is_complex = is_complex
+        self.vectorized = vectorized
+        try:
+            self._function = weakref.ref(function)
+        except TypeError:
+            self._function = lambda: function
+
+    def source_lines(self, indent, kind, a="0", b="0"):
+        """Wrapper source that notes a failure (the first one only) and the state (t, y)."""
+        pad = " " * indent
+        size = self.buffer.shape[0]
+        return [
+            f"{pad}rec = carray(double_pointer({self.buffer.ctypes.data}), ({size},))",
+            f"{pad}if rec[0] == 0.0:",
+            f"{pad}    rec[1] = t",
+            f"{pad}    rec[2] = {a}",
+            f"{pad}    rec[3] = {b}",
+            f"{pad}    for i in range({size - 4}):",
+            f"{pad}        rec[4 + i] = y[i]",
+            f"{pad}    rec[0] = {kind!r}",
+        ]
+
+    def summary(self):
+        """A one-line description of the noted failure (no call of the function); clears it."""
+        kind, t, a, _ = self.buffer[:4].tolist()
+        self.buffer[0] = 0.0
+        if kind == WRONG_LENGTH:
+            return length_message(self.what, int(a), self.n, t)
+        return f"`{self.what}` raised an exception inside compiled code (first at t={t!r})."
+
+    def exception(self, args):
+        """The exception to raise for the noted failure; clears the record."""
+        kind, t, a, b = self.buffer[:4].tolist()
+        y = self.buffer[4:].copy()
+        self.buffer[0] = 0.0
+        if kind == WRONG_LENGTH:
+            return ValueError(length_message(self.what, int(a), self.n, t))
+        if kind == WRONG_SHAPE:
+            return ValueError(f"`{self.what}` returned shape ({int(a)}, {int(b)}) at t={t!r}; "
+                              f"expected ({self.n}, {self.n}).")
+        # the exception itself died in compiled code: call the function again at (t, y), in
+        # Python first (a traceback into the user's code), then the numba-compiled version
+        state = y.view(np.complex128) if self.is_complex else y
+        if self.vectorized:
+            state = state[:, None]
+        function = self._function()
+        for compiled in (False, True):
+            if function is None:
+                break
+            try:
+                (_jit(function) if compiled else function)(t, state.copy(), *args)
+            except NumbaError:
+                continue  # numba could not compile it for Python's argument types
+            except Exception as exc:  # the user's exception: re-raised by the caller
+                if hasattr(exc, "add_note"):  # Python >= 3.11
+                    exc.add_note(f"fastode: `{self.what}` raised this inside compiled code at "
+                                 f"t={t!r}; it was called again there to re-raise it.")
+                return exc
+        return RuntimeError(f"`{self.what}` raised an exception inside compiled code at t={t!r}; "
+                            "calling it again there did not raise (does it depend on state "
+                            "other than its arguments?).")
+
+
+def length_message(what, got, n, t):
+    return (f"`{what}` returned an array of length {got} at t={t!r}; expected {n} (the length "
+            "of `y0`): the output of `fun` must keep the length of `y` throughout.")
+
+
 class CompiledFunction(NamedTuple):
     """A user function made callable from kernels.
 
     ``address`` is the C function address; ``keepalive`` owns the code behind it (keep this
     object alive while the address is used); ``python_callback`` is True for the slow path, whose
-    exceptions are collected in ``errors``.
+    exceptions are collected in ``errors``; ``failure`` is the compiled wrapper's
+    :class:`FailureRecord` (None for the Python path and for a user's own ``cfunc``).
     """
     address: int
     keepalive: object
     python_callback: bool
     errors: list
     reason: str
+    failure: Optional[FailureRecord] = None
+
+
+def failed(compiled) -> bool:
+    """Whether a user function failed (raised, wrong length) during the last kernel call."""
+    for c in compiled:
+        if c.errors or (c.failure is not None and c.failure.flag[0]):
+            return True
+    return False
+
+
+def forget_stale_failures(compiled) -> None:
+    """Clear notes left by kernel calls that nobody reported (a kernel called from the user's
+    own numba code, ``kernel_call``): call before a kernel, so only its failures are raised."""
+    for c in compiled:
+        f = c.failure
+        if f is not None and f.flag[0]:
+            f.buffer[0] = 0.0
+
+
+def clear_failures(compiled) -> None:
+    """Forget the failures noted during the last kernel call (when another error is raised)."""
+    for c in compiled:
+        c.errors.clear()
+        if c.failure is not None:
+            c.failure.buffer[0] = 0.0
+
+
+def raise_failures(compiled, args=(), direction=1.0) -> None:
+    """Re-raise, as scipy would, the failure of a user function during the last kernel call.
+
+    An exception in a Python-callback function is re-raised as it is; a failure noted by a
+    compiled wrapper (the earliest in the direction of integration, when several are) becomes
+    the function's own exception (it is called again at the noted (t, y) with ``args``) or a
+    ValueError for a wrong output length or shape. Does nothing when nothing failed.
+    """
+    for c in compiled:
+        if c.errors:
+            exc = c.errors[0]
+            c.errors.clear()
+            raise exc
+    records = [c.failure for c in compiled if c.failure is not None and c.failure.flag[0]]
+    if records:
+        first = min(records, key=lambda r: direction * r.buffer[1])
+        for r in records:
+            if r is not first:
+                r.buffer[0] = 0.0
+        raise first.exception(args)
 
 
 class FallbackWarning(UserWarning):
@@ -140,7 +289,11 @@ def _arg_expressions(specs) -> tuple:
     return "".join(", " + e for e in parts), max(k, 1)
 
 
-def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False, in_place=False):
+def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False, in_place=False,
+                record=None):
+    """Source of the C-callable wrapper of ``fun``; ``record`` (a FailureRecord) is where it
+    notes an exception or a wrong output length (inside compiled code an exception would be
+    printed and swallowed). The success path costs one length comparison per call."""
     argexpr, n_p = _arg_expressions(specs)
     n_real = 2 * n if is_complex else n
     lines = [
@@ -148,57 +301,74 @@ def _rhs_source(n, specs, is_complex, scalar_return, vectorized=False, in_place=
         f"    y = carray(y_ptr, ({n_real},))",
         f"    p = carray(p_ptr, ({n_p},))",
         f"    out = carray(out_ptr, ({n_real},))",
-        # if fun raises inside compiled code the exception is swallowed: the NaN left here
-        # tells the kernel the evaluation failed
-        "    out[0] = np.nan",
+        "    try:",
     ]
+    body = []
+    length_check = False
     if in_place:
-        # fun is the in-place rewrite (fastode.rhs_inplace): it assigns out[i] itself
-        lines.append(f"    fun(t, y{argexpr}, out)")
-        return "\n".join(lines)
-    if is_complex:
-        lines += [
-            f"    z = np.empty({n}, dtype=np.complex128)",
-            f"    for i in range({n}):",
-            "        z[i] = complex(y[2 * i], y[2 * i + 1])",
-            f"    r = fun(t, z{argexpr})",
-        ]
-    elif vectorized:
-        # scipy calls a vectorized fun with y of shape (n, 1)
-        lines.append(f"    r = np.asarray(fun(t, y.reshape(({n}, 1)){argexpr})).ravel()")
+        # fun is the in-place rewrite (fastode.rhs_inplace): it assigns out[i] itself (every
+        # return has n entries: no length to check)
+        body.append(f"fun(t, y{argexpr}, out)")
     else:
-        lines.append(f"    r = fun(t, y{argexpr})")
-    if scalar_return:
-        lines.append("    v = r")
         if is_complex:
-            lines += ["    out[1] = v.imag", "    out[0] = v.real"]
+            body += [f"z = np.empty({n}, dtype=np.complex128)",
+                     f"for i in range({n}):",
+                     "    z[i] = complex(y[2 * i], y[2 * i + 1])",
+                     f"r = fun(t, z{argexpr})"]
+        elif vectorized:
+            # scipy calls a vectorized fun with y of shape (n, 1)
+            body.append(f"r = np.asarray(fun(t, y.reshape(({n}, 1)){argexpr})).ravel()")
         else:
-            lines.append("    out[0] = v")
-    elif is_complex:
-        lines += [f"    for i in range({n}):",
-                  "        v = complex(r[i])",
-                  "        out[2 * i] = v.real",
-                  "        out[2 * i + 1] = v.imag"]
-    else:
-        lines += [f"    for i in range({n}):", "        out[i] = r[i]"]
+            body.append(f"r = fun(t, y{argexpr})")
+        if scalar_return:
+            body.append("v = r")
+            if is_complex:
+                body += ["out[1] = v.imag", "out[0] = v.real"]
+            else:
+                body.append("out[0] = v")
+        else:
+            length_check = True
+            body.append(f"if len(r) == {n}:")
+            if is_complex:
+                body += [f"    for i in range({n}):",
+                         "        v = complex(r[i])",
+                         "        out[2 * i] = v.real",
+                         "        out[2 * i + 1] = v.imag"]
+            else:
+                body += [f"    for i in range({n}):", "        out[i] = r[i]"]
+    lines += ["        " + line for line in body]
+    if length_check:
+        lines += ["        else:", "            out[0] = np.nan"]
+        if record is not None:
+            lines += record.source_lines(12, WRONG_LENGTH, a="len(r)")
+    lines += ["    except Exception:", "        out[0] = np.nan"]
+    if record is not None:
+        lines += record.source_lines(8, RAISED)
     return "\n".join(lines)
 
 
-def _event_source(n, specs, is_complex):
+def _event_source(n, specs, is_complex, record=None):
+    """Source of the C-callable wrapper of an event function: NaN (and a note in ``record``)
+    when it raises."""
     argexpr, n_p = _arg_expressions(specs)
     n_real = 2 * n if is_complex else n
     lines = [
         "def event_wrapper(t, y_ptr, p_ptr):",
         f"    y = carray(y_ptr, ({n_real},))",
         f"    p = carray(p_ptr, ({n_p},))",
+        "    try:",
     ]
     if is_complex:
-        lines += [f"    z = np.empty({n}, dtype=np.complex128)",
-                  f"    for i in range({n}):",
-                  "        z[i] = complex(y[2 * i], y[2 * i + 1])",
-                  f"    return float(fun(t, z{argexpr}))"]
+        lines += [f"        z = np.empty({n}, dtype=np.complex128)",
+                  f"        for i in range({n}):",
+                  "            z[i] = complex(y[2 * i], y[2 * i + 1])",
+                  f"        v = float(fun(t, z{argexpr}))"]
     else:
-        lines.append(f"    return float(fun(t, y{argexpr}))")
+        lines.append(f"        v = float(fun(t, y{argexpr}))")
+    lines += ["    except Exception:", "        v = np.nan"]
+    if record is not None:
+        lines += record.source_lines(8, RAISED)
+    lines.append("    return v")
     return "\n".join(lines)
 
 
@@ -209,7 +379,7 @@ def _jit(fun):
 
 
 def _compile(fun, source, name, signature):
-    namespace = {"np": np, "carray": carray, "fun": _jit(fun)}
+    namespace = {"np": np, "carray": carray, "double_pointer": double_pointer, "fun": _jit(fun)}
     exec(compile(source, f"<fastode {name} for {getattr(fun, '__name__', 'fun')}>", "exec"),
          namespace)
     compiled = cfunc(signature, error_model="numpy")(namespace[name])
@@ -241,11 +411,10 @@ def _python_rhs(fun, args, n, is_complex, vectorized) -> CompiledFunction:
                 y = y.view(np.complex128)
             if vectorized:
                 y = y[:, None]
-            r = fun(t, y, *args)
-            if is_complex:
-                out[:] = np.asarray(r, dtype=np.complex128).reshape(n).view(np.float64)
-            else:
-                out[:] = np.asarray(r, dtype=np.float64).reshape(n)
+            r = np.asarray(fun(t, y, *args), dtype=np.complex128 if is_complex else np.float64)
+            if r.size != n:  # as the compiled wrapper: a length that changed after t0
+                raise ValueError(length_message("fun", r.size, n, t))
+            out[:] = r.reshape(n).view(np.float64) if is_complex else r.reshape(n)
         except BaseException as exc:  # noqa: BLE001 - re-raised by the caller after the kernel
             if not errors:
                 errors.append(exc)
@@ -300,21 +469,25 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
         in_place = None
         if not (is_complex or vectorized or scalar_return or isinstance(fun, CPUDispatcher)):
             in_place = in_place_variant(fun, n)
+        record = FailureRecord("fun", fun, n, is_complex, vectorized)
         if in_place is not None:
             try:
-                compiled = _compile(in_place, _rhs_source(n, specs, False, False, in_place=True),
+                compiled = _compile(in_place, _rhs_source(n, specs, False, False, in_place=True,
+                                                          record=record),
                                     "rhs_wrapper", RHS_SIGNATURE)
                 if check is not None:
                     _check_compiled(compiled, args, specs, check)
-                result = CompiledFunction(compiled.address, compiled, False, [], "")
+                result = CompiledFunction(compiled.address, compiled, False, [], "", record)
                 cache[key] = result
                 return result
             except Exception:  # the allocating version below is the reference behaviour
                 pass
         try:
-            compiled = _compile(fun, _rhs_source(n, specs, is_complex, scalar_return, vectorized),
+            record.buffer[0] = 0.0  # a failed in-place check may have noted something
+            compiled = _compile(fun, _rhs_source(n, specs, is_complex, scalar_return, vectorized,
+                                                 record=record),
                                 "rhs_wrapper", RHS_SIGNATURE)
-            result = CompiledFunction(compiled.address, compiled, False, [], "")
+            result = CompiledFunction(compiled.address, compiled, False, [], "", record)
             if check is not None:
                 _check_compiled(compiled, args, specs, check)
             cache[key] = result
@@ -356,9 +529,11 @@ def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> Compi
         return hit
     if hit is None and specs is not None:
         try:
-            compiled = _compile(fun, _event_source(n, specs, is_complex), "event_wrapper",
-                                EVENT_SIGNATURE)
-            result = CompiledFunction(compiled.address, compiled, False, [], "")
+            record = FailureRecord(f"event {getattr(fun, '__name__', '')}".strip(), fun, n,
+                                   is_complex)
+            compiled = _compile(fun, _event_source(n, specs, is_complex, record),
+                                "event_wrapper", EVENT_SIGNATURE)
+            result = CompiledFunction(compiled.address, compiled, False, [], "", record)
             cache[key] = result
             return result
         except Exception as exc:

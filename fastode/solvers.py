@@ -38,7 +38,7 @@ from .kernels import status as st
 from .kernels.control import select_initial_step
 from .kernels.explicit import explicit_rk_advance, explicit_rk_step_dense
 from .results import MESSAGES, DenseOutput
-from .rhs import _RHS_CTYPES
+from .rhs import _RHS_CTYPES, forget_stale_failures, raise_failures
 
 __all__ = ["OdeSolver", "RungeKutta", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau",
            "BDF", "LSODA"]
@@ -308,6 +308,7 @@ class RungeKutta(ComplexAsRealPairs, OdeSolver):
 
         # compile the RHS (cached per function) and evaluate f(t0, y0) with it
         self._rhs = _compiled_rhs(fun, self.t, y0_real, n, is_complex, (), (), vectorized)
+        forget_stale_failures((self._rhs,))
         self._p = _NO_ARGS_P
         m = y0_real.shape[0]
         s = tab.n_stages
@@ -388,11 +389,10 @@ class RungeKutta(ComplexAsRealPairs, OdeSolver):
         return float(np.abs(h) * err5_norm_2 / np.sqrt(denom * err5.size))
 
     def _raise_callback_errors(self):
-        errors = self._rhs.errors
-        if errors:  # an exception in a Python-called fun: re-raise it, as scipy would
-            exc = errors[0]
-            errors.clear()
-            raise exc
+        rhs = self._rhs
+        if rhs.errors or (rhs.failure is not None and rhs.failure.flag[0]):
+            # fun raised (or returned another length): re-raise it, as scipy would
+            raise_failures((rhs,), (), self.direction)
 
     # ---- scipy's solver contract -------------------------------------------------------------
     def _step_impl(self):

@@ -30,6 +30,7 @@ from .kernels import status as st
 from .kernels import switching as ks
 from .kernels.jacobian import JAC_CONSTANT, JAC_USER
 from .results import MESSAGES, DenseOutput
+from .rhs import failed, forget_stale_failures, raise_failures
 from .solvers import TOO_SMALL_STEP, ComplexAsRealPairs, OdeSolver, _NO_ARGS_P
 from .tableaus import explicit as explicit_tableaus
 
@@ -85,6 +86,7 @@ class _CompiledSolver(ComplexAsRealPairs, OdeSolver):
         self._p = _NO_ARGS_P
         self._jac_mode, self._jac = compile_jac(jac, n, (), is_complex, self.t, y0_real)
         self._callbacks = [self._rhs] + ([self._jac] if self._jac is not None else [])
+        forget_stale_failures(self._callbacks)
         return True
 
     # ---- state seen as scipy's: ``y`` from ComplexAsRealPairs ------------------------------
@@ -99,11 +101,8 @@ class _CompiledSolver(ComplexAsRealPairs, OdeSolver):
         return v.view(np.complex128) if self._complex else v
 
     def _raise_callback_errors(self):
-        for c in self._callbacks:
-            if c.errors:  # an exception in a Python-called fun/jac: re-raise it, as scipy
-                exc = c.errors[0]
-                c.errors.clear()
-                raise exc
+        if failed(self._callbacks):  # fun or jac raised (or returned a wrong shape): re-raise
+            raise_failures(self._callbacks, (), self.direction)  # it, as scipy would
 
     @staticmethod
     def _failure(status, t):

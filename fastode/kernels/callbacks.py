@@ -87,3 +87,17 @@ def call_rhs_row(typingctx, address, t, y, p, out, row):
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+@intrinsic
+def double_pointer(typingctx, address):
+    """The integer ``address`` as a ``double *`` (for ``carray``): the generated wrappers of
+    user functions (fastode.rhs) reach their failure record through it."""
+    if not isinstance(address, types.Integer):
+        return None
+    signature = types.CPointer(types.float64)(address)
+
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], ir.DoubleType().as_pointer())
+
+    return signature, codegen

@@ -51,6 +51,7 @@ def brent_root_theta(address, p, t_step, h, y_step, Q, ybuf, theta_a, g_a, theta
     """Root of g(t_step + theta h, y(theta)) for theta in [theta_a, theta_b], g_a g_b <= 0.
 
     The tolerance in t is 4 eps (1 + |t|), as scipy's event location (brentq xtol=rtol=4 eps).
+    Returns NaN when g returns NaN (a failed event function).
     """
     if g_b == 0.0:
         return theta_b
@@ -106,4 +107,6 @@ def brent_root_theta(address, p, t_step, h, y_step, Q, ybuf, theta_a, g_a, theta
         else:
             xcur -= delta
         fcur = event_value_on_step(address, p, t_step, h, xcur, y_step, Q, ybuf)
+        if math.isnan(fcur):
+            return math.nan  # g failed: no root to report (the caller ends the integration)
     return xcur

@@ -168,8 +168,11 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
     """Locate the events of one accepted step and append them to the event buffers.
 
     The buffers must have room for ``found_theta.shape[0]`` more rows. Returns
-    (n_ev, stop, theta_stop): ``stop`` when a terminal event ended the integration at
-    t + theta_stop h.
+    (n_ev, stop, theta_stop, failed): ``stop`` when a terminal event ended the integration at
+    t + theta_stop h; ``failed`` when an event function returned NaN on this step (its
+    compiled wrapper writes NaN when it raises): then nothing of the step is recorded, and the
+    driver ends the integration with EVENT_FAILED (a NaN compares False, so sampling on would
+    miss or invent roots).
     """
     # The sampling of events.py's crossing rule, written out (Horner as evaluate_dense): no
     # array-argument call on a step without a crossing (each costs reference-count updates);
@@ -181,11 +184,15 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
     n = Q.shape[0]
     q = Q.shape[1]
     n_found = 0
+    failed = False
     for e in range(event_addresses.shape[0]):
         address = event_addresses[e]
         g_a = g_old[e]
         theta_a = 0.0
         r = 1
+        if math.isnan(g_a):  # g failed at the step start (t0: the driver's first call)
+            failed = True
+            r = event_samples + 1
         while r <= event_samples:  # a loop without break: see the note above
             theta_b = r / event_samples
             if r == event_samples:
@@ -199,10 +206,16 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
                     ybuf[0, i] = y[i] + acc * theta_b
                 # ybuf (1 x n) whole: its data pointer is row 0's, without a view
                 g_b = call_event(address, t + theta_b * h, ybuf, p)
-            if is_crossing(g_a, g_b, event_directions[e]):
+            if math.isnan(g_b):
+                failed = True
+                r = event_samples  # no more samples of this event
+            elif is_crossing(g_a, g_b, event_directions[e]):
                 theta = brent_root_theta(address, p, t, h, y, Q, ybuf, theta_a, g_a, theta_b,
                                          g_b)
-                if n_found == found_theta.shape[0]:
+                if math.isnan(theta):  # g returned NaN inside the root search
+                    failed = True
+                    r = event_samples
+                elif n_found == found_theta.shape[0]:
                     r = event_samples  # buffers full: stop this event's samples
                 else:
                     # insertion sort by theta: events inside one step are few
@@ -219,6 +232,8 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
             r += 1
     stop = False
     theta_stop = 1.0
+    if failed:
+        n_found = 0  # report no event of a step on which g failed
     r = 0
     while r < n_found and not stop:
         e = found_index[r]
@@ -244,7 +259,7 @@ def record_events(event_addresses, event_directions, event_terminal, event_sampl
                  + event_addresses.shape[0] + y.shape[0] + Q.shape[0] + found_theta.shape[0]
                  + found_index.shape[0] + event_terminal.shape[0] + ev_count.shape[0]
                  + ev_t.shape[0] + ev_y.shape[0] + ev_index.shape[0])
-    return n_ev, stop, theta_stop
+    return n_ev, stop, theta_stop, failed
 
 
 @njit(cache=True, nogil=True)
@@ -479,10 +494,14 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
             stop = False
             t_stop = t_new
             if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop = record_events(
+                n_ev, stop, theta_stop, event_failed = record_events(
                     event_addresses, event_directions, event_terminal, event_samples, p, t, h,
                     y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
                     ev_t, ev_y, ev_index, n_ev)
+                if event_failed:  # end at the step start: the step's events are unknown
+                    status = st.EVENT_FAILED
+                    finished = True
+                    break
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED

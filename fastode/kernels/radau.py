@@ -1238,10 +1238,14 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
             stop = False
             t_stop = t_new
             if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop = record_events(
+                n_ev, stop, theta_stop, event_failed = record_events(
                     event_addresses, event_directions, event_terminal, event_samples, p, t, h,
                     y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
                     ev_t, ev_y, ev_index, n_ev)
+                if event_failed:  # end at the step start: the step's events are unknown
+                    status = st.EVENT_FAILED
+                    finished = True
+                    break
                 if stop:
                     t_stop = t + theta_stop * h
             if dense:

@@ -10,3 +10,4 @@ MAX_STEPS = -2         # max_steps attempted steps were taken
 NON_FINITE = -3        # fun returned a non-finite value (or raised inside compiled code)
 SINGULAR = -4          # implicit methods: the iteration matrix stayed singular as the step was cut
 NEWTON_FAILED = -5     # Radau, BDF: Newton iterations diverged as the step was cut
+EVENT_FAILED = -6      # an event function returned NaN (or raised inside compiled code)

@@ -259,10 +259,14 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
             t_stop = t_new
             theta_stop = 1.0
             if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop = record_events(
+                n_ev, stop, theta_stop, event_failed = record_events(
                     event_addresses, event_directions, event_terminal, event_samples, p, t, h,
                     y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
                     ev_t, ev_y, ev_index, n_ev)
+                if event_failed:  # end at the step start: the step's events are unknown
+                    status = st.EVENT_FAILED
+                    finished = True
+                    break
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
@@ -670,10 +674,14 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
             t_stop = t_new
             theta_stop = 1.0
             if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop = record_events(
+                n_ev, stop, theta_stop, event_failed = record_events(
                     event_addresses, event_directions, event_terminal, event_samples, p, t, h,
                     y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
                     ev_t, ev_y, ev_index, n_ev)
+                if event_failed:  # end at the step start: the step's events are unknown
+                    status = st.EVENT_FAILED
+                    finished = True
+                    break
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
