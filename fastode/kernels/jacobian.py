@@ -5,8 +5,20 @@ A user Jacobian has the RHS's C signature ``void jac(double t, const double *y, 
 double *out)`` and writes the n x n matrix df/dy into ``out`` row-major (fastode.ivp_implicit
 compiles ``jac(t, y, *args) -> (n, n)`` or a constant matrix into one).
 
-Finite differences are forward differences with Hairer's increment (RADAU5, RODAS):
-``delta_j = sqrt(eps * max(1e-5, |y_j|))``, rounded so that ``y_j + delta_j`` is exact. With a
+Finite differences (used by the Rosenbrock drivers; Radau, BDF and the ESDIRK methods use
+scipy's num_jac, fastode.kernels.newton) are forward differences with Hairer's increment (RADAU5,
+RODAS) ``sqrt(eps * max(1e-5, |y_j|))``, capped at ``FD_REL_MAX * max(atol_j, |y_j|)``
+(:func:`fd_increment_scaled`), rounded so that ``y_j + delta_j`` is exact. The cap: a Rosenbrock
+step uses J in its formula, so J's error goes into the solution, unseen by the embedded
+estimate (made with the same J). Hairer's increment alone is ~5e-11 for any |y_j| < 1e-5; on
+Robertson to t = 1e11 (y2 ~ 1e-11..3e-13 there) it was up to ~180x y2 itself, the 3e7 y2^2 term
+put an O(1) error on d(y3')/dy2 (the slow mode), and at rtol 1e-6, atol 1e-10 Rodas4 ended 74x
+the tolerance off in y1 (tests/test_robertson_long.py). Smaller caps lose J to round-off where
+f_i cancels O(1) terms, as the algebraic row y1 + y2 + y3 - 1 of the Robertson DAE while y3 ~ 0
+(cap 1e-4: Rodas4 and Rodas5P rejected 13 and 18 steps there instead of 2 and 5; 3e-5: Rodas4
+and Rosenbrock23 failed), so 1e-3; where Hairer's increment is below the cap
+nothing changes (HIRES, Van der Pol, Oregonator, Brusselator: the same steps, or within 0.3% at
+rtol 1e-9). With a
 sparsity pattern, columns that share no row are perturbed together (Curtis, Powell & Reid,
 "On the estimation of sparse Jacobian matrices", J. Inst. Maths Applics 13, 1974): a Jacobian
 costs one RHS call per group instead of one per column; a band of lband + uband + 1 diagonals
@@ -41,15 +53,30 @@ def fd_increment(yj):
     return (yj + delta) - yj
 
 
+FD_REL_MAX = 1e-3  # largest increment of fd_increment_scaled, relative to max(atol_j, |y_j|)
+
+
 @njit(cache=True, nogil=True, inline="always")
-def fd_jacobian_dense(rhs, p, t, y, f0, J, ytmp, ftmp):
-    """J = df/dy at (t, y) by forward differences (f0 = f(t, y)); returns the RHS calls (n)."""
+def fd_increment_scaled(yj, atol_j):
+    """Hairer's increment, at most FD_REL_MAX max(atol_j, |y_j|) (where that is > 0), rounded so
+    that y_j + delta is exact: the increment of the Rosenbrock drivers' Jacobians."""
+    delta = max(math.sqrt(EPS * max(1e-5, abs(yj))), 2.0 * EPS * abs(yj))
+    cap = FD_REL_MAX * max(atol_j, abs(yj))
+    if 0.0 < cap < delta:
+        delta = cap
+    return (yj + delta) - yj
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fd_jacobian_dense(rhs, p, t, y, f0, atol, J, ytmp, ftmp):
+    """J = df/dy at (t, y) by forward differences (f0 = f(t, y)) with the increments of
+    :func:`fd_increment_scaled`; returns the RHS calls (n)."""
     n = y.shape[0]
     for i in range(n):
         ytmp[i] = y[i]
     for j in range(n):
         yj = y[j]
-        delta = fd_increment(yj)
+        delta = fd_increment_scaled(yj, atol[j])
         ytmp[j] = yj + delta
         call_rhs(rhs, t, ytmp, p, ftmp)
         ytmp[j] = yj
@@ -60,8 +87,8 @@ def fd_jacobian_dense(rhs, p, t, y, f0, J, ytmp, ftmp):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fd_jacobian_grouped(rhs, p, t, y, f0, J, group_ptr, group_cols, col_ptr, rows, ytmp, ftmp,
-                        deltas):
+def fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, group_ptr, group_cols, col_ptr, rows, ytmp,
+                        ftmp, deltas):
     """Column-grouped forward differences: the columns ``group_cols[group_ptr[g]:group_ptr[g+1]]``
     share no row and are perturbed together; column j has its nonzeros in the rows
     ``rows[col_ptr[j]:col_ptr[j+1]]``. Entries of J outside the pattern are left untouched
@@ -73,7 +100,7 @@ def fd_jacobian_grouped(rhs, p, t, y, f0, J, group_ptr, group_cols, col_ptr, row
     for g in range(n_groups):
         for k in range(group_ptr[g], group_ptr[g + 1]):
             j = group_cols[k]
-            delta = fd_increment(y[j])
+            delta = fd_increment_scaled(y[j], atol[j])
             ytmp[j] = y[j] + delta
             deltas[j] = delta
         call_rhs(rhs, t, ytmp, p, ftmp)
@@ -88,8 +115,8 @@ def fd_jacobian_grouped(rhs, p, t, y, f0, J, group_ptr, group_cols, col_ptr, row
 
 
 @njit(cache=True, nogil=True, inline="always")
-def evaluate_jacobian(mode, rhs, jac, p, t, y, f0, J, group_ptr, group_cols, col_ptr, rows,
-                      ytmp, ftmp, deltas):
+def evaluate_jacobian(mode, rhs, jac, p, t, y, f0, atol, J, group_ptr, group_cols, col_ptr,
+                      rows, ytmp, ftmp, deltas):
     """J = df/dy at (t, y) in the given mode; returns the RHS calls it made.
 
     ``JAC_CONSTANT`` evaluates like ``JAC_USER``: the driver decides to call it only once.
@@ -98,9 +125,9 @@ def evaluate_jacobian(mode, rhs, jac, p, t, y, f0, J, group_ptr, group_cols, col
         call_rhs(jac, t, y, p, J)
         return 0
     if mode == JAC_FD_GROUPED:
-        return fd_jacobian_grouped(rhs, p, t, y, f0, J, group_ptr, group_cols, col_ptr, rows,
-                                   ytmp, ftmp, deltas)
-    return fd_jacobian_dense(rhs, p, t, y, f0, J, ytmp, ftmp)
+        return fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, group_ptr, group_cols, col_ptr,
+                                   rows, ytmp, ftmp, deltas)
+    return fd_jacobian_dense(rhs, p, t, y, f0, atol, J, ytmp, ftmp)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -174,8 +201,8 @@ def band_columns(n, lband, uband):
 # ---- banded storage (fastode.kernels.linalg.band_lu_factor) ---------------------------------
 
 @njit(cache=True, nogil=True, inline="always")
-def fd_jacobian_banded(rhs, p, t, y, f0, Jb, ku, group_ptr, group_cols, col_ptr, rows, ytmp,
-                       ftmp, deltas):
+def fd_jacobian_banded(rhs, p, t, y, f0, atol, Jb, ku, group_ptr, group_cols, col_ptr, rows,
+                       ytmp, ftmp, deltas):
     """:func:`fd_jacobian_grouped` storing J[i, j] into the band array ``Jb[ku + i - j, j]``
     (shape (kl + ku + 1, n), LAPACK gbmv layout); the pattern must lie inside the band.
     Entries outside the pattern are left untouched (the caller zeroes Jb once)."""
@@ -186,7 +213,7 @@ def fd_jacobian_banded(rhs, p, t, y, f0, Jb, ku, group_ptr, group_cols, col_ptr,
     for g in range(n_groups):
         for k in range(group_ptr[g], group_ptr[g + 1]):
             j = group_cols[k]
-            delta = fd_increment(y[j])
+            delta = fd_increment_scaled(y[j], atol[j])
             ytmp[j] = y[j] + delta
             deltas[j] = delta
         call_rhs(rhs, t, ytmp, p, ftmp)

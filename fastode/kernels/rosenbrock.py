@@ -10,7 +10,8 @@ fastode.ivp_implicit (plus the four trailing Jacobian-structure arrays of
 fastode.kernels.jacobian.fd_jacobian_grouped).
 
 Per step: J = df/dy (user function, constant, or forward differences, grouped when a sparsity
-pattern is known) and f_t = df/dt (one forward difference) at (t, y), recomputed after every
+pattern is known, with the increments of fastode.kernels.jacobian.fd_increment_scaled) and
+f_t = df/dt (one forward difference) at (t, y), recomputed after every
 accepted step; one LU of W = M / (gamma h) - J (ode23s: W = M - h d J) per attempted step.
 A singular W halves the step; five in a row end the integration with status SINGULAR.
 
@@ -45,7 +46,7 @@ from .control import select_initial_step
 from .explicit import all_finite, record_events, record_segment
 from .interpolation import evaluate_dense
 from .jacobian import JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
-    fd_increment, fd_jacobian_banded
+    fd_increment, fd_increment_scaled, fd_jacobian_banded
 from .linalg import band_lu_factor, band_lu_solve_row
 
 SAFE = 0.9
@@ -241,16 +242,17 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 break
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
             if banded:
-                nfev += fd_jacobian_banded(rhs, p, t, y, fy, Jb, ku, group_ptr, group_cols,
-                                           col_ptr, rows, ytmp, ftmp, deltas)
+                nfev += fd_jacobian_banded(rhs, p, t, y, fy, atol, Jb, ku, group_ptr,
+                                           group_cols, col_ptr, rows, ytmp, ftmp, deltas)
                 njev += 1
             elif use_jac == JAC_FD:
-                # dense forward differences (fastode.kernels.jacobian.fd_jacobian_dense)
+                # dense forward differences (fastode.kernels.jacobian.fd_jacobian_dense; the
+                # increment capped by atol_j and |y_j|: see fd_increment_scaled)
                 for i in range(n):
                     ytmp[i] = y[i]
                 for j in range(n):
                     yj = y[j]
-                    delta = fd_increment(yj)
+                    delta = fd_increment_scaled(yj, atol[j])
                     ytmp[j] = yj + delta
                     call_rhs(rhs, t, ytmp, p, ftmp)
                     ytmp[j] = yj
@@ -260,7 +262,7 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 nfev += n
                 njev += 1
             elif use_jac != JAC_CONSTANT:
-                nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, J, group_ptr,
+                nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, atol, J, group_ptr,
                                           group_cols, col_ptr, rows, ytmp, ftmp, deltas)
                 njev += 1
             # f_t by a forward difference (fastode.kernels.jacobian.fd_time_derivative)

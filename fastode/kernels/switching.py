@@ -57,7 +57,8 @@ from .control import (error_scale, rk_error_norm, select_initial_step, step_fact
                       step_factor_reject)
 from .explicit import all_finite, all_finite_row, record_events, record_segment, rk_step
 from .interpolation import dense_coefficients, evaluate_dense, extra_stages
-from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR, fd_increment
+from .jacobian import (JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR, fd_increment,
+                       fd_increment_scaled)
 from .rosenbrock import (FAC_MAX, FAC_MIN, MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA,
                          R4_H, R4_c, R4_d, SAFE, rosenbrock_dense)
 
@@ -461,7 +462,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     for g in range(n_groups):
                         for k in range(group_ptr[g], group_ptr[g + 1]):
                             j = group_cols[k]
-                            delta = fd_increment(y[j])
+                            delta = fd_increment_scaled(y[j], atol[j])
                             ytmp[j] = y[j] + delta
                             deltas[j] = delta
                         call_rhs(rhs, t, ytmp, p, ftmp)
@@ -479,7 +480,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         ytmp[i] = y[i]
                     for j in range(n):
                         yj = y[j]
-                        delta = fd_increment(yj)
+                        delta = fd_increment_scaled(yj, atol[j])
                         ytmp[j] = yj + delta
                         call_rhs(rhs, t, ytmp, p, ftmp)
                         ytmp[j] = yj
@@ -952,7 +953,7 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
             for g in range(n_groups):
                 for k in range(group_ptr[g], group_ptr[g + 1]):
                     j = group_cols[k]
-                    delta = fd_increment(y[j])
+                    delta = fd_increment_scaled(y[j], atol[j])
                     ytmp[j] = y[j] + delta
                     deltas[j] = delta
                 call_rhs(rhs, t, ytmp, p, ftmp)
@@ -969,7 +970,7 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
                 ytmp[i] = y[i]
             for j in range(n):
                 yj = y[j]
-                delta = fd_increment(yj)
+                delta = fd_increment_scaled(yj, atol[j])
                 ytmp[j] = yj + delta
                 call_rhs(rhs, t, ytmp, p, ftmp)
                 ytmp[j] = yj
