@@ -148,7 +148,7 @@ def test_complex_jac_is_df_dz(method, form):
         warnings.simplefilter("error")
         res = fastode.solve_ivp(fun, (0.0, 1.0), [0.5 + 1j], method=method, jac=jac,
                                 rtol=1e-8, atol=1e-10)
-    assert res.success and res.njev >= 1
+    assert res.success and res.nlu > 0 and (res.njev == 0) == (form == "constant")
     np.testing.assert_allclose(res.y[0, -1], (0.5 + 1j) * np.exp(lam), rtol=1e-6)
 
 
