@@ -69,8 +69,10 @@ from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, FallbackWarning, _arg_expressions,
-                  _cache_for, _compile, _first_line, arg_specs, compile_event, pack_args)
+from . import usercode
+from .rhs import (RHS_SIGNATURE, _RHS_CTYPES, CompiledFunction, Extras, FallbackWarning,
+                  _arg_expressions, _cache_for, _compile, _compile_user, _fallback_reason,
+                  _failures, arg_specs, compile_event, pack_args)
 
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
@@ -176,8 +178,9 @@ def _python_jac(fun, args, n, constant=None):
     return CompiledFunction(address, (c_callback, constant), True, errors, "")
 
 
-def compile_jac(jac, n, args, is_complex, t0, y0_real):
-    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option."""
+def compile_jac(jac, n, args, is_complex, t0, y0_real, extras=None):
+    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option (``extras``: as
+    in fastode.rhs.compile_rhs)."""
     if jac is None:
         return JAC_FD, None
     if is_complex:
@@ -206,6 +209,28 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
     if J0.shape != (n, n):
         raise ValueError(f"`jac` returned shape {J0.shape}; expected ({n}, {n}).")
     specs = arg_specs(args)
+    st = usercode.state(jac, extras is not None) if specs is not None else None
+    if st is not None:
+        def verify(compiled, p):
+            out = np.empty(n * n)
+            ptr = ctypes.POINTER(ctypes.c_double)
+            compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                            out.ctypes.data_as(ptr))
+            if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
+                raise ValueError("the numba-compiled `jac` returned different values than the "
+                                 "Python function at t0")
+
+        hit = _compile_user(jac, st, ("jac", n, specs), args, specs, extras,
+                            lambda wspecs, _: _jac_source(n, wspecs), "jac_wrapper",
+                            RHS_SIGNATURE, verify)
+        if isinstance(hit, CompiledFunction):
+            return JAC_USER, hit
+        if not _failures.get(("warned", st.analysis.static_key)):
+            _failures[("warned", st.analysis.static_key)] = True
+            warnings.warn(f"fastode could not compile `jac` with numba ({hit}); it will be "
+                          "called through Python instead (slower).", FallbackWarning,
+                          stacklevel=4)
+        return JAC_USER, _python_jac(jac, args, n)
     cache = _cache_for(jac)
     key = ("jac", n, specs)
     hit = cache.get(key)
@@ -226,7 +251,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
             cache[key] = result
             return JAC_USER, result
         except Exception as exc:
-            hit = _first_line(exc)
+            hit = _fallback_reason(exc)
             cache[key] = hit
     if hit is None:
         hit = "`args` contains values that are not numbers or numeric arrays"
@@ -394,21 +419,24 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
         raise ValueError("`y0` must be finite (no NaN or inf).")
 
     specs, p = _pack(args)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
+    extras = Extras(specs)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
     if jac is None:
         jac_compiled = None
     else:
-        mode_jac, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+        mode_jac, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real, extras)
         if jac_compiled is not None:  # jac_sparsity / lband matter only without a user jac
             mode, structure = mode_jac, _FD_STRUCT
     if event_list:
-        compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+        compiled_events = [compile_event(e, n, args, is_complex, extras)
+                           for e, _, _ in event_list]
         addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
         terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
         directions = np.array([d for _, _, d in event_list])
     else:
         compiled_events = ()
         addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
+    p = extras.pack(args, specs, p)  # + the current values of numeric globals they read
     jac_address = jac_compiled.address if jac_compiled is not None else 0
     rest = (p, t0, t1, y0_real, rtol, atol, mass_arr, has_mass, first_step, max_step,
             min_step, int(max_steps or 0),
