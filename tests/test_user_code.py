@@ -260,3 +260,41 @@ def test_fallback_warning_names_file_line_and_what_to_change():
     line = uses_dict.__code__.co_firstlineno + 1
     assert f"test_user_code.py:{line}" in message
     assert "SETTINGS" in message and "to compile it" in message
+
+
+# ---- 4. the fallback stays no slower than scipy -------------------------------------------------
+
+def test_large_fallback_on_the_dense_path_runs_scipys_solver(monkeypatch):
+    """A RHS numba cannot compile (a scipy.sparse product) on a system too large for fastode's
+    dense LU (a periodic Laplacian has no band): scipy's own BDF/Radau runs the solve (sparse LU;
+    measured 60x faster at 2048 states, bench/fallback.py), never fastode's dense kernel."""
+    import scipy.integrate
+    import scipy.sparse as sp
+    import fastode.ivp_implicit as implicit
+    from fastode.results import OdeResult
+
+    m = 256
+    lap = sp.diags([np.ones(m - 1), -2 * np.ones(m), np.ones(m - 1)], [-1, 0, 1]).tolil()
+    lap[0, m - 1] = lap[m - 1, 0] = 1.0
+    lap = (0.5 * m * m * lap).tocsr()
+
+    def fun(t, y):
+        return lap @ y - y ** 3
+
+    def dense_kernel(*args):
+        raise AssertionError("fastode's dense kernel ran a large fallback solve")
+
+    for name in ("bdf", "radau_iia_5"):
+        monkeypatch.setitem(implicit.DRIVERS, name, dense_kernel)
+    y0 = 1.0 + 0.5 * np.sin(2 * np.pi * np.arange(m) / m)
+    for method in ("BDF", "Radau"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FallbackWarning)
+            res = fastode.solve_ivp(fun, (0.0, 0.5), y0, method=method, jac_sparsity=lap != 0,
+                                    t_eval=[0.25, 0.5], rtol=1e-6, atol=1e-9)
+        theirs = scipy.integrate.solve_ivp(fun, (0.0, 0.5), y0, method=method,
+                                           jac_sparsity=lap != 0, t_eval=[0.25, 0.5],
+                                           rtol=1e-6, atol=1e-9)
+        assert res.success and isinstance(res, OdeResult)
+        np.testing.assert_allclose(res.y, theirs.y, rtol=1e-8, atol=1e-12)
+        assert res.nfev == theirs.nfev and res.nlu == theirs.nlu
