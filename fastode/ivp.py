@@ -10,10 +10,11 @@ from numba.core.ccallback import CFunc
 from . import methods as method_registry
 from .kernels import status as st
 from .kernels.explicit import explicit_rk_solve
+from . import usercode
 from .results import (MESSAGES, MIN_STEP_MESSAGE, ConstantDenseOutput, OdeResult, OdeSolution,
                       scipy_status)
-from .rhs import (RHS_SIGNATURE, _cache_for, arg_specs, compile_event,
-                  compile_rhs, forget_stale_failures, pack_args, raise_failures)
+from .rhs import (RHS_SIGNATURE, Extras, _cache_for, arg_specs, compile_event, compile_rhs,
+                  forget_stale_failures, pack_args, raise_failures)
 
 EPS = np.finfo(float).eps
 _NO_EVENTS_I = np.zeros(0, dtype=np.int64)
@@ -508,8 +509,10 @@ def _run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                   max_steps, event_samples):
     """Compile (or fetch) the user functions, run the explicit RK kernel, shape the result."""
     specs, p = _pack(args)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
-    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+    extras = Extras(specs)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
+    compiled_events = [compile_event(e, n, args, is_complex, extras) for e, _, _ in event_list]
+    p = extras.pack(args, specs, p)  # + the current values of numeric globals the functions read
 
     tab = chosen.tableau
     failure = rhs.failure
@@ -595,8 +598,11 @@ def shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n
                      naccept=int(naccept), nreject=int(nreject))
 
 
-def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
-    """Fetch or build the compiled RHS; the Python shape check runs only when compiling."""
+def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras=None):
+    """Fetch or build the compiled RHS; the Python shape check runs only when compiling.
+
+    With ``extras`` (fastode.rhs.Extras), the numeric globals and closure cells ``fun`` reads
+    are added to it as run-time values; without, they are compiled in (keyed by value)."""
     if isinstance(fun, CFunc):
         # a numba @cfunc is used as it is: it cannot be called the Python way (fun(t, y)), so
         # there is no shape check, only the signature check
@@ -606,15 +612,22 @@ def _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized):
                             f"got {fun._sig}.")
         return compile_rhs(fun, n, args, is_complex, False, vectorized=vectorized)
     cache = _cache_for(fun)
-    plan_key = ("plan", n, is_complex, specs, vectorized)
+    st = usercode.state(fun, extras is not None) if specs is not None else None
+    if st is None:
+        plan_key = ("plan", n, is_complex, specs, vectorized)
+    else:
+        plan_key = ("plan", n, is_complex, specs, vectorized, st.key,
+                    extras.next_offset() if st.specs else None)
     hit = cache.get(plan_key)
     if hit is not None:
+        if st is not None and st.specs:
+            extras.add(st.values, st.specs)
         return hit
     if not np.isfinite(y0_real).all():
         raise ValueError(Y0_NOT_FINITE)
     f0, scalar_return = check_fun(fun, t0, y0_real, n, is_complex, args, vectorized)
     compiled = compile_rhs(fun, n, args, is_complex, scalar_return, vectorized=vectorized,
-                           check=(t0, y0_real, f0))
-    if not compiled.python_callback:
+                           check=(t0, y0_real, f0), extras=extras, state=st)
+    if not compiled.python_callback and (st is None or not st.specs or extras):
         cache[plan_key] = compiled
     return compiled

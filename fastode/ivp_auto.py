@@ -42,7 +42,7 @@ from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobi
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import compile_event, failed, forget_stale_failures, raise_failures
+from .rhs import Extras, compile_event, failed, forget_stale_failures, raise_failures
 from .tableaus import explicit as explicit_tableaus
 
 # switching method name -> (name shown in method_switches, explicit tableau)
@@ -97,14 +97,16 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         raise ValueError(Y0_NOT_FINITE)
 
     specs, p = _pack(args)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
-    mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+    extras = Extras(specs)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
+    mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real, extras)
     if jac_compiled is None:
         mode = mode_struct
     else:
         structure = _FD_STRUCT
     jac_address = jac_compiled.address if jac_compiled is not None else 0
-    compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+    compiled_events = [compile_event(e, n, args, is_complex, extras) for e, _, _ in event_list]
+    p = extras.pack(args, specs, p)  # + the current values of numeric globals they read
     n_events = len(event_list)
     if event_list:
         addresses = np.array([c.address for c in compiled_events], dtype=np.int64)

@@ -68,11 +68,12 @@ from .kernels.radau import radau_solve
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
-from .results import MESSAGES, MIN_STEP_MESSAGE
-from .rhs import (RAISED, RHS_SIGNATURE, WRONG_SHAPE, _RHS_CTYPES, CompiledFunction,
+from . import usercode
+from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult
+from .rhs import (RAISED, RHS_SIGNATURE, WRONG_SHAPE, _RHS_CTYPES, CompiledFunction, Extras,
                   FailureRecord, FallbackWarning, _arg_expressions, _cache_for, _compile,
-                  _first_line, arg_specs, compile_event, forget_stale_failures, pack_args,
-                  raise_failures)
+                  _compile_user, _failures, _fallback_reason, arg_specs, compile_event,
+                  forget_stale_failures, pack_args, raise_failures, spec_variants)
 
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
@@ -253,18 +254,9 @@ def _python_jac(fun, args, n, constant=None, is_complex=False):
                             CONSTANT_JAC if constant is not None else "")
 
 
-def _spec_variants(specs):
-    """The argument layouts to try compiling with: as given, then with integer scalars passed
-    as floats. numba cannot build an array from nested lists that mix ints and floats
-    (``np.array([[0, -omega], [omega, k * z]])`` with int ``omega``, ``k``: scipy's test_args);
-    as floats it can, and the result is checked against the Python call at t0."""
-    yield specs
-    if any(s.kind == "i" for s in specs):
-        yield tuple(s._replace(kind="s") if s.kind == "i" else s for s in specs)
-
-
-def compile_jac(jac, n, args, is_complex, t0, y0_real):
-    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option.
+def compile_jac(jac, n, args, is_complex, t0, y0_real, extras=None):
+    """(use_jac mode, CompiledFunction or None) for solve_ivp's ``jac`` option (``extras``: as
+    in fastode.rhs.compile_rhs).
 
     ``jac`` may return a dense array, a scipy sparse matrix (called through Python: it cannot be
     compiled, and a Jacobian is evaluated rarely), or a number for a 1-component system; for a
@@ -320,13 +312,40 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
         # so the Python call costs little next to the solve (no warning: nothing to change)
         return JAC_USER, _python_jac(jac, args, n, is_complex=is_complex)
     specs = arg_specs(args)
+    st = usercode.state(jac, extras is not None) if specs is not None else None
+    if st is not None:
+        record = FailureRecord("jac", jac, n, is_complex)
+
+        def verify(compiled, p):
+            out = np.empty(J0.size)
+            ptr = ctypes.POINTER(ctypes.c_double)
+            compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                            out.ctypes.data_as(ptr))
+            if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
+                raise ValueError("the numba-compiled `jac` returned different values than the "
+                                 "Python function at t0")
+
+        hit = _compile_user(jac, st, ("jac", n, specs, is_complex, scalar_return), args, specs,
+                            extras,
+                            lambda wspecs, _: _jac_source(n, wspecs, is_complex, scalar_return,
+                                                          record),
+                            "jac_wrapper", RHS_SIGNATURE, verify, record=record,
+                            int_as_float=True)
+        if isinstance(hit, CompiledFunction):
+            return JAC_USER, hit
+        if not _failures.get(("warned", st.analysis.static_key)):
+            _failures[("warned", st.analysis.static_key)] = True
+            warnings.warn(f"fastode could not compile `jac` with numba ({hit}); it will be "
+                          "called through Python instead (slower).", FallbackWarning,
+                          stacklevel=4)
+        return JAC_USER, _python_jac(jac, args, n, is_complex=is_complex)
     cache = _cache_for(jac)
     key = ("jac", n, specs, is_complex, scalar_return)
     hit = cache.get(key)
     if isinstance(hit, CompiledFunction):
         return JAC_USER, hit
     if hit is None and specs is not None:
-        for attempt in _spec_variants(specs):
+        for attempt in spec_variants(specs, True):
             try:
                 record = FailureRecord("jac", jac, n, is_complex)
                 compiled = _compile(jac, _jac_source(n, attempt, is_complex, scalar_return,
@@ -344,7 +363,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real):
                 return JAC_USER, result
             except Exception as exc:
                 if hit is None:
-                    hit = _first_line(exc)  # the first attempt's reason is the one to report
+                    hit = _fallback_reason(exc)  # the first attempt's reason is reported
         cache[key] = hit
     if hit is None:
         hit = "`args` contains values that are not numbers or numeric arrays"
@@ -512,21 +531,24 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
         raise ValueError(Y0_NOT_FINITE)
 
     specs, p = _pack(args)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized)
+    extras = Extras(specs)
+    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
     if jac is None:
         jac_compiled = None
     else:
-        mode_jac, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real)
+        mode_jac, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real, extras)
         if jac_compiled is not None:  # jac_sparsity / lband matter only without a user jac
             mode, structure = mode_jac, _FD_STRUCT
     if event_list:
-        compiled_events = [compile_event(e, n, args, is_complex) for e, _, _ in event_list]
+        compiled_events = [compile_event(e, n, args, is_complex, extras)
+                           for e, _, _ in event_list]
         addresses = np.array([c.address for c in compiled_events], dtype=np.int64)
         terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
         directions = np.array([d for _, _, d in event_list])
     else:
         compiled_events = ()
         addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
+    p = extras.pack(args, specs, p)  # + the current values of numeric globals they read
     jac_address = jac_compiled.address if jac_compiled is not None else 0
     rest = (p, t0, t1, y0_real, rtol, atol, mass_arr, has_mass, first_step, max_step,
             min_step, int(max_steps or 0),
@@ -545,13 +567,47 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
     return driver, call_args, compiled, min_step, max_steps
 
 
+# A RHS numba cannot compile, for a large system on the dense path (no band): scipy's own
+# BDF/Radau wins there (sparse LU with jac_sparsity, LAPACK otherwise, against fastode's
+# hand-written dense LU), so it runs the solve. Measured (bench/fallback.py, 2-D Brusselator
+# with a scipy.sparse Laplacian and jac_sparsity, 2 cores): 128 states fastode 0.020 s vs scipy
+# 0.036 s (BDF); 288 states 0.089 vs 0.055; 512 states 0.51 vs 0.093; 2048 states 41.8 vs 0.69.
+SCIPY_DELEGATE = {"bdf": "BDF", "radau_iia_5": "Radau"}  # fastode's method name -> scipy's
+SCIPY_DELEGATE_MIN_SIZE = 200
+_SCIPY_OPTIONS = {"jac", "jac_sparsity", "max_step", "first_step"}
+
+
+def _scipy_solve(fun, method, t0, t1, y0_real, args, rtol, atol, t_eval_arr, dense_output,
+                 event_list, vectorized, options):
+    """scipy.integrate.solve_ivp for this call, as an OdeResult (``naccept``/``nreject``: None,
+    scipy does not count them)."""
+    import scipy.integrate
+    events = [e for e, _, _ in event_list] or None
+    rtol = float(np.ravel(rtol)[0])  # uniform (checked by the caller); scipy takes a scalar
+    res = scipy.integrate.solve_ivp(fun, (t0, t1), y0_real.copy(), method=method,
+                                    t_eval=t_eval_arr, dense_output=dense_output, events=events,
+                                    vectorized=vectorized, args=args or None, rtol=rtol,
+                                    atol=atol, **options)
+    out = OdeResult(**res)
+    out.naccept = out.nreject = None
+    return out
+
+
 def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
                    dense_output, event_list, vectorized, options):
     """solve_ivp for an implicit method (called by fastode.ivp.solve_ivp after the common
     validation of t_span, y0, rtol/atol, t_eval and events)."""
+    scipy_options = dict(options)
     driver, call_args, compiled, min_step, max_steps = _prepare(
         fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
         dense_output, event_list, vectorized, options)
+    if (compiled[0].python_callback and chosen.name in SCIPY_DELEGATE
+            and y0_real.size >= SCIPY_DELEGATE_MIN_SIZE and not is_complex
+            and set(scipy_options) <= _SCIPY_OPTIONS and np.ptp(rtol) == 0
+            and (driver not in BANDED or call_args[-2] < 0)):
+        return _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol,
+                            atol, t_eval_arr, dense_output, event_list, vectorized,
+                            scipy_options)
     forget_stale_failures(compiled)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver(*call_args)

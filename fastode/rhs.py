@@ -19,6 +19,7 @@ a ValueError for a wrong output length.
 """
 import ctypes
 import math
+import re
 import warnings
 import weakref
 from typing import Callable, NamedTuple, Optional
@@ -29,8 +30,9 @@ from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
 
 from . import numpy_extensions  # noqa: F401  (np.hstack forms numba lacks)
+from . import usercode
 from .kernels.callbacks import double_pointer
-from .rhs_inplace import in_place_variant
+from .rhs_inplace import in_place_variant, rewrite_returns
 from numba import carray, cfunc, types
 from numba.core.errors import NumbaError
 
@@ -46,7 +48,8 @@ _EVENT_CTYPES = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double, ctypes.POINTE
 
 class ArgSpec(NamedTuple):
     """How one entry of ``args`` is stored in ``p``: kind 's' scalar float, 'i' int, 'b' bool,
-    'a' float array, 'ia' int array; ``shape`` for arrays."""
+    'a' float array, 'ia' int array; ``shape`` for arrays. In wrapper layouts, kind 'skip' with
+    shape (k,) passes over k entries of ``p`` (another function's run-time values)."""
     kind: str
     shape: tuple
 
@@ -75,6 +78,13 @@ class FailureRecord:
         self.n = n
         self.is_complex = is_complex
         self.vectorized = vectorized
+        try:
+            self._function = weakref.ref(function)
+        except TypeError:
+            self._function = lambda: function
+
+    def bind(self, function):
+        """Re-raise failures by calling ``function`` (the same code, another closure)."""
         try:
             self._function = weakref.ref(function)
         except TypeError:
@@ -208,9 +218,15 @@ class FallbackWarning(UserWarning):
     """fastode could not compile a user function and calls it through Python instead."""
 
 
-# fun -> {(kind, n, complex, argspecs, scalar_return): CompiledFunction or reason string}
+# fun -> {(kind, n, complex, argspecs, scalar_return, ...): CompiledFunction or reason string}
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _strong_cache: dict = {}
+# the same, keyed by code (fastode.usercode: code objects, helpers, layout of the run-time
+# values), so a lambda re-created in a loop reuses its compiled copy
+_code_cache: dict = {}
+_CODE_CACHE_SIZE = 1024
+# (layout, static key) -> reason: a function that did not compile is not tried again
+_failures: dict = {}
 
 
 def _cache_for(fun) -> dict:
@@ -236,6 +252,40 @@ def arg_specs(args) -> Optional[tuple]:
         else:
             return None
     return tuple(specs)
+
+
+def _packed_size(specs) -> int:
+    return sum(math.prod(s.shape) if s.shape else 1 for s in specs)
+
+
+class Extras(list):
+    """Run-time values (numeric globals and closure cells, fastode.usercode) that compiled user
+    functions read from ``p`` after ``args``: each compiled function appends its own (values,
+    specs) at the next offset; ``pack`` builds the ``p`` of this call. The kernel passes one
+    ``p`` to the RHS, the Jacobian and the events, so they share one Extras."""
+    __slots__ = ("arg_specs",)
+
+    def __init__(self, specs):
+        self.arg_specs = specs
+
+    def next_offset(self) -> int:
+        size = _packed_size(self.arg_specs) if self.arg_specs else 0
+        for _, specs in self:
+            size += _packed_size(specs)
+        return size
+
+    def add(self, values, specs) -> None:
+        self.append((values, specs))
+
+    def pack(self, args, specs, p) -> np.ndarray:
+        """``p`` with the added values after the packed ``args`` (``p`` itself if none)."""
+        if not self:
+            return p
+        values, all_specs = tuple(args), tuple(specs)
+        for v, s in self:
+            values += tuple(v)
+            all_specs += tuple(s)
+        return pack_args(values, all_specs)
 
 
 def pack_args(args, specs) -> np.ndarray:
@@ -265,7 +315,9 @@ def _arg_expressions(specs) -> tuple:
     parts = []
     k = 0
     for s in specs:
-        if s.kind == "s":
+        if s.kind == "skip":
+            k += s.shape[0]
+        elif s.kind == "s":
             parts.append(f"p[{k}]")
             k += 1
         elif s.kind == "i":
@@ -450,16 +502,158 @@ def _is_matching_cfunc(fun, signature) -> bool:
     return isinstance(fun, CFunc) and fun._sig == signature
 
 
+def _wrapper_specs(specs, offset, extra_specs) -> tuple:
+    """The layout the wrapper reads: ``args``, then (after other functions' values) this
+    function's run-time values at ``offset``."""
+    if not extra_specs:
+        return specs
+    gap = offset - _packed_size(specs)
+    skip = (ArgSpec("skip", (gap,)),) if gap else ()
+    return tuple(specs) + skip + tuple(extra_specs)
+
+
+def _verify_p(args, specs, offset, st) -> np.ndarray:
+    """A ``p`` laid out as at run time, to check a compiled function against Python at t0."""
+    base = pack_args(args, specs)
+    if not st.specs:
+        return base
+    extra = pack_args(st.values, st.specs)
+    p = np.zeros(offset + _packed_size(st.specs))
+    m = _packed_size(specs)
+    p[:m] = base[:m]
+    p[offset:] = extra[:p.size - offset]
+    return p
+
+
+def _store(fun, key, value) -> None:
+    _cache_for(fun)[key] = value
+    if len(_code_cache) >= _CODE_CACHE_SIZE:
+        _code_cache.pop(next(iter(_code_cache)))  # the oldest entry
+    _code_cache[key] = value
+
+
+def spec_variants(specs, int_as_float):
+    """The argument layouts to try compiling with: as given, then (``int_as_float``) with
+    integer scalars passed as floats. numba cannot build an array from nested lists that mix
+    ints and floats (``np.array([[0, -omega], [omega, k * z]])`` with int ``omega``, ``k``:
+    scipy's test_args); as floats it can. Only where the result is checked against the Python
+    call at t0 (``verify``)."""
+    yield specs
+    if int_as_float and specs and any(s.kind == "i" for s in specs):
+        yield tuple(s._replace(kind="s") if s.kind == "i" else s for s in specs)
+
+
+def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signature, verify,
+                  in_place_n=None, record=None, int_as_float=False):
+    """Compile a plain Python user function (fastode.usercode State ``st``) into a cfunc.
+
+    ``source(wrapper_specs, in_place)`` is the wrapper source; ``verify(compiled, p)`` raises if
+    the compiled function disagrees with Python. ``record`` is the FailureRecord the wrapper
+    source notes failures in (it becomes the result's ``failure``). Returns a CompiledFunction
+    (its run-time values added to ``extras``) or the reason string of a failure.
+    """
+    offset = extras.next_offset() if extras is not None else 0
+    fail_key = (layout, st.analysis.static_key)
+    reason = _failures.get(fail_key)
+    if reason is not None:
+        return reason
+    attempts = [st]
+    if st.runtime and st.specs:
+        # e.g. a global flag that selects a branch numba types only as a constant
+        attempts.append(usercode.state(fun, False))
+    reason = None
+    for attempt in attempts:
+        key = (layout, attempt.key, offset if attempt.specs else None)
+        hit = _cache_for(fun).get(key)
+        if hit is None:
+            hit = _code_cache.get(key)
+        if isinstance(hit, CompiledFunction):
+            _cache_for(fun)[key] = hit
+            if hit.failure is not None:
+                # a copy shared by code (a lambda re-created in a loop): a failure is re-raised
+                # by calling this function object, with its own closure
+                hit.failure.bind(fun)
+            if attempt.specs:
+                extras.add(attempt.values, attempt.specs)
+            return hit
+        compiled = None
+        for variant in spec_variants(specs, int_as_float):
+            wspecs = _wrapper_specs(variant, offset, attempt.specs)
+            try:
+                if in_place_n is not None and attempt.runtime:
+                    try:
+                        fn = usercode.build(attempt, in_place=(in_place_n, rewrite_returns))
+                        if fn is not None:
+                            compiled = _compile(fn, source(wspecs, True), wrapper, signature)
+                            verify(compiled, _verify_p(args, specs, offset, attempt))
+                    except Exception:  # the allocating version below is the reference
+                        compiled = None
+                if compiled is None:
+                    fn = usercode.build(attempt)
+                    compiled = _compile(fn, source(wspecs, False), wrapper, signature)
+                    verify(compiled, _verify_p(args, specs, offset, attempt))
+                break
+            except Exception as exc:  # numba's TypingError, UnsupportedError, CannotRewrite ...
+                compiled = None
+                if reason is None:
+                    reason = _fallback_reason(exc)  # the first attempt's reason is reported
+        if compiled is None:
+            if attempt.runtime:
+                usercode.runtime_failed.add(st.analysis.static_key)
+            continue
+        if record is not None:
+            record.buffer[0] = 0.0  # verify() may have noted a failure
+        result = CompiledFunction(compiled.address, compiled, False, [], "", record)
+        _store(fun, key, result)
+        if attempt.specs:
+            extras.add(attempt.values, attempt.specs)
+        return result
+    _failures[fail_key] = reason
+    return reason
+
+
 def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_return: bool,
-                vectorized: bool = False, check: Optional[tuple] = None) -> CompiledFunction:
+                vectorized: bool = False, check: Optional[tuple] = None,
+                extras: Optional[Extras] = None, state=None) -> CompiledFunction:
     """Make ``fun(t, y, *args)`` callable from the kernels; compiled once per argument layout.
 
     ``check`` = (t0, y0_real, expected_real) compares the compiled function against the Python
     call once, right after compiling (numba and Python can disagree, e.g. on integer overflow).
+    With ``extras`` (an Extras shared by this call's functions), the numeric globals and closure
+    cells ``fun`` reads are run-time values added to it (pack ``p`` with ``extras.pack``);
+    without, they are compiled in as constants and the compiled copy is keyed by their values.
     """
     if _is_matching_cfunc(fun, RHS_SIGNATURE):
         return CompiledFunction(fun.address, fun, False, [], "")
     specs = arg_specs(args)
+    st = None
+    if specs is not None:
+        st = state if state is not None else usercode.state(fun, extras is not None)
+    if st is not None:
+        record = FailureRecord("fun", fun, n, is_complex, vectorized)
+
+        def source(wspecs, in_place):
+            if in_place:
+                return _rhs_source(n, wspecs, False, False, in_place=True, record=record)
+            return _rhs_source(n, wspecs, is_complex, scalar_return, vectorized, record=record)
+
+        def verify(compiled, p):
+            if check is not None:
+                _check_compiled(compiled, p, check)
+
+        in_place_n = None if (is_complex or vectorized or scalar_return) else n
+        hit = _compile_user(fun, st, ("rhs", n, is_complex, specs, scalar_return, vectorized),
+                            args, specs, extras, source, "rhs_wrapper", RHS_SIGNATURE, verify,
+                            in_place_n, record, int_as_float=check is not None)
+        if isinstance(hit, CompiledFunction):
+            return hit
+        if _cache_for(fun).get(("warned", "rhs")) is None:
+            _cache_for(fun)[("warned", "rhs")] = hit
+            if not _failures.get(("warned", st.analysis.static_key)):
+                _failures[("warned", st.analysis.static_key)] = True
+                _warn_fallback("fun", hit)
+        result = _python_rhs(fun, args, n, is_complex, vectorized)
+        return result._replace(reason=hit)
     key = ("rhs", n, is_complex, specs, scalar_return, vectorized)
     cache = _cache_for(fun)
     hit = cache.get(key)
@@ -476,7 +670,7 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
                                                           record=record),
                                     "rhs_wrapper", RHS_SIGNATURE)
                 if check is not None:
-                    _check_compiled(compiled, args, specs, check)
+                    _check_compiled(compiled, pack_args(args, specs), check)
                 result = CompiledFunction(compiled.address, compiled, False, [], "", record)
                 cache[key] = result
                 return result
@@ -489,11 +683,11 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
                                 "rhs_wrapper", RHS_SIGNATURE)
             result = CompiledFunction(compiled.address, compiled, False, [], "", record)
             if check is not None:
-                _check_compiled(compiled, args, specs, check)
+                _check_compiled(compiled, pack_args(args, specs), check)
             cache[key] = result
             return result
         except Exception as exc:  # numba's TypingError, UnsupportedError, ...
-            hit = _first_line(exc)
+            hit = _fallback_reason(exc)
             cache[key] = hit
             _warn_fallback("fun", hit)
     elif hit is None:
@@ -504,11 +698,10 @@ def compile_rhs(fun: Callable, n: int, args: tuple, is_complex: bool, scalar_ret
     return result._replace(reason=hit)
 
 
-def _check_compiled(compiled, args, specs, check):
+def _check_compiled(compiled, p, check):
     """Compare the compiled RHS with the Python call at t0 (numba and Python can disagree)."""
     t0, y_real, expected = check
     out = np.empty_like(expected)
-    p = pack_args(args, specs)
     as_pointer = ctypes.POINTER(ctypes.c_double)
     compiled.ctypes(t0, y_real.ctypes.data_as(as_pointer), p.ctypes.data_as(as_pointer),
                     out.ctypes.data_as(as_pointer))
@@ -517,11 +710,30 @@ def _check_compiled(compiled, args, specs, check):
                          "the Python function at t0")
 
 
-def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> CompiledFunction:
-    """Make the event function ``fun(t, y, *args) -> float`` callable from the kernels."""
+def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool,
+                  extras: Optional[Extras] = None) -> CompiledFunction:
+    """Make the event function ``fun(t, y, *args) -> float`` callable from the kernels
+    (``extras``: as in compile_rhs)."""
     if _is_matching_cfunc(fun, EVENT_SIGNATURE):
         return CompiledFunction(fun.address, fun, False, [], "")
     specs = arg_specs(args)
+    st = usercode.state(fun, extras is not None) if specs is not None else None
+    if st is not None:
+        record = FailureRecord(f"event {getattr(fun, '__name__', '')}".strip(), fun, n,
+                               is_complex)
+        hit = _compile_user(fun, st, ("event", n, is_complex, specs), args, specs, extras,
+                            lambda wspecs, _: _event_source(n, wspecs, is_complex, record),
+                            "event_wrapper", EVENT_SIGNATURE, lambda compiled, p: None,
+                            record=record)
+        if isinstance(hit, CompiledFunction):
+            return hit
+        if _cache_for(fun).get(("warned", "event")) is None:
+            _cache_for(fun)[("warned", "event")] = hit
+            if not _failures.get(("warned", st.analysis.static_key)):
+                _failures[("warned", st.analysis.static_key)] = True
+                _warn_fallback(f"event {getattr(fun, '__name__', '')}", hit)
+        result = _python_event(fun, args, n, is_complex)
+        return result._replace(reason=hit)
     key = ("event", n, is_complex, specs)
     cache = _cache_for(fun)
     hit = cache.get(key)
@@ -537,7 +749,7 @@ def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> Compi
             cache[key] = result
             return result
         except Exception as exc:
-            hit = _first_line(exc)
+            hit = _fallback_reason(exc)
             cache[key] = hit
             _warn_fallback(f"event {getattr(fun, '__name__', '')}", hit)
     elif hit is None:
@@ -548,6 +760,29 @@ def compile_event(fun: Callable, n: int, args: tuple, is_complex: bool) -> Compi
     return result._replace(reason=hit)
 
 
+_WHERE = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _fallback_reason(exc: BaseException) -> str:
+    """Why numba failed, where (the user's file:line) and what to change, for the warning."""
+    reason = _first_line(exc)
+    text = str(exc)
+    where = [m for m in _WHERE.finditer(text)
+             if not m.group(1).startswith("<") and "/fastode/" not in m.group(1)
+             and "/numba/" not in m.group(1)]
+    if where:
+        reason += f", at {where[-1].group(1)}:{where[-1].group(2)}"
+    if "Untyped global name" in reason or "Unknown attribute" in reason:
+        advice = ("make that name a number, a numpy array or a plain function of numbers and "
+                  "arrays, or pass the value through `args`")
+    elif "reflected list" in text or "list(" in reason or "List" in reason:
+        advice = "build a numpy array (np.array, np.empty) instead of a Python list there"
+    elif isinstance(exc, usercode.CannotRewrite):
+        advice = "see the reason"
+    else:
+        advice = ("use numpy operations on float arrays on that line (no dicts, lists of "
+                  "arrays, scipy.sparse or other Python objects)")
+    return f"{reason}; to compile it: {advice}"
 def _warn_fallback(what: str, reason: str) -> None:
     warnings.warn(
         f"fastode could not compile `{what}` with numba ({reason}); it will be called through "

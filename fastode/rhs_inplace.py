@@ -55,6 +55,25 @@ class _ReturnRewriter(ast.NodeTransformer):
         return stmts
 
 
+def rewrite_returns(func: ast.FunctionDef, n: int, numpy_names: set) -> bool:
+    """Rewrite ``func`` in place to assign its returned entries into a new last parameter
+    ``out``; False (``func`` unusable) when some return is not a literal of ``n`` entries."""
+    if func.args.vararg or func.args.kwarg or func.args.kwonlyargs or func.args.defaults:
+        return False
+    rewriter = _ReturnRewriter(n, numpy_names)
+    func.body = [rewriter.visit(stmt) for stmt in func.body]
+    flat = []
+    for stmt in func.body:
+        flat.extend(stmt if isinstance(stmt, list) else [stmt])
+    func.body = flat
+    if not rewriter.ok or rewriter.count == 0:
+        return False
+    # a nested return inside if/for bodies was rewritten in place by generic_visit
+    func.decorator_list = []
+    func.args.args.append(ast.arg(arg=_OUT))
+    return True
+
+
 def in_place_variant(fun: Callable, n: int) -> Optional[Callable]:
     """``g(t, y, *args, out)`` writing into ``out`` what ``fun(t, y, *args)`` returns, or None."""
     code = getattr(fun, "__code__", None)
@@ -68,24 +87,11 @@ def in_place_variant(fun: Callable, n: int) -> Optional[Callable]:
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
         return None  # lambdas and odd sources
     func = tree.body[0]
-    if func.name != fun.__name__ or func.args.vararg or func.args.kwarg or func.args.kwonlyargs:
+    if func.name != fun.__name__:
         return None
     numpy_names = {name for name, value in fun.__globals__.items()
                    if getattr(value, "__name__", None) == "numpy"}
-    if not numpy_names and "np" not in fun.__globals__:
-        numpy_names = set()
-    rewriter = _ReturnRewriter(n, numpy_names)
-    func.body = [rewriter.visit(stmt) for stmt in func.body]
-    flat = []
-    for stmt in func.body:
-        flat.extend(stmt if isinstance(stmt, list) else [stmt])
-    func.body = flat
-    if not rewriter.ok or rewriter.count == 0:
-        return None
-    # a nested return inside if/for bodies was rewritten in place by generic_visit
-    func.decorator_list = []
-    func.args.args.append(ast.arg(arg=_OUT))
-    if func.args.defaults:
+    if not rewrite_returns(func, n, numpy_names):
         return None
     ast.fix_missing_locations(tree)
     namespace = dict(fun.__globals__)
