@@ -493,8 +493,9 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
             and y0_real.size >= SCIPY_DELEGATE_MIN_SIZE and not is_complex
             and set(scipy_options) <= _SCIPY_OPTIONS and np.ptp(rtol) == 0
             and (driver not in BANDED or call_args[-2] < 0)):
-        return _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol, atol, t_eval_arr,
-                            dense_output, event_list, vectorized, scipy_options)
+        return _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol,
+                            atol, t_eval_arr, dense_output, event_list, vectorized,
+                            scipy_options)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver(*call_args)
     status = int(status)
