@@ -26,14 +26,12 @@ import ast
 import copy
 import hashlib
 import inspect
-import linecache
 import types
 import weakref
 from typing import NamedTuple, Optional
 
 import numba
 import numpy as np
-from numba.core.registry import CPUDispatcher
 
 PARAM = "__fastode_rt"
 # modules whose Python functions numba may know by identity (overloads): never rebuilt as helpers
@@ -538,7 +536,3 @@ def _build_frozen(info: _Fn, memo):
             namespace[name] = memo[key]
     return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
                               tuple(closure) if closure else None)
-
-
-def is_dispatcher(fun) -> bool:
-    return isinstance(fun, CPUDispatcher)
