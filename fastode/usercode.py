@@ -258,15 +258,16 @@ _NO_ANALYSIS = "no analysis"
 _analyses: dict = {}
 
 
-def _forget(ref, key):
-    entry = _analyses.get(key)
+def _forget(ref, key, table):
+    entry = table.get(key)
     if entry is not None and entry[0] is ref:
-        del _analyses[key]
+        del table[key]
 
 
 def _set_analysis(fun, analysis):
     key = id(fun)
-    ref = weakref.ref(fun, lambda r, key=key: _forget(r, key))
+    # the table is bound now: at interpreter exit the module's globals may already be None
+    ref = weakref.ref(fun, lambda r, key=key, table=_analyses: _forget(r, key, table))
     _analyses[key] = (ref, analysis)
 
 

@@ -185,10 +185,26 @@ def huge_int_arg(t, y, k):
 
 def test_compiled_result_checked_against_python():
     """numba's int64 overflows where Python's int does not: the compiled function is checked
-    against the Python call at t0 and the Python version used, with a warning."""
-    with pytest.warns(fastode.FallbackWarning, match="different values"):
+    against the Python call at t0. With the int argument compiled as int64 it disagrees; the
+    second layout fastode tries passes it as a float (exact below 2**53), which agrees and
+    gives the right answer, so nothing falls back."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastode.FallbackWarning)
         res = fastode.solve_ivp(huge_int_arg, (0.0, 1.0), [1.0], args=(2 ** 40,), **KW)
     np.testing.assert_allclose(res.y[0, -1], np.exp(2.0 ** 80 * 1e-30), rtol=1e-9)
+
+
+def overflow_int_only(t, y, k):
+    return y * float((k * k) >> 79) - y  # a shift: int only; k * k overflows int64
+
+
+def test_compiled_result_disagreeing_with_python_falls_back():
+    """No layout agrees with Python at t0 (int64 overflow, and a float cannot do `&`): the
+    Python function is used, with a warning, and the answer is Python's."""
+    with pytest.warns(fastode.FallbackWarning, match="different values"):
+        res = fastode.solve_ivp(overflow_int_only, (0.0, 1.0), [1.0], args=(2 ** 40 + 1,), **KW)
+    # Python: (k * k) >> 79 == 2, so y' = y (int64 would give 0: y' = -y)
+    np.testing.assert_allclose(res.y[0, -1], np.e, rtol=1e-6)
 
 
 # ---- vectorized ----------------------------------------------------------------------------

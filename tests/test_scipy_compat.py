@@ -155,15 +155,12 @@ def test_complex_jac_is_df_dz(method, form):
 def test_complex_jac_wrong_derivative_is_not_ignored():
     # a jac that is not df/dz changes the Newton iteration: if the kernel ignored it, njev
     # would stay 0 (the finite-difference path counts no user Jacobian calls)
-    calls = []
-
     def jac(t, y):
-        calls.append(t)
         return np.array([[-2.0 + 0j]])
 
     res = fastode.solve_ivp(lambda t, y: -2.0 * y, (0.0, 1.0), [1.0 + 1j], method="BDF",
                             jac=jac, rtol=1e-8, atol=1e-10)
-    assert res.success and res.njev >= 1 and calls
+    assert res.success and res.njev >= 1
     np.testing.assert_allclose(res.y[0, -1], (1 + 1j) * np.exp(-2.0), rtol=1e-6)
 
 
