@@ -28,15 +28,21 @@ def test_result_fields(method):
     np.testing.assert_allclose(sol.sol(sol.t), sol.y, rtol=1e-12, atol=1e-15)
 
 
-def test_scipy_solver_classes_still_go_to_scipy():
-    # LSODA is compiled (fastode.ivp_auto, tests/test_switching.py); scipy's OdeSolver classes
-    # are handed to scipy with a warning
+def test_scipy_solver_classes_run_compiled_and_subclasses_go_to_scipy():
+    # scipy's own LSODA class names fastode's compiled LSODA (fastode.ivp_auto); a user's
+    # subclass of a scipy solver is handed to scipy with a warning
     import scipy.integrate
-    with pytest.warns(UserWarning, match="scipy"):
-        sol = fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method=scipy.integrate.LSODA,
-                                rtol=1e-8, atol=1e-10)
-    assert sol.success
+    sol = fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method=scipy.integrate.LSODA,
+                            rtol=1e-8, atol=1e-10)
+    assert sol.success and sol.naccept is not None
     np.testing.assert_allclose(sol.y[:, -1].sum(), 1.0, rtol=1e-7)
+
+    class MyBDF(scipy.integrate.BDF):
+        pass
+
+    with pytest.warns(UserWarning, match="scipy"):
+        sol = fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method=MyBDF, rtol=1e-8, atol=1e-10)
+    assert sol.success and sol.naccept is None
 
 
 def test_radau_and_bdf_are_compiled():
@@ -179,13 +185,14 @@ def test_cfunc_jac_with_wrong_signature():
         fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method="Rodas4", jac=jac)
 
 
-def test_complex_with_jac_or_mass_rejected():
+def test_complex_with_mass_rejected_and_with_jac_solved():
     def f(t, z):
         return -z
 
-    with pytest.raises(ValueError, match="complex"):
-        fastode.solve_ivp(f, (0.0, 1.0), np.array([1.0 + 0j]), method="Rodas4",
-                          jac=np.eye(1))
+    # a complex jac is df/dz, as in scipy (tests/test_scipy_compat.py checks the forms)
+    sol = fastode.solve_ivp(f, (0.0, 1.0), np.array([1.0 + 0j]), method="Rodas4", jac=-np.eye(1),
+                            rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(sol.y[0, -1], np.exp(-1.0), rtol=1e-6)
     with pytest.raises(ValueError, match="complex"):
         fastode.solve_ivp(f, (0.0, 1.0), np.array([1.0 + 0j]), method="Rodas4",
                           mass=np.eye(1))
