@@ -558,8 +558,10 @@ def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signatu
     if reason is not None:
         return reason
     attempts = [st]
-    if st.runtime and st.specs:
-        # e.g. a global flag that selects a branch numba types only as a constant
+    if st.runtime:
+        # the function as it is, values compiled in and keyed (never stale): for a global flag
+        # that selects a branch numba types only as a constant, or a function without source
+        # (python -c, exec) that the run-time copy cannot be built from
         attempts.append(usercode.state(fun, False))
     reason = None
     for attempt in attempts:

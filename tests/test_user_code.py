@@ -298,3 +298,18 @@ def test_large_fallback_on_the_dense_path_runs_scipys_solver(monkeypatch):
         assert res.success and isinstance(res, OdeResult)
         np.testing.assert_allclose(res.y, theirs.y, rtol=1e-8, atol=1e-12)
         assert res.nfev == theirs.nfev and res.nlu == theirs.nlu
+
+
+def test_function_without_source_compiles_and_is_never_stale():
+    # `python -c`, exec, some notebooks: no source for the run-time copy; the function is
+    # compiled as it is, its globals keyed by value (it fell back to Python before)
+    namespace = {"np": np, "K": 2.0}
+    exec("def no_source(t, y):\n    return -K * y\n", namespace)
+    fun = namespace["no_source"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastode.FallbackWarning)
+        res = fastode.solve_ivp(fun, (0.0, 1.0), [1.0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(res.y[0, -1], np.exp(-2.0), rtol=1e-8)
+        namespace["K"] = 1.0
+        res = fastode.solve_ivp(fun, (0.0, 1.0), [1.0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(res.y[0, -1], np.exp(-1.0), rtol=1e-8)

@@ -37,7 +37,12 @@ IMPORT_REWRITES = {
 }
 
 # test id -> why fastode deliberately differs (keep in step with the README's compatibility section)
-DEVIATIONS: dict = {}
+DEVIATIONS: dict = {
+    "test_ivp.py::test_integration_stiff[LSODA]": (
+        "fastode's LSODA is RK45 <-> Rodas4, not ODEPACK: a Rosenbrock step needs a fresh "
+        "Jacobian each step (njev 264 on this Robertson run against the test's cap of 200; "
+        "nfev 2938 is within its 5000)"),
+}
 
 MINIMUM_PASSED = 66
 TIMEOUT_PER_TEST_S = 900
