@@ -776,6 +776,9 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
         raise ValueError(f"`method` {method!r} is not available in solve_ensemble yet (explicit "
                          "methods only: " + ", ".join(explicit) + ").")
     t0, t1 = validate_t_span(t_span)
+    if not math.isfinite(t1):
+        # no events here to end such a solve: it would run (and store steps) forever
+        raise ValueError(f"`t_span` must be finite for solve_ensemble; got {tuple(t_span)!r}.")
     y0_arr = _validate_y0(y0)
     params_arr = _validate_params(params)
     n_traj = _resolve_n_traj(y0_arr, params_arr, n_traj)

@@ -415,6 +415,11 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                      is_complex)
     t_eval_arr = None if t_eval is None else validate_t_eval(t_eval, t0, t1)
     event_list = [] if events is None else validate_events(events)
+    if not math.isfinite(t1) and not (options.get("max_steps")
+                                      or any(count for _, count, _ in event_list)):
+        # scipy accepts it and may never return; an unbounded solve here would fill memory
+        raise ValueError("`t_span` has an infinite end: give a terminal event (or `max_steps`) "
+                         "so that the integration can end.")
     if chosen.family == "switching":
         # LSODA / auto: explicit <-> stiff switching (fastode.ivp_auto)
         from .ivp_auto import solve_auto

@@ -292,3 +292,16 @@ def test_jac_mixing_int_args_and_floats_in_nested_lists_compiles():
                                 jac=sys3_jac, args=(2, 4, 0.99), rtol=1e-10, atol=1e-12)
     assert res.success and res.njev >= 1
     np.testing.assert_allclose(res.y[:2, -1], [np.sin(2.0), -np.cos(2.0)], rtol=1e-7)
+
+
+def test_infinite_t_bound_without_an_end_is_an_error():
+    with pytest.raises(ValueError, match="infinite end"):
+        fastode.solve_ivp(decay, (0.0, np.inf), [1.0])
+    res = fastode.solve_ivp(decay, (0.0, np.inf), [1.0], max_steps=50)
+    assert res.status == -1 and res.naccept + res.nreject == 50 and res.t.size == res.naccept + 1
+
+
+def test_ensemble_rejects_an_infinite_t_bound():
+    # it has no events to end such a solve (it ran until memory ran out)
+    with pytest.raises(ValueError, match="`t_span`"):
+        fastode.solve_ensemble(decay, (0.0, np.inf), [1.0], params=np.ones((2, 0)))
