@@ -78,9 +78,16 @@ class DenseOutput:
 
     Same interface as scipy's ``DenseOutput``: attributes ``t_old``, ``t``, ``t_min``, ``t_max``
     and ``__call__(t)`` for a scalar (shape (n,)) or an array of times (shape (n, len(t))).
+    ``h`` (optional) is the step length when ``t`` is ``t_old + h`` rounded (default
+    ``t - t_old``); ``theta = (t - t_old) / h``.
+
+    The polynomial is summed by Horner's rule in the order of ``OdeSolution``'s compiled
+    evaluation, with elementwise operations only (no BLAS, whose summation order depends on
+    the CPU), so an interpolant of ``sol.interpolants`` returns exactly what ``sol`` returns
+    away from the breakpoints, on every machine.
     """
 
-    def __init__(self, t_old, t, y_old, Q, complex_state=False):
+    def __init__(self, t_old, t, y_old, Q, complex_state=False, *, h=None):
         self.t_old = float(t_old)
         self.t = float(t)
         self.t_min = min(self.t, self.t_old)
@@ -88,13 +95,20 @@ class DenseOutput:
         self.y_old = np.asarray(y_old, dtype=float)
         self.Q = np.asarray(Q, dtype=float)
         self.complex_state = complex_state
+        self._h = self.t - self.t_old if h is None else float(h)
 
     def __call__(self, t):
         t = np.asarray(t, dtype=float)
-        h = self.t - self.t_old
+        h = self._h
         theta = (np.atleast_1d(t) - self.t_old) / h if h != 0 else np.zeros(np.atleast_1d(t).shape)
-        powers = theta[None, :] ** np.arange(1, self.Q.shape[1] + 1)[:, None]
-        y = self.y_old[:, None] + self.Q @ powers
+        q = self.Q.shape[1]
+        if q == 0:
+            y = np.repeat(self.y_old[:, None], theta.size, axis=1)
+        else:  # y_old + theta (Q_0 + theta (Q_1 + ... + theta Q_{q-1})), as _evaluate_segments
+            acc = np.repeat(self.Q[:, q - 1:q], theta.size, axis=1)
+            for r in range(q - 2, -1, -1):
+                acc = acc * theta + self.Q[:, r:r + 1]
+            y = self.y_old[:, None] + acc * theta
         if self.complex_state:
             y = y[0::2] + 1j * y[1::2]
         return y[:, 0] if t.ndim == 0 else y
@@ -138,7 +152,7 @@ class OdeSolution:
             q = max(max(d.Q.shape[1] for d in interpolants), 1)
             n = interpolants[0].y_old.shape[0]
             seg_t = np.array([d.t_old for d in interpolants])
-            seg_h = np.array([d.t - d.t_old for d in interpolants])
+            seg_h = np.array([getattr(d, "_h", d.t - d.t_old) for d in interpolants])
             seg_data = np.zeros((len(interpolants), n * (q + 1)))
             for j, d in enumerate(interpolants):
                 seg_data[j, :n] = d.y_old
@@ -174,7 +188,7 @@ class OdeSolution:
         n, q = self._n, self._q
         return [DenseOutput(self._seg_t[j], self._seg_t[j] + self._seg_h[j],
                             self._seg_data[j, :n], self._seg_data[j, n:].reshape(n, q),
-                            self._complex)
+                            self._complex, h=self._seg_h[j])
                 for j in range(self.n_segments)]
 
     def __call__(self, t):

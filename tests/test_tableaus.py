@@ -12,6 +12,11 @@ Everything here is pure numpy (plus scipy as the reference for RK23 / RK45 / DOP
 """
 from __future__ import annotations
 
+import math
+import os
+import subprocess
+import sys
+from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
@@ -603,6 +608,54 @@ def test_matches_scipy_one_step(name):
         tol = 2 * np.finfo(float).eps * mag
         assert np.all(np.abs(dense_eval(t, y0, h, K_scipy, th) - ref) <= tol)
         assert np.all(np.abs(dense_eval(t, y0, h, K, th) - ref) <= tol)
+
+
+_TABLEAU_DIGEST = """
+import hashlib, numpy as np
+from fastode.tableaus import explicit, radau, rosenbrock, sdirk
+digest = hashlib.sha256()
+for mod in (explicit, radau, rosenbrock, sdirk):
+    for name, value in sorted(vars(mod).items()):
+        fields = value if isinstance(value, tuple) and hasattr(value, "_fields") else (value,)
+        for a in fields:
+            if isinstance(a, np.ndarray):
+                digest.update(name.encode() + np.ascontiguousarray(a).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_coefficients_do_not_depend_on_the_blas_kernels():
+    """The coefficients computed at import (DOP853's monomial P = W^T M, the SDIRK stage
+    cubics) are summed exactly and rounded once, not by BLAS/LAPACK, whose kernels (picked per
+    CPU, or by OPENBLAS_CORETYPE when numpy loads) sum in different orders: the same bits
+    under OpenBLAS's oldest (Prescott) and AVX2 (Haswell) kernels. (On a CPU without AVX2,
+    Haswell falls back to an older kernel set and the check is weaker.)"""
+    digests = set()
+    for core in ("Prescott", "Haswell"):
+        proc = subprocess.run([sys.executable, "-c", _TABLEAU_DIGEST], capture_output=True,
+                              text=True, env=dict(os.environ, OPENBLAS_CORETYPE=core),
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_dop853_monomial_P_is_correctly_rounded():
+    """P[i, p] is the exact sum over the basis polynomials of W[k, i] M[k, p], rounded once."""
+    P = ex.DOP853.P
+    B, D = ex._DOP853_A_ALL[12, :12], ex._DOP853_D
+    s = B.shape[0]
+    for i in range(P.shape[0]):
+        w = [Fraction(float(B[i])) if i < s else Fraction(0)]             # F_0 = y_new - y
+        w.append(Fraction(int(i == 0)) - w[0])                             # F_1 = h f_0 - F_0
+        w.append(2 * w[0] - int(i == 0) - int(i == s))                     # F_2
+        w += [Fraction(float(d)) for d in D[:, i]]                          # F_3..F_6
+        poly = [Fraction(0)] * 8                  # coefficients of x^0..x^7 of sum_k w_k basis_k
+        for k, wk in enumerate(w):
+            a, b = k // 2 + 1, (k + 1) // 2       # basis_k = x^a (1 - x)^b
+            for j in range(b + 1):
+                poly[a + j] += wk * (-1) ** j * math.comb(b, j)
+        assert [float(c) for c in poly[1:]] == list(P[i]), i
 
 
 def test_coefficients_equal_scipy():

@@ -25,6 +25,7 @@ DOP853, against scipy's solvers on one step.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -449,23 +450,34 @@ def dop853_monomial_P(B, D) -> np.ndarray:
     where F_0 = y_new - y, F_1 = h f_0 - F_0, F_2 = 2 F_0 - h (f_new + f_0) and
     F_{3..6} = h D K.  The basis polynomials have integer monomial coefficients, so
     P = W^T M with M exact.  B: (s,) weights, D: (4, s+1+m).  Returns (s+1+m, 7).
+
+    W and the product are formed in exact rational arithmetic (from the float coefficients B
+    and D) and rounded once: P is correctly rounded, the same bits on every machine (a BLAS
+    matmul sums in an order that depends on the CPU's kernels, which moved P's last bits, hence
+    every DOP853 interpolant's, with the CPU).
     """
-    B, D = _f(B), _f(D)
-    s, n = B.shape[0], D.shape[1]
-    W = np.zeros((7, n))
-    W[0, :s] = B
-    W[1, :s] = -B
-    W[1, 0] += 1.0
-    W[2, :s] = 2.0 * B
-    W[2, 0] -= 1.0
-    W[2, s] -= 1.0
+    B = [Fraction(float(v)) for v in _f(B)]
+    D = [[Fraction(float(v)) for v in row] for row in _f(D)]
+    s, n = len(B), len(D[0])
+    zero = Fraction(0)
+    W = [[zero] * n for _ in range(7)]
+    for i in range(s):
+        W[0][i] = B[i]
+        W[1][i] = -B[i]
+        W[2][i] = 2 * B[i]
+    W[1][0] += 1
+    W[2][0] -= 1
+    W[2][s] -= 1
     W[3:] = D
-    M = np.zeros((7, 7))      # M[k, p - 1]: coefficient of x**p in the k-th basis polynomial
-    for k in range(7):
-        a, b = k // 2 + 1, (k + 1) // 2     # x**a * (1 - x)**b
-        for j in range(b + 1):
-            M[k, a + j - 1] = (-1) ** j * _binom(b, j)
-    return W.T @ M
+    P = np.zeros((n, 7))      # P[i, p - 1] = sum_k W[k][i] * (coefficient of x**p in basis_k)
+    for i in range(n):
+        poly = [zero] * 7
+        for k in range(7):
+            a, b = k // 2 + 1, (k + 1) // 2     # basis_k = x**a * (1 - x)**b
+            for j in range(b + 1):
+                poly[a + j - 1] += W[k][i] * ((-1) ** j * _binom(b, j))
+        P[i] = [float(c) for c in poly]
+    return P
 
 
 def _binom(n: int, k: int) -> int:

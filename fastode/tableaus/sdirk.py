@@ -32,6 +32,7 @@ Methods
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -63,9 +64,20 @@ def _stage_cubic(c, a, b):
     W[k, 2] u_end): the cubic through y, the stage values Y_a = y + u_a, Y_b = y + u_b at
     theta = c_a, c_b and y_new at theta = 1. Used with a mass matrix, where f is not y' and the
     Hermite cubic is not available."""
-    nodes = np.array([c[a], c[b], 1.0])
-    V = np.stack([nodes, nodes ** 2, nodes ** 3], axis=1)   # p(nodes) = V q
-    return np.linalg.inv(V)
+    # p(nodes) = V q, with V[i, k] = node_i^(k+1); inverted exactly (fractions) and rounded once,
+    # not by LAPACK, whose result moves in the last bits with the CPU's BLAS kernels (and these
+    # coefficients are frozen into the compiled, cached kernels)
+    nodes = [Fraction(float(c[a])), Fraction(float(c[b])), Fraction(1)]
+    V = [[x ** (k + 1) for k in range(3)] + [Fraction(int(i == r)) for r in range(3)]
+         for i, x in enumerate(nodes)]
+    for col in range(3):                     # Gauss-Jordan on [V | I] (V is invertible)
+        piv = next(r for r in range(col, 3) if V[r][col] != 0)
+        V[col], V[piv] = V[piv], V[col]
+        V[col] = [v / V[col][col] for v in V[col]]
+        for r in range(3):
+            if r != col:
+                V[r] = [v - V[r][col] * w for v, w in zip(V[r], V[col])]
+    return np.array([[float(v) for v in row[3:]] for row in V])
 
 
 def _kvaerno5():
