@@ -131,7 +131,7 @@ def test_constant_jacobian(form):
     jac = {"array": A, "list": A.tolist(), "sparse": scipy.sparse.csr_matrix(A)}[form]
     sol = fastode.solve_ivp(linear3, (0.0, 2.0), [1.0, 1.0, 1.0], method="Rodas4", jac=jac,
                             rtol=1e-8, atol=1e-12)
-    assert sol.njev == 1
+    assert sol.njev == 0  # a constant matrix is not evaluated (scipy counts it the same)
     fd = fastode.solve_ivp(linear3, (0.0, 2.0), [1.0, 1.0, 1.0], method="Rodas4", rtol=1e-8,
                            atol=1e-12)
     np.testing.assert_allclose(sol.y[:, -1], fd.y[:, -1], rtol=1e-6, atol=1e-12)

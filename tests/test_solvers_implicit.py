@@ -162,8 +162,12 @@ def test_radau_complex_state():
     ref = fastode.solve_ivp(rot, (0.0, 2.0), y0, method="Radau", rtol=1e-8, atol=1e-10)
     np.testing.assert_array_equal(y, ref.y)
     assert solver.dense_output()(2.0).dtype == np.complex128
-    with pytest.raises(ValueError, match="jac"):
-        Radau(rot, 0.0, y0, 2.0, jac=lambda t, y: np.eye(2))
+    # a complex jac is df/dz, as in scipy (it was rejected before)
+    with_jac = Radau(rot, 0.0, y0, 2.0, rtol=1e-8, atol=1e-10,
+                     jac=lambda t, y: np.diag([-5j - 1.0, -0.5 + 0j]))
+    t_j, y_j, _ = run(with_jac)
+    assert with_jac.njev >= 1
+    np.testing.assert_allclose(y_j[:, -1], exact, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs,error", [
