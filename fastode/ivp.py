@@ -78,7 +78,8 @@ def validate_y0(y0, check_finite=True, allow_empty=False):
         raise ValueError(f"`y0` must be 1-dimensional; got shape {arr.shape}.")
     if arr.size == 0 and not allow_empty:
         raise ValueError("`y0` must have at least one component.")
-    if check_finite and not np.all(np.isfinite(arr)):
+    if check_finite and not (_all_finite(arr) if arr.dtype.kind != "c"
+                             else np.isfinite(arr).all()):
         raise ValueError(Y0_NOT_FINITE)
     if arr.dtype.kind == "c":
         z = arr.astype(np.complex128)
