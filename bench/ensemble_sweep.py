@@ -1,4 +1,4 @@
-"""Parameter sweep benchmark: 10,000 Lotka-Volterra trajectories (DESIGN.md, "The figures").
+"""Parameter sweep benchmark: 10,000 Lotka-Volterra trajectories (docs/design.md, "The figures").
 
 Rates a, b, c, d uniformly within +-20% of (1.5, 1, 3, 1), y0 = (10, 5), t in [0, 15], 100 output
 times, rtol 1e-6, atol 1e-9. Reports trajectories per second for

@@ -10,7 +10,7 @@ fresh name every run) and solves it once (rtol 1e-6, atol 1e-9). Three set-ups:
   * fastode, cold cache: NUMBA_CACHE_DIR points at a new empty folder for every run (first use
     after installing: every kernel compiles).
 Reports the median over the repeats of the whole process's wall time, and inside it the import
-and first-solve times. Target (DESIGN.md): fastode warm - scipy <= 0.8 s. scipy and warm runs
+and first-solve times. Target (docs/design.md): fastode warm - scipy <= 0.8 s. scipy and warm runs
 are interleaved. Subprocesses get NUMBA_NUM_THREADS=1 / OMP_NUM_THREADS=1.
 """
 import argparse

@@ -2,7 +2,7 @@
 
 Import this module before anything imports numba: it pins numba's and OpenMP/BLAS thread pools to
 one thread (NUMBA_NUM_THREADS=1, OMP_NUM_THREADS=1, ...) unless ``FASTODE_BENCH_THREADS`` says
-otherwise, so that benchmarks on a small shared machine do not fight over cores (DESIGN.md).
+otherwise, so that benchmarks on a small shared machine do not fight over cores (docs/design.md).
 
 Timing rules (the machine is small and shared): contenders are timed in interleaved rounds, each
 sample is a batch of calls long enough to swamp the timer, and the minimum over rounds is

@@ -11,7 +11,7 @@ equal), so the time per solve and per RHS call compares only the solver code.
 
 Thread pools are pinned to one thread (NUMBA_NUM_THREADS=1; see bench/harness.py). Timing:
 interleaved rounds, each a batch of ~10 ms of solves, minimum over rounds. Only the ratio
-numba/Rust measured in one run is meaningful. Target (DESIGN.md / issue 6): numba <= 1.2x Rust.
+numba/Rust measured in one run is meaningful. Target (docs/design.md / issue 6): numba <= 1.2x Rust.
 The Rust library is built with cargo when missing (``cargo build --release --offline``).
 """
 import argparse

@@ -23,7 +23,7 @@ fastode's LSODA (a Python-level switching loop) has no kernel column. numbalsoda
 counted by its RHS (its finite-difference Jacobian calls included; njev, nlu not reported).
 
 Besides the full table, a summary per problem and rtol: the fastest fastode method, its time and
-error, its ratio to the faster of scipy's Radau/BDF (DESIGN.md's target: >= 100x) and to
+error, its ratio to the faster of scipy's Radau/BDF (docs/design.md's target: >= 100x) and to
 numbalsoda's lsoda (target: > 1), and the fastest fastode method at least as accurate as
 numbalsoda's lsoda; then the same two numbalsoda comparisons like for like (kernel times).
 Writes OUT/stiff.md (printed) and OUT/stiff.json (reused by
@@ -462,7 +462,7 @@ def report(results, quick=False, ref_checks=None, command=None):
         "(Van der Pol). Ratios > 1: fastode faster.\n",
         ref_note,
         "### Summary: the fastest fastode method per problem and rtol\n",
-        "DESIGN.md targets: >= 100x the faster of scipy's BDF/Radau; faster than numbalsoda's "
+        "docs/design.md targets: >= 100x the faster of scipy's BDF/Radau; faster than numbalsoda's "
         "LSODA (ratio > 1). Fastest = least time whatever its error; the last column picks the "
         "fastest fastode method whose error is no larger than numbalsoda lsoda's.\n",
         markdown_table(sheader, srows), "",

@@ -1,6 +1,6 @@
 """solve_ensemble: many trajectories of one model, in parallel, chunked, resumable, distributable.
 
-Layers (DESIGN.md, "Ensembles"):
+Layers (docs/design.md, "Ensembles"):
 
 * validation and compilation here (the RHS once per process, like ``solve_ivp``; parameters
   travel as data, so new parameter values never recompile anything);

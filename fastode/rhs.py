@@ -1,4 +1,4 @@
-"""User callables -> C function addresses the kernels can call (DESIGN.md, "Passing the RHS").
+"""User callables -> C function addresses the kernels can call (docs/design.md, "Passing the RHS").
 
 ``fun(t, y, *args) -> array`` (scipy's form) is compiled with numba into a small ``cfunc`` with the
 C signature ``void f(double t, const double *y, const double *p, double *dydt)``; ``args`` are

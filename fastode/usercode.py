@@ -2,8 +2,8 @@
 
 numba compiles the module globals and closure cells a function reads as constants, so a
 function compiled once would keep the values of its first call (``K = 1.0``, solve, ``K = 2.0``,
-solve: the second solve used ``K = 1.0``). DESIGN.md's contract is that these are values of this
-call. This module finds them and builds a copy of the function that takes them as extra
+solve: the second solve used ``K = 1.0``). The contract (docs/design.md) is that these are values
+of this call. This module finds them and builds a copy of the function that takes them as extra
 trailing parameters, so the wrapper in ``fastode.rhs`` can read them from the run-time float64
 parameter array ``p`` like ``args``:
 

@@ -1,4 +1,4 @@
-"""User code is read at call time (DESIGN.md, "User code read at call time"; fastode.usercode):
+"""User code is read at call time (docs/design.md, "User code read at call time"; fastode.usercode):
 numeric module globals and closure cells are values of this call, not constants frozen at the
 first compile; the same code object never compiles twice; plain Python helpers are compiled with
 the function that calls them; what cannot compile warns once, naming the line."""

@@ -2,7 +2,7 @@
 
 The kernels are compiled once (and cached on disk) for every right-hand side: the RHS reaches
 them as the integer address of a C-ABI function, and the intrinsics below emit an indirect call
-to it. This gives specialised-call speed without recompiling per RHS (DESIGN.md, "Passing the RHS").
+to it. This gives specialised-call speed without recompiling per RHS (docs/design.md, "Passing the RHS").
 
 C signatures:
     rhs   : void   f(double t, const double *y, const double *p, double *dydt)

@@ -4,7 +4,7 @@ Every trajectory is a complete, independent call of the family's single-trajecto
 (``explicit_rk_solve`` for explicit Runge-Kutta): its own time, step size, controller state,
 output cursor, counters and status. Nothing is lock-step, so one hard or failing trajectory
 (blow-up, NaN, step-size collapse) neither slows nor spoils the others, and every trajectory's
-result is bitwise the one ``fastode.solve_ivp`` gives for the same inputs (DESIGN.md,
+result is bitwise the one ``fastode.solve_ivp`` gives for the same inputs (docs/design.md,
 "Ensembles").
 
 The drivers write into caller-owned output arrays (one slice of the full result per chunk), so

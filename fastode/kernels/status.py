@@ -1,4 +1,4 @@
-"""Integer status codes returned by every kernel (DESIGN.md, "Kernels").
+"""Integer status codes returned by every kernel (docs/design.md, "Kernels").
 
 Non-negative codes are successes; negative codes are failures. ``fastode.results`` maps them to
 scipy's ``status`` (0, 1, -1) and a message.
