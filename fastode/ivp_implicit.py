@@ -312,19 +312,20 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real, extras=None):
         # so the Python call costs little next to the solve (no warning: nothing to change)
         return JAC_USER, _python_jac(jac, args, n, is_complex=is_complex)
     specs = arg_specs(args)
+
+    def verify(compiled, p):
+        """The compiled jac at t0 must give the Python call's matrix."""
+        out = np.empty(J0.size)
+        ptr = ctypes.POINTER(ctypes.c_double)
+        compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                        out.ctypes.data_as(ptr))
+        if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
+            raise ValueError("the numba-compiled `jac` returned different values than the "
+                             "Python function at t0")
+
     st = usercode.state(jac, extras is not None) if specs is not None else None
     if st is not None:
         record = FailureRecord("jac", jac, n, is_complex)
-
-        def verify(compiled, p):
-            out = np.empty(J0.size)
-            ptr = ctypes.POINTER(ctypes.c_double)
-            compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
-                            out.ctypes.data_as(ptr))
-            if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
-                raise ValueError("the numba-compiled `jac` returned different values than the "
-                                 "Python function at t0")
-
         hit = _compile_user(jac, st, ("jac", n, specs, is_complex, scalar_return), args, specs,
                             extras,
                             lambda wspecs, _: _jac_source(n, wspecs, is_complex, scalar_return,
@@ -350,14 +351,7 @@ def compile_jac(jac, n, args, is_complex, t0, y0_real, extras=None):
                 record = FailureRecord("jac", jac, n, is_complex)
                 compiled = _compile(jac, _jac_source(n, attempt, is_complex, scalar_return,
                                                      record), "jac_wrapper", RHS_SIGNATURE)
-                out = np.empty(J0.size)
-                p = pack_args(args, specs)
-                ptr = ctypes.POINTER(ctypes.c_double)
-                compiled.ctypes(t0, y0_real.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
-                                out.ctypes.data_as(ptr))
-                if not np.allclose(out, J0.ravel(), rtol=1e-12, atol=0.0, equal_nan=True):
-                    raise ValueError("the numba-compiled `jac` returned different values than "
-                                     "the Python function at t0")
+                verify(compiled, pack_args(args, specs))
                 result = CompiledFunction(compiled.address, compiled, False, [], "", record)
                 cache[key] = result
                 return JAC_USER, result

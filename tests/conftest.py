@@ -83,6 +83,22 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("scipy_exact"):
             item.add_marker(skip)
 
+# ---- stiff problems ----------------------------------------------------------------------------
+
+
+def robertson(t, y):
+    """Robertson's chemical kinetics (Hairer & Wanner IV.10), the classic stiff test."""
+    return np.array([-0.04 * y[0] + 1e4 * y[1] * y[2],
+                     0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
+                     3e7 * y[1] ** 2])
+
+
+def robertson_jac(t, y):
+    return np.array([[-0.04, 1e4 * y[2], 1e4 * y[1]],
+                     [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
+                     [0.0, 6e7 * y[1], 0.0]])
+
+
 # ---- problems with exact solutions -----------------------------------------------------------
 
 

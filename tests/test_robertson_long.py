@@ -17,6 +17,7 @@ import pytest
 import scipy.integrate
 
 import fastode
+from conftest import robertson, robertson_jac
 
 RTOL, ATOL = 1e-6, 1e-10
 T_END = 1e11
@@ -28,18 +29,6 @@ T_EVAL = np.geomspace(1e-6, T_END, 69)
 # points: scipy Radau 0.24, scipy BDF 6.8, scipy LSODA 6.1 (their dense output included).
 # 5 leaves room for other CPUs' rounding and still fails the old Jacobian by 6x or more.
 BOUND = 5.0
-
-
-def robertson(t, y):
-    return np.array([-0.04 * y[0] + 1e4 * y[1] * y[2],
-                     0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2,
-                     3e7 * y[1] ** 2])
-
-
-def robertson_jac(t, y):
-    return np.array([[-0.04, 1e4 * y[2], 1e4 * y[1]],
-                     [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]],
-                     [0.0, 6e7 * y[1], 0.0]])
 
 
 @functools.lru_cache(maxsize=None)
