@@ -3,6 +3,12 @@
 The public face: ``solve_ivp`` (a drop-in for ``scipy.integrate.solve_ivp``), its result objects,
 scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels from numba code.
 """
+# fastode's kernels cache through their own numba locator (content-stamped, see kernel_cache.py);
+# it must be registered before the first kernel module is imported
+from .kernel_cache import install as _install_kernel_cache
+
+_install_kernel_cache()
+
 from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
 from .ivp import solve_ivp
 from .methods import available_methods

@@ -23,8 +23,6 @@ def _crossing(t, y, k):
 
 def warmup(verbose=False):
     """Run a tiny problem through every kernel entry point; returns the seconds it took."""
-    from .cache_guard import invalidate_if_changed
-    invalidate_if_changed()
     from .ensemble import solve_ensemble
     from .ivp import solve_ivp
     from .solvers import BDF, LSODA, RK45, Radau

@@ -7,25 +7,10 @@ without one (Lotka-Volterra, Van der Pol, Lorenz, Arenstorf) get a tight scipy D
 (rtol = atol = 1e-12), computed once per session.
 """
 import functools
-import importlib.util
-from pathlib import Path
 
-
-def _invalidate_stale_kernel_cache():
-    """Run fastode/cache_guard.py before the package (and numba's cache) is loaded."""
-    path = Path(__file__).resolve().parents[1] / "fastode" / "cache_guard.py"
-    spec = importlib.util.spec_from_file_location("_fastode_cache_guard", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.invalidate_if_changed()
-
-
-# numba's cache does not notice edits to inlined helpers in other files (numba#1833)
-_invalidate_stale_kernel_cache()
-
-import numpy as np  # noqa: E402
-import scipy.integrate  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
+import scipy.integrate
 
 # ---- which OpenBLAS kernels scipy runs on -----------------------------------------------------
 # scipy's solvers take their error norms (np.linalg.norm), stage sums (np.dot) and LU factors
