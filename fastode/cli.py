@@ -12,11 +12,13 @@ def main(argv=None):
     demo.add_argument("--rtol", type=float, default=1e-8)
     demo.add_argument("--atol", type=float, default=1e-10)
     demo.add_argument("--quick", action="store_true", help="fewer timing repeats")
-    sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
+    warm = sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
+    warm.add_argument("--jobs", type=int, default=None,
+                      help="worker processes (default: one per usable core)")
     args = parser.parse_args(argv)
     if args.command == "warmup":
         from .warmup import warmup
-        warmup(verbose=True)
+        warmup(verbose=True, jobs=args.jobs)
         return 0
     if args.command == "demo":
         from .demo import run_demo

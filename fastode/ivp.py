@@ -9,7 +9,8 @@ from numba.core.ccallback import CFunc
 
 from . import methods as method_registry
 from .kernels import status as st
-from .kernels.explicit import explicit_rk_solve
+from .kernels.explicit import explicit_rk_solve as _explicit_rk_kernel
+from .kernels.family import MethodDriver
 from . import usercode
 from .results import (MESSAGES, MIN_STEP_MESSAGE, ConstantDenseOutput, OdeResult, OdeSolution,
                       scipy_status)
@@ -30,6 +31,10 @@ _IMPLICIT_ONLY_OPTIONS = ("jac", "jac_sparsity", "lband", "uband")
 # implicit families scipy also has: solved by scipy until their compiled driver is registered
 _SCIPY_FAMILY_NAMES = {"radau": "Radau", "bdf": "BDF", "lsoda": "LSODA"}
 _FASTODE_OPTIONS = ("first_step", "max_step", "min_step", "max_steps", "step", "event_samples")
+
+
+# the first call in a process says so on stderr if the kernel has to compile
+explicit_rk_solve = MethodDriver("explicit Runge-Kutta", _explicit_rk_kernel)
 
 
 def _fail(kind, message):

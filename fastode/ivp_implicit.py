@@ -63,8 +63,9 @@ from .kernels import status as st
 from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED,
                                SINGULAR, band_groups, cpr_groups, pattern_bandwidth,
                                pattern_columns)
-from .kernels.bdf import bdf_solve
-from .kernels.radau import radau_solve
+from .kernels.bdf import bdf_solve as _bdf_kernel
+from .kernels.family import MethodDriver
+from .kernels.radau import radau_solve as _radau_kernel
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                             kvaerno5_solve)
@@ -75,6 +76,8 @@ from .rhs import (RAISED, RHS_SIGNATURE, WRONG_SHAPE, _RHS_CTYPES, CompiledFunct
                   _compile_user, _failures, _fallback_reason, arg_specs, compile_event,
                   forget_stale_failures, pack_args, raise_failures, spec_variants)
 
+radau_solve = MethodDriver("Radau", _radau_kernel)
+bdf_solve = MethodDriver("BDF", _bdf_kernel)
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
     "Rodas4": rodas4_solve,

@@ -1,9 +1,14 @@
-"""Compile and cache every kernel once, so that later processes start fast.
+"""Compile every kernel once, at install time, so that no user waits for it.
 
-numba compiles a kernel the first time it runs and caches the machine code on disk; the explicit
-RK driver takes several seconds to compile. ``fastode.warmup()`` (or ``fastode warmup`` on the
-command line, which ``make`` runs after installing) pays that once.
+numba compiles a kernel the first time it runs and fastode keeps the machine code in its kernel
+cache (``fastode/_kernel_cache``, see :mod:`fastode.kernel_cache`). ``fastode warmup`` (which
+``make setup`` runs after installing) runs a tiny problem through every kernel entry point. The
+entry points are independent, so they compile in parallel worker processes (one per core by
+default); a last pass in this process then loads every one of them from the cache, which
+recompiles any entry that two workers' index writes raced over, and proves the cache complete.
 """
+import os
+import sys
 import time
 
 import numpy as np
@@ -21,29 +26,108 @@ def _crossing(t, y, k):
     return y[0] - 0.5
 
 
-def warmup(verbose=False):
-    """Run a tiny problem through every kernel entry point; returns the seconds it took."""
-    from .ensemble import solve_ensemble
+_OUTPUTS = dict(dense_output=True, events=_crossing, t_eval=[0.5, 1.0])
+
+
+def _solve(method, k=1.0, **extra):
     from .ivp import solve_ivp
-    from .solvers import BDF, LSODA, RK45, Radau
-    start = time.perf_counter()
-    sol = solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), dense_output=True,
-                    events=_crossing, t_eval=[0.5, 1.0])
+    return solve_ivp(_decay, (0.0, 1.0), [1.0], args=(k,), method=method, **extra)
+
+
+def _explicit():
+    sol = _solve("RK45", **_OUTPUTS)
     sol.sol(0.25)
-    for method in ("Rodas5P", "Rodas4", "Rosenbrock23", "Radau", "BDF", "KenCarp4",
-                   "Kvaerno5", "implicit_euler"):
-        solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method=method, dense_output=True,
-                  events=_crossing, t_eval=[0.5, 1.0])
-    solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1.0,), method="implicit_euler", step=0.25)
-    # stiff (k = 1e4): LSODA switches, compiling both legs of fastode.kernels.switching
-    solve_ivp(_decay, (0.0, 1.0), [1.0], args=(1e4,), method="LSODA", dense_output=True,
-              events=_crossing, t_eval=[0.5, 1.0])
-    for cls in (RK45, Radau, BDF, LSODA):  # the step-by-step kernels
-        solver = cls(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
-        solver.step()
-        solver.dense_output()(0.01)
+    _solve("RK45")
+
+
+def _step_class(name):
+    from . import solvers
+    solver = getattr(solvers, name)(lambda t, y: -y, 0.0, np.array([1.0]), 1.0)
+    solver.step()
+    solver.dense_output()(0.01)
+
+
+def _ensemble():
+    from .ensemble import solve_ensemble
     solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
+
+
+# entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
+# workers taking the next job when free balance the load
+JOBS = {
+    "BDF": lambda: _solve("BDF", **_OUTPUTS),
+    "Radau": lambda: _solve("Radau", **_OUTPUTS),
+    "Rosenbrock": lambda: _solve("Rodas5P", **_OUTPUTS),
+    "ESDIRK": lambda: (_solve("KenCarp4", **_OUTPUTS),
+                       _solve("implicit_euler", step=0.25)),
+    "Radau class": lambda: _step_class("Radau"),
+    "BDF class": lambda: _step_class("BDF"),
+    "explicit": _explicit,
+    # stiff (k = 1e4): LSODA switches, compiling both legs of fastode.kernels.switching
+    "LSODA": lambda: _solve("LSODA", k=1e4, **_OUTPUTS),
+    "LSODA class": lambda: _step_class("LSODA"),
+    "ensemble": _ensemble,
+    "RK45 class": lambda: _step_class("RK45"),
+}
+
+
+def _run_jobs(names):
+    """Run the named jobs here; returns {name: seconds}."""
+    times = {}
+    for name in names:
+        start = time.perf_counter()
+        JOBS[name]()
+        times[name] = time.perf_counter() - start
+    return times
+
+
+def _worker(name):
+    return name, _run_jobs([name])[name]
+
+
+def warmup(verbose=False, jobs=None):
+    """Compile every kernel entry point into fastode's kernel cache.
+
+    Parameters
+    ----------
+    verbose : bool
+        Print what compiled and how long it took.
+    jobs : int, optional
+        Worker processes (default: the number of usable cores; 1 compiles in this process).
+
+    Returns
+    -------
+    float
+        Wall seconds the whole warm-up took.
+    """
+    start = time.perf_counter()
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1)
+    jobs = max(1, min(int(jobs), len(JOBS)))
+    compiled = {}
+    if jobs > 1:
+        import concurrent.futures
+        import multiprocessing
+        # spawn: a forked child would inherit this process's numba state half-initialised
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            for name, seconds in pool.map(_worker, JOBS):
+                compiled[name] = seconds
+    parallel = time.perf_counter() - start
+    # everything again here: loads from the cache (and compiles what a worker's write lost)
+    check = _run_jobs(JOBS)
     elapsed = time.perf_counter() - start
     if verbose:
-        print(f"fastode kernels compiled and cached in {elapsed:.1f} s")
+        if compiled:
+            worst = sorted(compiled.items(), key=lambda kv: -kv[1])
+            print(f"fastode: kernels compiled in {parallel:.1f} s by {jobs} processes ("
+                  + ", ".join(f"{k} {v:.0f} s" for k, v in worst) + ")")
+        print(f"fastode: kernel cache checked in {sum(check.values()):.1f} s "
+              f"({'; '.join(f'{k} {v:.2f} s' for k, v in check.items() if v > 1.0) or 'all loaded'})"
+              f"; total {elapsed:.1f} s")
     return elapsed
+
+
+if __name__ == "__main__":
+    warmup(verbose=True, jobs=int(sys.argv[1]) if len(sys.argv) > 1 else None)

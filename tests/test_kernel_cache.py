@@ -129,3 +129,17 @@ def test_tableaus_and_status_codes_are_hashed(tmp_path, monkeypatch):
     assert kernel_cache.sources_hash() == before
     (copy / "cli.py").write_text((copy / "cli.py").read_text() + "\n# edited\n")
     assert kernel_cache.sources_hash() == before
+
+
+def test_each_family_compiles_once_for_all_its_methods():
+    """Methods of a family bind their coefficients to one driver (fastode.kernels.family): the
+    bound arguments' numba types must agree, or each method compiles its own copy (~15 s)."""
+    from fastode.kernels import rosenbrock, sdirk
+    families = [
+        [rosenbrock.rodas4_solve, rosenbrock.rodas5p_solve, rosenbrock.rosenbrock23_solve],
+        [sdirk.kvaerno5_solve, sdirk.kencarp4_solve, sdirk.implicit_euler_solve,
+         sdirk.implicit_euler_fixed_solve],
+    ]
+    for members in families:
+        assert len({m.driver for m in members}) == 1
+        assert len({m.coefficient_types() for m in members}) == 1, [m.name for m in members]

@@ -43,6 +43,7 @@ from ..tableaus.rosenbrock import RODAS4, RODAS5P, ROS23_D, ROS23_E32
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs
 from .control import select_initial_step
+from .family import MethodDriver
 from .explicit import all_finite, record_events, record_segment
 from .interpolation import evaluate_dense
 from .jacobian import JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
@@ -594,44 +595,16 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
             ev_t, ev_y, ev_index, n_ev, counters)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def rodas4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                 max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-                 event_directions, event_terminal, event_samples, group_ptr, group_cols,
-                 col_ptr, rows, kl, ku):
-    """Rodas4 (Hairer & Wanner's RODAS): the implicit driver contract (+ Jacobian structure,
-    + band: kl, ku, -1 for dense)."""
-    return rosenbrock_solve(0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H, 3,
-                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
-                            dense, event_addresses, event_directions, event_terminal,
-                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def rodas5p_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                  max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-                  event_directions, event_terminal, event_samples, group_ptr, group_cols,
-                  col_ptr, rows, kl, ku):
-    """Rodas5P (Steinebach 2023): the implicit driver contract (+ Jacobian structure, + band:
-    kl, ku, -1 for dense)."""
-    return rosenbrock_solve(0, R5P_GAMMA, R5P_A, R5P_C, R5P_c, R5P_d, R5P_B, R5P_E, R5P_H, 4,
-                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
-                            dense, event_addresses, event_directions, event_terminal,
-                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def rosenbrock23_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                       max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                       event_addresses, event_directions, event_terminal, event_samples,
-                       group_ptr, group_cols, col_ptr, rows, kl, ku):
-    """Rosenbrock23 (ode23s): the implicit driver contract (+ Jacobian structure, + band:
-    kl, ku, -1 for dense)."""
-    return rosenbrock_solve(1, ROS23_D, _EMPTY_2D, _EMPTY_2D, _EMPTY_1D, _EMPTY_1D,
-                            _EMPTY_1D, _EMPTY_1D, _EMPTY_2D, 2,
-                            rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                            first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
-                            dense, event_addresses, event_directions, event_terminal,
-                            event_samples, group_ptr, group_cols, col_ptr, rows, kl, ku)
+# the methods: rosenbrock_solve with their coefficients bound (fastode.kernels.family: one
+# compile for all three); each is called with the implicit driver contract (+ Jacobian structure,
+# + band: kl, ku, -1 for dense)
+# Rodas4 (Hairer & Wanner's RODAS)
+rodas4_solve = MethodDriver("Rodas4", rosenbrock_solve, 0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d,
+                            R4_B, R4_E, R4_H, 3)
+# Rodas5P (Steinebach 2023)
+rodas5p_solve = MethodDriver("Rodas5P", rosenbrock_solve, 0, R5P_GAMMA, R5P_A, R5P_C, R5P_c,
+                             R5P_d, R5P_B, R5P_E, R5P_H, 4)
+# Rosenbrock23 (ode23s; its coefficients are written into the kernel: the arrays are unused)
+rosenbrock23_solve = MethodDriver("Rosenbrock23", rosenbrock_solve, 1, ROS23_D, _EMPTY_2D,
+                                  _EMPTY_2D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D,
+                                  _EMPTY_2D, 2)

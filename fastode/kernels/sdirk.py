@@ -54,6 +54,7 @@ from ..tableaus.sdirk import IMPLICIT_EULER, KENCARP4, KVAERNO5
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs
 from .control import select_initial_step
+from .family import MethodDriver
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
 from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
@@ -894,107 +895,37 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
             ev_t, ev_y, ev_index, n_ev, counters)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def kvaerno5_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                   max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-                   event_directions, event_terminal, event_samples, group_ptr=None,
-                   group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
-    """Kvaerno5 (ESDIRK 5(4), 7 stages): the implicit driver contract.
+class _ESDIRKMethod(MethodDriver):
+    """An ESDIRK method: esdirk_solve with its coefficients bound (fastode.kernels.family: one
+    compile for all of them), called with the implicit driver contract. Structured and banded
+    (fastode.ivp_implicit): without the trailing column groups and ``kl, ku``, dense
+    (``use_jac`` a bool: user Jacobian or finite differences)."""
+    __slots__ = ()
 
-    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
-    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
-    """
-    if group_ptr is None:
-        no_groups = np.zeros(1, dtype=np.int64)
-        return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB,
-                            0.2, True, 4, False,
-                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
-                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
-                            use_t_eval, dense, event_addresses, event_directions,
-                            event_terminal, event_samples, no_groups, no_groups, no_groups,
-                            no_groups, np.int64(-1), np.int64(-1))
-    return esdirk_solve(KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB,
-                        0.2, True, 4, False,
-                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples,
-                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
+    def __call__(self, rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
+                 first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                 event_addresses, event_directions, event_terminal, event_samples,
+                 group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
+        if group_ptr is None:
+            group_ptr = group_cols = col_ptr = rows = np.zeros(1, dtype=np.int64)
+            kl = ku = -1
+        return MethodDriver.__call__(
+            self, rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
+            first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+            event_addresses, event_directions, event_terminal, event_samples, group_ptr,
+            group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def kencarp4_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                   max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-                   event_directions, event_terminal, event_samples, group_ptr=None,
-                   group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
-    """KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA): the driver contract.
-
-    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
-    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
-    """
-    if group_ptr is None:
-        no_groups = np.zeros(1, dtype=np.int64)
-        return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB,
-                            0.25, True, 3, False,
-                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
-                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
-                            use_t_eval, dense, event_addresses, event_directions,
-                            event_terminal, event_samples, no_groups, no_groups, no_groups,
-                            no_groups, np.int64(-1), np.int64(-1))
-    return esdirk_solve(KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB,
-                        0.25, True, 3, False,
-                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples,
-                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def implicit_euler_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                         first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                         event_addresses, event_directions, event_terminal, event_samples,
-                         group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1,
-                         ku=-1):
-    """Adaptive backward Euler (error: filtered trapezoidal difference): the driver contract.
-
-    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
-    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
-    """
-    if group_ptr is None:
-        no_groups = np.zeros(1, dtype=np.int64)
-        return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, False,
-                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
-                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
-                            use_t_eval, dense, event_addresses, event_directions,
-                            event_terminal, event_samples, no_groups, no_groups, no_groups,
-                            no_groups, np.int64(-1), np.int64(-1))
-    return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, False,
-                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples,
-                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def implicit_euler_fixed_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                               first_step, max_step, min_step, max_steps, t_eval, use_t_eval,
-                               dense, event_addresses, event_directions, event_terminal,
-                               event_samples, group_ptr=None, group_cols=None, col_ptr=None,
-                               rows=None, kl=-1, ku=-1):
-    """Backward Euler with steps of exactly ``first_step`` (Newton to rtol/atol).
-
-    Structured and banded (fastode.ivp_implicit): without the trailing column groups and
-    ``kl, ku``, dense (``use_jac`` a bool: user Jacobian or finite differences).
-    """
-    if group_ptr is None:
-        no_groups = np.zeros(1, dtype=np.int64)
-        return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True,
-                            rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
-                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
-                            use_t_eval, dense, event_addresses, event_directions,
-                            event_terminal, event_samples, no_groups, no_groups, no_groups,
-                            no_groups, np.int64(-1), np.int64(-1))
-    return esdirk_solve(IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True,
-                        rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples,
-                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
+# (A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed): see esdirk_solve
+# Kvaerno5 (ESDIRK 5(4), 7 stages)
+kvaerno5_solve = _ESDIRKMethod("Kvaerno5", esdirk_solve, KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D,
+                               KV5_SD, KV5_SA, KV5_SB, 0.2, True, 4, False)
+# KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA)
+kencarp4_solve = _ESDIRKMethod("KenCarp4", esdirk_solve, KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D,
+                               KC4_SD, KC4_SA, KC4_SB, 0.25, True, 3, False)
+# adaptive backward Euler (error: filtered trapezoidal difference)
+implicit_euler_solve = _ESDIRKMethod("implicit_euler", esdirk_solve, IE_A, IE_C, IE_E, IE_AL,
+                                     IE_D, IE_SD, -1, -1, 0.5, True, 1, False)
+# backward Euler with steps of exactly first_step (Newton to rtol/atol)
+implicit_euler_fixed_solve = _ESDIRKMethod("implicit_euler", esdirk_solve, IE_A, IE_C, IE_E,
+                                           IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True)
