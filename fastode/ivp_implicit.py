@@ -656,4 +656,6 @@ def kernel_call(fun, t_span, y0, method, t_eval=None, args=(), **options):
     driver, call_args, compiled, _, _ = _prepare(
         fun, chosen, t0, t1, y0_real, n, False, tuple(args), rtol, atol,
         validate_t_eval(t_eval, t0, t1), False, [], False, options)
-    return driver, call_args, tuple(compiled)
+    # the compiled family driver itself (a MethodDriver binds coefficients in Python)
+    kernel, call_args = driver.kernel_args(*call_args)
+    return kernel, call_args, tuple(compiled)

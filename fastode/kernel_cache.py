@@ -217,6 +217,7 @@ class KernelLocator(caching._CacheLocator):
     """numba cache locator for functions defined in fastode's own files (see the module)."""
 
     def __init__(self, py_func, py_file):
+        self._py_file = py_file  # numba's warning for an uncachable function reads it
         self._lineno = py_func.__code__.co_firstlineno
         rel = Path(py_file).resolve().parent.relative_to(PACKAGE)
         self._cache_path = str(cache_root() / rel)

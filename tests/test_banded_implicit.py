@@ -146,7 +146,10 @@ def test_fixed_step_implicit_euler_banded():
     kw = dict(method="implicit_euler", step=h, rtol=1e-10, atol=1e-12)
     driver, args, _ = kernel_call(heat, (0.0, h * steps), u0, "implicit_euler", step=h,
                                   lband=1, uband=1)
-    assert driver is implicit_euler_fixed_solve and args[-2:] == (1, 1)
+    # the ESDIRK family driver with the fixed-step method's coefficients (its flag `fixed` last)
+    coefficients = implicit_euler_fixed_solve.coefficients
+    assert driver is implicit_euler_fixed_solve.driver and coefficients[-1] is True
+    assert all(a is b for a, b in zip(args, coefficients)) and args[-2:] == (1, 1)
     sol = fastode.solve_ivp(heat, (0.0, h * steps), u0, lband=1, uband=1, **kw)
     assert sol.success and sol.t.size == steps + 1
     np.testing.assert_allclose(sol.y[:, -1], backward_euler(h, steps), rtol=0, atol=1e-9)

@@ -36,6 +36,11 @@ class MethodDriver:
             return out
         return self.driver(*self.coefficients, *args)
 
+    def kernel_args(self, *args):
+        """``(kernel, full_args)``: the compiled family driver and everything it is called with
+        (for calling it from numba code, e.g. a benchmark's ``@njit`` loop)."""
+        return self.driver, self.coefficients + args
+
     def coefficient_types(self):
         """numba types of the bound arguments (equal across a family: one compile)."""
         return tuple(numba.typeof(c) for c in self.coefficients)

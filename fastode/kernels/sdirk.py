@@ -902,18 +902,24 @@ class _ESDIRKMethod(MethodDriver):
     (``use_jac`` a bool: user Jacobian or finite differences)."""
     __slots__ = ()
 
-    def __call__(self, rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                 first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                 event_addresses, event_directions, event_terminal, event_samples,
-                 group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
+    def __call__(self, *args):
+        return MethodDriver.__call__(self, *self._full(*args))
+
+    def kernel_args(self, *args):
+        return self.driver, self.coefficients + self._full(*args)
+
+    @staticmethod
+    def _full(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
+              max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
+              event_directions, event_terminal, event_samples, group_ptr=None, group_cols=None,
+              col_ptr=None, rows=None, kl=-1, ku=-1):
         if group_ptr is None:
             group_ptr = group_cols = col_ptr = rows = np.zeros(1, dtype=np.int64)
             kl = ku = -1
-        return MethodDriver.__call__(
-            self, rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-            first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-            event_addresses, event_directions, event_terminal, event_samples, group_ptr,
-            group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
+        return (rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
+                first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
+                event_addresses, event_directions, event_terminal, event_samples, group_ptr,
+                group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
 
 
 # (A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed): see esdirk_solve
