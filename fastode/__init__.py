@@ -3,12 +3,9 @@
 The public face: ``solve_ivp`` (a drop-in for ``scipy.integrate.solve_ivp``), its result objects,
 scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels from numba code.
 """
-# fastode's kernels cache through their own numba locator (content-stamped, see kernel_cache.py);
-# it must be registered before the first kernel module is imported
-from .kernel_cache import install as _install_kernel_cache
-
-_install_kernel_cache()
-
+# first: registers the kernels' numba cache locator before any kernel module is imported
+from . import kernel_cache as _kernel_cache  # noqa: F401
+from ._version import __version__
 from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
 from .ivp import solve_ivp
 from .methods import available_methods
@@ -16,8 +13,6 @@ from .results import ConstantDenseOutput, DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
 from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
 from .warmup import warmup
-
-__version__ = "0.1.0"
 
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",

@@ -35,9 +35,9 @@ from numba.core.registry import CPUDispatcher
 from scipy.optimize import OptimizeResult
 
 from . import methods as method_registry
-from .ivp import (_compiled_rhs, _positive_option, fixed_or_adaptive_first_step,
-                  parse_step_options, validate_t_eval, validate_t_span,
-                  validate_tolerances)
+from ._version import __version__
+from .ivp_common import (compiled_rhs, fixed_or_adaptive_first_step, parse_step_options,
+                         positive_option, validate_t_eval, validate_t_span, validate_tolerances)
 from .kernels import ensemble as kern
 from .kernels import status as st
 from .results import MESSAGES, MIN_STEP_MESSAGE
@@ -176,7 +176,7 @@ def _ensemble_rhs(fun, t0, y0_row, n, p_row, has_params):
     a Python callback that reads each trajectory's ``p`` from the kernel (solve_ivp's fallback
     binds one ``args`` at compile time)."""
     args = (p_row,) if has_params else ()
-    rhs = _compiled_rhs(fun, t0, y0_row, n, False, args, arg_specs(args), False)
+    rhs = compiled_rhs(fun, t0, y0_row, n, False, args, arg_specs(args), False)
     if not rhs.python_callback:
         return rhs
     errors: list = []
@@ -645,7 +645,7 @@ def _resolve_n_traj(y0, params, n_traj):
 
 def _step_options(chosen, options, t0, t1, method):
     """Step options exactly as solve_ivp reads them; unknown ones warn like scipy."""
-    step = _positive_option(options, "step", 0.0)
+    step = positive_option(options, "step", 0.0)
     max_step, first_step, min_step, max_steps, _ = parse_step_options(options, t0, t1,
                                                                       events=False)
     first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
@@ -894,7 +894,6 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
                 "n_t": int(t_out.size), "rtol": rtol_arr.tolist() if n <= 16 else "array",
                 "atol": atol_arr.tolist() if n <= 16 else "array",
             }
-            from . import __version__
             manifest = dict(expected, chunk_size=chunk,
                             n_chunks=len(_chunk_bounds(n_traj, chunk)),
                             save=save_name, options=msg_options,

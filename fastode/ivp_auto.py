@@ -36,9 +36,9 @@ import warnings
 
 import numpy as np
 
-from .ivp import (Y0_NOT_FINITE, _DUMMY_T_EVAL, _NO_EVENTS_F, _NO_EVENTS_I, _compiled_rhs,
-                  _pack, parse_step_options, shape_result)
-from .ivp_implicit import _FD_STRUCT, _real_pairs_structure, compile_jac, jacobian_structure
+from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, compiled_rhs,
+                         pack, parse_step_options, shape_result)
+from .ivp_jacobian import FD_STRUCT, compile_jac, jacobian_structure, real_pairs_structure
 from .kernels import status as st
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
@@ -91,19 +91,19 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
                       f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
     m = y0_real.size
     if is_complex and (jac_sparsity is not None or lband is not None or uband is not None):
-        jac_sparsity, lband, uband = _real_pairs_structure(jac_sparsity, lband, uband, n)
+        jac_sparsity, lband, uband = real_pairs_structure(jac_sparsity, lband, uband, n)
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
     if not np.isfinite(y0_real).all():
         raise ValueError(Y0_NOT_FINITE)
 
-    specs, p = _pack(args)
+    specs, p = pack(args)
     extras = Extras(specs)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
+    rhs = compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, vectorized, extras)
     mode, jac_compiled = compile_jac(jac, n, args, is_complex, t0, y0_real, extras)
     if jac_compiled is None:
         mode = mode_struct
     else:
-        structure = _FD_STRUCT
+        structure = FD_STRUCT
     jac_address = jac_compiled.address if jac_compiled is not None else 0
     compiled_events = [compile_event(e, n, args, is_complex, extras) for e, _, _ in event_list]
     p = extras.pack(args, specs, p)  # + the current values of numeric globals they read
@@ -113,8 +113,8 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         terminal = np.array([c for _, c, _ in event_list], dtype=np.int64)
         directions = np.array([d for _, _, d in event_list])
     else:
-        addresses, terminal, directions = _NO_EVENTS_I, _NO_EVENTS_I, _NO_EVENTS_F
-    ev_count = np.zeros(n_events, dtype=np.int64) if n_events else _NO_EVENTS_I
+        addresses, terminal, directions = NO_EVENTS_I, NO_EVENTS_I, NO_EVENTS_F
+    ev_count = np.zeros(n_events, dtype=np.int64) if n_events else NO_EVENTS_I
     explicit_name, tableau_name = NONSTIFF_METHODS[chosen.name]
     tab = explicit_tableaus.TABLEAUS[tableau_name]
     q_explicit = tab.P.shape[1]
@@ -137,7 +137,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
                 break
         else:
             left = 0
-        te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else _DUMMY_T_EVAL
+        te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else DUMMY_T_EVAL
         if stiff:
             out = rodas_leg_solve(rhs.address, jac_address, int(mode), p, t, t1, y, rtol, atol,
                                   h_next, max_step, min_step, left, te, use_t_eval,

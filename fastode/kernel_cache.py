@@ -276,3 +276,7 @@ def clear() -> int:
     global _stamp
     _stamp = None
     return removed
+
+
+# fastode/__init__.py imports this module first: every kernel defined afterwards uses the locator
+install()

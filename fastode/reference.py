@@ -23,8 +23,8 @@ import threading
 
 import numpy as np
 
-from .ivp import (_compiled_rhs, validate_args, validate_t_eval, validate_t_span,
-                  validate_tolerances, validate_y0)
+from .ivp_common import (compiled_rhs, validate_args, validate_t_eval, validate_t_span,
+                         validate_tolerances, validate_y0)
 from .results import OdeResult
 from .rhs import arg_specs, pack_args
 
@@ -289,7 +289,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, rtol=1e-3, atol=1e-6,
 
     specs = arg_specs(args)
     p = pack_args(args, specs) if specs is not None else np.zeros(1)
-    rhs = _compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, False)
+    rhs = compiled_rhs(fun, t0, y0_real, n, is_complex, args, specs, False)
     code, t_out, y_out, info = call(
         kind, rhs.address, p, t0, t1, y0_real, rtol_arr, atol_arr, h=h, t_eval=t_eval_arr,
         first_step=0.0 if first_step is None or not adaptive else first_step,

@@ -2,7 +2,7 @@
 
 Code that drives ``scipy.integrate.BDF`` by hand switches to fastode by changing the import::
 
-    from fastode.solvers_bdf import BDF      # was: from scipy.integrate import BDF
+    from fastode.solvers import BDF          # was: from scipy.integrate import BDF
     solver = BDF(fun, t0, y0, t_bound, rtol=1e-6, atol=1e-9)
     while solver.status == "running":
         message = solver.step()
@@ -15,20 +15,20 @@ error test, order and step-size control), with the state in arrays this object o
 """
 import numpy as np
 
-from .ivp_implicit import band_of, jacobian_structure
+from .ivp_jacobian import band_of, jacobian_structure
 from .kernels import status as st
 from .kernels.bdf import (ALPHA, ERROR_CONST, GAMMA, MAX_ORDER, S_H_ABS, S_N_EQUAL, S_ORDER,
                           W_JFAC, WORK_ROWS, bdf_advance, bdf_dense, bdf_start)
 from .kernels.jacobian import JAC_FD_GROUPED
 from .results import DenseOutput
-from .solvers_implicit import _CompiledSolver, _warn_extraneous
+from .solvers_base import CompiledSolver, warn_extraneous
 
 __all__ = ["BDF"]
 
 EPS = np.finfo(float).eps
 
 
-class BDF(_CompiledSolver):
+class BDF(CompiledSolver):
     """Implicit variable-order (1 to 5) NDF/BDF method, as ``scipy.integrate.BDF``.
 
     The numerical differentiation formulas of Klopfenstein and Shampine in backward-difference
@@ -101,7 +101,7 @@ class BDF(_CompiledSolver):
 
     def __init__(self, fun, t0, y0, t_bound, max_step=np.inf, rtol=1e-3, atol=1e-6, jac=None,
                  jac_sparsity=None, vectorized=False, first_step=None, **extraneous):
-        _warn_extraneous(extraneous)
+        warn_extraneous(extraneous)
         if np.iscomplexobj(np.asarray(y0)):  # scipy's BDF supports it; the kernel does not
             raise ValueError("`y0` is complex, but fastode's BDF class does not support "
                              "integration in a complex domain (fastode.Radau does).")

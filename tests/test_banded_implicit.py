@@ -330,7 +330,7 @@ def test_large_system_runs_in_linear_memory(method, options):
 def complex_heat_problem(n):
     """u_t = (1 + i) u_xx, u = 0 at both ends: each sine mode decays and turns,
     u_k(t) = a_k exp(-(1 + i) rate_k t). A complex state is integrated as 2n reals, so a complex
-    band (1, 1) is the real band (3, 3) (fastode.ivp_implicit._real_pairs_structure)."""
+    band (1, 1) is the real band (3, 3) (fastode.ivp_jacobian.real_pairs_structure)."""
     dx = 1.0 / (n + 1)
     x = np.arange(1, n + 1) * dx
     c = (1.0 + 1.0j) / dx ** 2

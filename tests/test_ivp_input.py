@@ -7,7 +7,8 @@ import pytest
 import scipy.integrate
 
 import fastode
-import fastode.ivp
+import fastode.ivp_common
+import fastode.ivp_explicit
 import fastode.rhs
 from conftest import harmonic
 
@@ -24,9 +25,9 @@ def no_compile(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("compiled or ran a kernel before rejecting the input")
 
-    monkeypatch.setattr(fastode.ivp, "compile_rhs", forbidden)
-    monkeypatch.setattr(fastode.ivp, "compile_event", forbidden)
-    monkeypatch.setattr(fastode.ivp, "explicit_rk_solve", forbidden)
+    monkeypatch.setattr(fastode.ivp_common, "compile_rhs", forbidden)
+    monkeypatch.setattr(fastode.ivp_explicit, "compile_event", forbidden)
+    monkeypatch.setattr(fastode.ivp_explicit, "explicit_rk_solve", forbidden)
     monkeypatch.setattr(fastode.rhs, "_compile", forbidden)
 
 

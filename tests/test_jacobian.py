@@ -66,11 +66,11 @@ def test_cpr_grouping_sparse_pattern_adds_diagonal():
 
 
 def test_fd_kernels_agree_with_numpy_differences():
-    from fastode.ivp import _compiled_rhs, _pack
+    from fastode.ivp_common import compiled_rhs, pack
     y0 = bruss_y0()
     m = y0.size
-    specs, p = _pack(())
-    rhs = _compiled_rhs(brusselator_1d, 0.0, y0, m, False, (), specs, False)
+    specs, p = pack(())
+    rhs = compiled_rhs(brusselator_1d, 0.0, y0, m, False, (), specs, False)
     f0 = brusselator_1d(0.0, y0)
     J = np.zeros((m, m))
     atol = np.full(m, 1e-6)

@@ -1,4 +1,4 @@
-"""Step-by-step Radau and LSODA classes (fastode.solvers_implicit).
+"""Step-by-step Radau and LSODA classes (fastode.solvers_radau, fastode.solvers_lsoda).
 
 Radau runs scipy's algorithm: its steps and counters are checked against scipy.integrate.Radau
 step by step, and against fastode.solve_ivp(method="Radau") (the whole-interval kernel) bit for

@@ -35,13 +35,12 @@ import warnings
 import torch
 
 from ._options import _check_tol, _solver_kw
+from ._stats import last_stats
 from .tableau import get_tableau
 from .torch_adjoint import TorchBacksolveAdjoint
 from .torch_solver import SolverError, rk_solve
 
 __all__ = ["odeint", "odeint_adjoint", "SolverError", "FallbackWarning", "last_stats"]
-
-last_stats: dict = {}
 
 
 class FallbackWarning(UserWarning):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import kernels as K
+from ._stats import last_stats
 from .mlp import inspect
 from .torch_solver import SolverError
 
@@ -157,9 +158,8 @@ class _CompiledFunction(torch.autograd.Function):
                    "adjoint_nvjp": int(counters[0]), "adjoint_naccept": int(counters[1]),
                    "adjoint_nreject": int(counters[2])}
         # the backward pass runs after odeint returned: its counters join the call's stats
-        from . import last_stats as bridge_stats  # noqa: PLC0415
         for key, v in adj.items():
-            bridge_stats[key] = bridge_stats.get(key, 0) + v
+            last_stats[key] = last_stats.get(key, 0) + v
         if run.spec.owner is not None:
             run.spec.owner.count(adj["adjoint_nfev"])
         ybar0 = _from_fm(ybar0, run.Bs, run.n)

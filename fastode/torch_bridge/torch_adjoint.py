@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ._stats import last_stats
 from .torch_solver import rk_solve
 
 
@@ -71,7 +72,6 @@ class TorchBacksolveAdjoint(torch.autograd.Function):
                 time_vjps[0] = tacc[0]
             # the backward pass runs after odeint_adjoint returned: its counters join the
             # call's stats (each augmented evaluation is one f and one VJP)
-            from . import last_stats  # noqa: PLC0415
             nf = spec.adj_stats["nfev"]
             for key, v in (("adjoint_nfev", nf + (T - 1 if need_t else 0)),
                            ("adjoint_nvjp", nf), ("adjoint_naccept", spec.adj_stats["naccept"]),
