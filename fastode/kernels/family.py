@@ -10,7 +10,7 @@ the arithmetic, and the results, are the same.
 """
 import numba
 
-from ..progress import compile_notice
+from .progress import compile_notice
 
 
 class MethodDriver:
@@ -18,7 +18,7 @@ class MethodDriver:
 
     ``MethodDriver(name, family_driver, *coefficients)(*args)`` is
     ``family_driver(*coefficients, *args)``. The first call in a process runs under
-    :func:`fastode.progress.compile_notice` (a line on stderr if the kernel has to compile).
+    :func:`fastode.kernels.progress.compile_notice` (a line on stderr if the kernel has to compile).
     """
     __slots__ = ("name", "driver", "coefficients", "_first")
 
