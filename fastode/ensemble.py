@@ -40,8 +40,12 @@ from .ivp_common import (compiled_rhs, fixed_or_adaptive_first_step, parse_step_
                          positive_option, validate_t_eval, validate_t_span, validate_tolerances)
 from .kernels import ensemble as kern
 from .kernels import status as st
+from .kernels.progress import announce_compiles
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import _RHS_CTYPES, RHS_SIGNATURE, CompiledFunction, arg_specs, forget_stale_failures
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(kern)
 
 __all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble"]
 

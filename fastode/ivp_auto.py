@@ -40,10 +40,15 @@ from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, 
                          pack, parse_step_options, shape_result)
 from .ivp_jacobian import FD_STRUCT, compile_jac, jacobian_structure, real_pairs_structure
 from .kernels import status as st
+from .kernels import switching as _switching_kernels
+from .kernels.progress import announce_compiles
 from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import Extras, compile_event, failed, forget_stale_failures, raise_failures
 from .tableaus import explicit as explicit_tableaus
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(_switching_kernels)
 
 # switching method name -> (name shown in method_switches, explicit tableau)
 NONSTIFF_METHODS = {

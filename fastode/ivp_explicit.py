@@ -11,8 +11,9 @@ from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, compiled_rhs, p
                          positive_option, fixed_or_adaptive_first_step, parse_step_options,
                          shape_result)
 from .kernels import status as st
-from .kernels.explicit import explicit_rk_solve as _explicit_rk_kernel
-from .kernels.family import MethodDriver
+from .kernels import explicit as _explicit_kernels
+from .kernels.explicit import explicit_rk_solve
+from .kernels.progress import announce_compiles
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import Extras, compile_event, forget_stale_failures, raise_failures
 
@@ -20,8 +21,8 @@ from .rhs import Extras, compile_event, forget_stale_failures, raise_failures
 _IMPLICIT_ONLY_OPTIONS = ("jac", "jac_sparsity", "lband", "uband")
 
 
-# the first call in a process says so on stderr if the kernel has to compile
-explicit_rk_solve = MethodDriver("explicit Runge-Kutta", _explicit_rk_kernel)
+# a compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(_explicit_kernels)
 
 
 def solve_explicit(fun, chosen, method, t0, t1, y0_real, n, is_complex, args, rtol, atol,

@@ -19,9 +19,14 @@ from .ivp_jacobian import band_of, jacobian_structure
 from .kernels import status as st
 from .kernels.bdf import (ALPHA, ERROR_CONST, GAMMA, MAX_ORDER, S_H_ABS, S_N_EQUAL, S_ORDER,
                           W_JFAC, WORK_ROWS, bdf_advance, bdf_dense, bdf_start)
+from .kernels import bdf as _bdf_kernels
 from .kernels.jacobian import JAC_FD_GROUPED
+from .kernels.progress import announce_compiles
 from .results import DenseOutput
 from .solvers_base import CompiledSolver, warn_extraneous
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(_bdf_kernels)
 
 __all__ = ["BDF"]
 

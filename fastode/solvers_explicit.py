@@ -9,11 +9,16 @@ from . import methods as method_registry
 from .ivp_common import compiled_rhs, validate_tolerances, validate_y0
 from .kernels import status as st
 from .kernels.control import select_initial_step
+from .kernels import control as _control_kernels, explicit as _explicit_kernels
 from .kernels.explicit import explicit_rk_advance, explicit_rk_step_dense
+from .kernels.progress import announce_compiles
 from .results import MESSAGES, DenseOutput
 from .rhs import _RHS_CTYPES, forget_stale_failures, raise_failures
 from .solvers_base import (DOUBLE_P, NO_ARGS_P, TOO_SMALL_STEP, ComplexAsRealPairs, OdeSolver,
                            warn_extraneous)
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(_control_kernels, _explicit_kernels)
 
 __all__ = ["RungeKutta", "RK23", "RK45", "DOP853", "Tsit5", "Vern7"]
 

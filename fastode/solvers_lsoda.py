@@ -11,9 +11,13 @@ import numpy as np
 from .ivp_jacobian import FD_STRUCT, jacobian_structure, real_pairs_structure
 from .kernels import status as st
 from .kernels import switching as ks
+from .kernels.progress import announce_compiles
 from .results import MESSAGES, DenseOutput
 from .solvers_base import CompiledSolver, warn_extraneous
 from .tableaus import explicit as explicit_tableaus
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(ks)
 
 __all__ = ["LSODA"]
 

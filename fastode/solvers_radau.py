@@ -19,8 +19,12 @@ from .ivp_jacobian import jacobian_structure
 from .kernels import radau as kr
 from .kernels import status as st
 from .kernels.jacobian import JAC_CONSTANT, JAC_USER
+from .kernels.progress import announce_compiles
 from .results import MESSAGES, DenseOutput
 from .solvers_base import CompiledSolver, warn_extraneous
+
+# a kernel compile (or cache load) that outlasts a second says so on stderr
+announce_compiles(kr)
 
 __all__ = ["Radau"]
 

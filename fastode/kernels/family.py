@@ -10,30 +10,21 @@ the arithmetic, and the results, are the same.
 """
 import numba
 
-from .progress import compile_notice
-
 
 class MethodDriver:
     """A family driver with one method's leading arguments bound.
 
     ``MethodDriver(name, family_driver, *coefficients)(*args)`` is
-    ``family_driver(*coefficients, *args)``. The first call in a process runs under
-    :func:`fastode.kernels.progress.compile_notice` (a line on stderr if the kernel has to compile).
+    ``family_driver(*coefficients, *args)``.
     """
-    __slots__ = ("name", "driver", "coefficients", "_first")
+    __slots__ = ("name", "driver", "coefficients")
 
     def __init__(self, name, driver, *coefficients):
         self.name = name
         self.driver = driver
         self.coefficients = coefficients
-        self._first = True
 
     def __call__(self, *args):
-        if self._first:
-            with compile_notice(f"the {self.name} kernel"):
-                out = self.driver(*self.coefficients, *args)
-            self._first = False
-            return out
         return self.driver(*self.coefficients, *args)
 
     def kernel_args(self, *args):

@@ -4,7 +4,8 @@ numba compiles a kernel the first time it runs on a machine (after installing, `
 has done that) and a user function the first time it is solved (later processes load it from the
 disk cache). Either can take seconds. :func:`compile_notice` starts a timer; if the block is still
 running after ``after`` seconds it prints one line on stderr, once per process and subject.
-Silent when stderr is not a terminal (logs, CI, pipes) unless ``FASTODE_PROGRESS=1``;
+:func:`announce_compiles` applies it to every kernel of a module (the front-end modules call it
+for the kernels they use). Silent when stderr is not a terminal (logs, CI, pipes) unless ``FASTODE_PROGRESS=1``;
 ``FASTODE_PROGRESS=0`` silences it everywhere.
 """
 import contextlib
@@ -61,26 +62,24 @@ def compile_notice(subject: str, after: float = 1.0):
         timer.cancel()
 
 
-class announced:
-    """A kernel entry point whose first call in a process runs under :func:`compile_notice`.
+def announce_compiles(*modules) -> None:
+    """Make every numba kernel defined in ``modules`` announce a long compile (or cache load).
 
-    Later calls go straight to the kernel (one attribute test). ``kernel`` is a numba
-    dispatcher; ``subject`` names it in the message.
+    numba's dispatcher calls its ``_compile_for_args`` only when no compiled version matches the
+    arguments, so wrapping it costs nothing per call once compiled. Kernels called from other
+    kernels compile inside their caller's notice. Idempotent.
     """
-    __slots__ = ("kernel", "subject", "_first")
+    for module in modules:
+        for name, obj in vars(module).items():
+            original = getattr(obj, "_compile_for_args", None)
+            py_func = getattr(obj, "py_func", None)
+            if (original is None or py_func is None or py_func.__module__ != module.__name__
+                    or getattr(original, "_fastode_announced", False)):
+                continue
+            subject = f"the kernel {module.__name__.rsplit('.', 1)[-1]}.{name}"
 
-    def __init__(self, kernel, subject: str):
-        self.kernel = kernel
-        self.subject = subject
-        self._first = True
-
-    def __call__(self, *args):
-        if self._first:
-            with compile_notice(self.subject):
-                result = self.kernel(*args)
-            self._first = False
-            return result
-        return self.kernel(*args)
-
-    def __getattr__(self, name):  # the dispatcher's attributes (signatures, stats, py_func ...)
-        return getattr(self.kernel, name)
+            def compile_for_args(*args, _original=original, _subject=subject, **kws):
+                with compile_notice(_subject):
+                    return _original(*args, **kws)
+            compile_for_args._fastode_announced = True
+            obj._compile_for_args = compile_for_args
