@@ -1,4 +1,4 @@
-"""Command line: `fastode demo`, `fastode warmup`."""
+"""Command line: `fastode demo`, `fastode warmup`, `fastode cache info|clear`."""
 import argparse
 import sys
 
@@ -13,7 +13,11 @@ def main(argv=None):
     demo.add_argument("--atol", type=float, default=1e-10)
     demo.add_argument("--quick", action="store_true", help="fewer timing repeats")
     sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
+    cache = sub.add_parser("cache", help="what fastode's cache holds, or empty it")
+    cache.add_argument("action", choices=["info", "clear"])
     args = parser.parse_args(argv)
+    if args.command == "cache":
+        return _cache(args.action)
     if args.command == "warmup":
         from .warmup import warmup
         warmup(verbose=True)
@@ -23,6 +27,28 @@ def main(argv=None):
         rows = run_demo(rtol=args.rtol, atol=args.atol, quick=args.quick)
         return 0 if all(r["success"] for r in rows) else 1
     return 2
+
+
+def _size(n):
+    return f"{n / 2 ** 20:.1f} MB"
+
+
+def _cache(action):
+    """``fastode cache info`` / ``fastode cache clear``."""
+    from . import user_cache
+    if action == "clear":
+        removed = user_cache.clear()
+        print(f"removed {removed} files of compiled user functions from {user_cache.user_dir()}")
+        # ---- kernel cache: the lead adds its clearing here ----
+        return 0
+    info = user_cache.info()
+    print(f"cache directory: {info['directory']}  (FASTODE_CACHE_DIR overrides)")
+    cap = (f"cap {_size(info['max_bytes'])} (FASTODE_CACHE_MAX_MB)" if info["max_bytes"]
+           else "off (FASTODE_CACHE_MAX_MB=0)")
+    print(f"user functions: {info['entries']} entries, {_size(info['bytes'])} in "
+          f"{info['user_dir']}; {cap}")
+    # ---- kernel cache: the lead adds its lines here ----
+    return 0
 
 
 if __name__ == "__main__":

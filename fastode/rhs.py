@@ -16,24 +16,32 @@ kernels' failure signal) and notes the first failure, with its (t, y), in the fu
 call). After the kernel returns, :func:`raise_failures` re-raises it as scipy would: the
 exception itself, obtained by calling the function again in Python at the recorded (t, y), or
 a ValueError for a wrong output length.
+
+Compiled wrappers of plain Python functions are kept in the user cache (fastode.user_cache)
+for later processes; the address of the failure record is therefore not compiled in but
+resolved when the code is linked, through a symbol named after the wrapper's content.
 """
 import ctypes
+import itertools
 import math
 import re
+import types as pytypes
 import warnings
 import weakref
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 import numba
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
 from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
+from numba.extending import intrinsic
 
 from . import numpy_extensions  # noqa: F401  (np.hstack forms numba lacks)
-from . import usercode
-from .kernels.callbacks import double_pointer
+from . import progress, user_cache, usercode
 from .rhs_inplace import in_place_variant, rewrite_returns
-from numba import carray, cfunc, types
+from numba import carray, types
 from numba.core.errors import NumbaError
 
 RHS_SIGNATURE = types.void(types.float64, types.CPointer(types.float64),
@@ -60,16 +68,51 @@ WRONG_LENGTH = 2.0  # fun returned an array of another length (buffer[2]) than y
 WRONG_SHAPE = 3.0   # jac returned another shape (buffer[2], buffer[3]) than (n, n)
 
 
+@intrinsic
+def record_pointer(typingctx, symbol):
+    """``double *`` address of the external symbol named by the string literal ``symbol``.
+
+    The generated wrappers reach their FailureRecord's buffer through it: the address is filled
+    in when the code is linked in this process (:meth:`FailureRecord.attach` registers the
+    symbol first), so a wrapper loaded from the user cache writes into this process's buffer,
+    not into an address from the process that compiled it. Only the failure branch uses it.
+    """
+    if not isinstance(symbol, types.StringLiteral):
+        return None
+    name = symbol.literal_value
+    signature = types.CPointer(types.float64)(symbol)
+
+    def codegen(context, builder, sig, args):
+        module = builder.module
+        gv = module.globals.get(name)
+        if gv is None:
+            gv = ir.GlobalVariable(module, ir.DoubleType(), name)  # a declaration, external
+            gv.linkage = "external"
+        return gv
+
+    return signature, codegen
+
+
+# the wrapper source names a record by this token with its serial; _compile replaces it with the
+# symbol the record is registered under
+_RECORD_TOKEN = re.compile(r"__fastode_record_(\d+)__")
+_records: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+_record_serials = itertools.count(1)
+_symbol_serials = itertools.count(1)
+
+
 class FailureRecord:
     """The first failure of a compiled user function during a kernel call.
 
     ``buffer`` = [kind, t, a, b, y...] (kind: RAISED, WRONG_LENGTH or WRONG_SHAPE; a, b: the
-    length or shape returned) is written by the generated wrapper, which has its address
-    compiled in; ``flag`` reads ``buffer[0]`` cheaply from Python. :func:`raise_failures` turns
-    it into an exception and clears it. Concurrent kernels sharing one compiled function (an
-    ensemble's threads) share the record: the first failure noted wins.
+    length or shape returned) is written by the generated wrapper, which reaches it through a
+    linker symbol (:func:`record_pointer`, :meth:`attach`); ``flag`` reads ``buffer[0]`` cheaply
+    from Python. :func:`raise_failures` turns it into an exception and clears it. Concurrent
+    kernels sharing one compiled function (an ensemble's threads) share the record: the first
+    failure noted wins.
     """
-    __slots__ = ("buffer", "flag", "what", "n", "is_complex", "vectorized", "_function")
+    __slots__ = ("buffer", "flag", "what", "n", "is_complex", "vectorized", "_function",
+                 "serial", "__weakref__")
 
     def __init__(self, what, function, n, is_complex=False, vectorized=False):
         self.buffer = np.zeros(4 + (2 * n if is_complex else n))
@@ -82,6 +125,13 @@ class FailureRecord:
             self._function = weakref.ref(function)
         except TypeError:
             self._function = lambda: function
+        self.serial = next(_record_serials)
+        _records[self.serial] = self
+
+    def attach(self, symbol):
+        """Make the linker symbol ``symbol`` the address of this record's buffer, for code
+        compiled or loaded from now on (code already linked keeps the address it got)."""
+        llvm_binding.add_symbol(symbol, self.buffer.ctypes.data)
 
     def bind(self, function):
         """Re-raise failures by calling ``function`` (the same code, another closure)."""
@@ -95,7 +145,8 @@ class FailureRecord:
         pad = " " * indent
         size = self.buffer.shape[0]
         return [
-            f"{pad}rec = carray(double_pointer({self.buffer.ctypes.data}), ({size},))",
+            f"{pad}rec = carray(record_pointer(\"__fastode_record_{self.serial}__\"), "
+            f"({size},))",
             f"{pad}if rec[0] == 0.0:",
             f"{pad}    rec[1] = t",
             f"{pad}    rec[2] = {a}",
@@ -430,12 +481,39 @@ def _jit(fun):
     return numba.njit(fun)
 
 
-def _compile(fun, source, name, signature):
-    namespace = {"np": np, "carray": carray, "double_pointer": double_pointer, "fun": _jit(fun)}
-    exec(compile(source, f"<fastode {name} for {getattr(fun, '__name__', 'fun')}>", "exec"),
-         namespace)
-    compiled = cfunc(signature, error_model="numpy")(namespace[name])
-    return compiled
+def _compile(fun, source, name, signature, disk=False):
+    """Compile the wrapper ``source`` (defining ``name``) around ``fun`` into a cfunc.
+
+    With ``disk``, a plain Python ``fun`` that fastode.usercode built is loaded from / saved to
+    the user cache under its content key (fastode.user_cache) when the key can describe it;
+    otherwise it is compiled for this process only.
+    """
+    records = [_records[int(s)] for s in dict.fromkeys(_RECORD_TOKEN.findall(source))]
+    key = None
+    label = getattr(fun, "__name__", "fun")
+    if disk and type(fun) is pytypes.FunctionType and getattr(fun, "__fastode_built__", False):
+        try:
+            key = user_cache.content_key(fun, _RECORD_TOKEN.sub("__fastode_record__", source),
+                                         name, signature)
+        except (user_cache.Unkeyable, RecursionError):
+            user_cache.stats["uncacheable"] += 1
+    if key is not None:
+        digest = user_cache.digest(key)
+        user_cache.name_by_content(fun, key)
+        symbols = [f"fastode_record_{digest[:32]}_{i}" for i in range(len(records))]
+    else:
+        symbols = [f"fastode_record_local_{next(_symbol_serials)}" for _ in records]
+    for record, symbol in zip(records, symbols):
+        record.attach(symbol)  # before the code is linked: compiled or loaded
+        source = source.replace(f"__fastode_record_{record.serial}__", symbol)
+    namespace = {"np": np, "carray": carray, "record_pointer": record_pointer, "fun": _jit(fun),
+                 "__name__": __name__}  # numba rebuilds a cached environment from its module
+    exec(compile(source, f"<fastode {name} for {label}>", "exec"), namespace)
+    wrapper = namespace[name]
+    if key is not None:
+        user_cache.name_by_content(wrapper, key)
+    with progress.compile_notice(f"`{label}`"):
+        return user_cache.compile_cfunc(wrapper, signature, key, error_model="numpy")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -586,13 +664,15 @@ def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signatu
                     try:
                         fn = usercode.build(attempt, in_place=(in_place_n, rewrite_returns))
                         if fn is not None:
-                            compiled = _compile(fn, source(wspecs, True), wrapper, signature)
+                            compiled = _compile(fn, source(wspecs, True), wrapper, signature,
+                                                disk=True)
                             verify(compiled, _verify_p(args, specs, offset, attempt))
                     except Exception:  # the allocating version below is the reference
                         compiled = None
                 if compiled is None:
                     fn = usercode.build(attempt)
-                    compiled = _compile(fn, source(wspecs, False), wrapper, signature)
+                    compiled = _compile(fn, source(wspecs, False), wrapper, signature,
+                                        disk=True)
                     verify(compiled, _verify_p(args, specs, offset, attempt))
                 break
             except Exception as exc:  # numba's TypingError, UnsupportedError, CannotRewrite ...
