@@ -207,8 +207,12 @@ def environment_key() -> tuple:
         import llvmlite
         import numba
         from . import __version__
+        from numba.core import config
+        # numba settings that change the generated code (bounds checks, optimisation level)
+        settings = tuple(repr(getattr(config, name, None))
+                         for name in ("BOUNDSCHECK", "OPT", "DEBUGINFO_DEFAULT", "FASTMATH"))
         _environment = (FORMAT, sys.version, sys.platform, np.__version__, numba.__version__,
-                        llvmlite.__version__, __version__, _fastode_source_hash())
+                        llvmlite.__version__, __version__, _fastode_source_hash(), settings)
     return _environment
 
 
