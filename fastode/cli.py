@@ -1,4 +1,4 @@
-"""Command line: `fastode demo`, `fastode warmup`."""
+"""Command line: `fastode demo`, `fastode warmup`, `fastode cache info|clear`."""
 import argparse
 import sys
 
@@ -15,7 +15,13 @@ def main(argv=None):
     warm = sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
     warm.add_argument("--jobs", type=int, default=None,
                       help="worker processes (default: one per usable core)")
+    cache = sub.add_parser("cache", help="what fastode's cache holds, or empty it")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--kernels", action="store_true",
+                       help="clear: the compiled kernels too (`fastode warmup` rebuilds them)")
     args = parser.parse_args(argv)
+    if args.command == "cache":
+        return _cache(args.action, args.kernels)
     if args.command == "warmup":
         from .warmup import warmup
         warmup(verbose=True, jobs=args.jobs)
@@ -25,6 +31,33 @@ def main(argv=None):
         rows = run_demo(rtol=args.rtol, atol=args.atol, quick=args.quick)
         return 0 if all(r["success"] for r in rows) else 1
     return 2
+
+
+def _size(n):
+    return f"{n / 2 ** 20:.1f} MB"
+
+
+def _cache(action, kernels=False):
+    """``fastode cache info`` / ``fastode cache clear [--kernels]``."""
+    from . import kernel_cache, user_cache
+    if action == "clear":
+        removed = user_cache.clear()
+        print(f"removed {removed} files of compiled user functions from {user_cache.user_dir()}")
+        if kernels:
+            removed = kernel_cache.clear()
+            print(f"removed {removed} files of compiled kernels from {kernel_cache.cache_root()}"
+                  f"; `fastode warmup` compiles them again")
+        return 0
+    info = user_cache.info()
+    print(f"cache directory: {info['directory']}  (FASTODE_CACHE_DIR overrides)")
+    cap = (f"cap {_size(info['max_bytes'])} (FASTODE_CACHE_MAX_MB)" if info["max_bytes"]
+           else "off (FASTODE_CACHE_MAX_MB=0)")
+    print(f"user functions: {info['entries']} entries, {_size(info['bytes'])} in "
+          f"{info['user_dir']}; {cap}")
+    kern = kernel_cache.info()
+    print(f"kernels: {kern['files']} files, {_size(kern['bytes'])} in {kern['path']} "
+          f"(FASTODE_KERNEL_CACHE_DIR overrides; built by `fastode warmup`)")
+    return 0
 
 
 if __name__ == "__main__":

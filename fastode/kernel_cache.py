@@ -207,9 +207,8 @@ def cache_root() -> Path:
         elif _writable(PACKAGE / "_kernel_cache"):
             _root = PACKAGE / "_kernel_cache"
         else:
-            base = os.environ.get("FASTODE_CACHE_DIR") or os.path.join(
-                os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "fastode")
-            _root = Path(base).expanduser() / "kernels"
+            from .user_cache import cache_dir
+            _root = cache_dir() / "kernels"
     return _root
 
 

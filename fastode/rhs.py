@@ -16,10 +16,15 @@ kernels' failure signal) and notes the first failure, with its (t, y), in the fu
 call). After the kernel returns, :func:`raise_failures` re-raises it as scipy would: the
 exception itself, obtained by calling the function again in Python at the recorded (t, y), or
 a ValueError for a wrong output length.
+
+Compiled wrappers of plain Python functions are kept in the user cache (fastode.user_cache)
+for later processes; the address of the failure record is therefore not compiled in but
+resolved when the code is linked, through a symbol named after the wrapper's content.
 """
 import ctypes
 import math
 import re
+import types as pytypes
 import warnings
 import weakref
 from typing import Callable, NamedTuple, Optional
@@ -30,11 +35,15 @@ from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
 
 from . import numpy_extensions  # noqa: F401  (np.hstack forms numba lacks)
-from . import usercode
-from .kernels.callbacks import double_pointer
+from . import user_cache, usercode
+# the failure records and the compiled-function tuple (re-exported: the front end imports them here)
+from .failures import (RAISED, WRONG_LENGTH, WRONG_SHAPE, _RECORD_TOKEN, CompiledFunction,  # noqa: F401
+                       FailureRecord, _jit, _records, _symbol_serials, clear_failures, failed,
+                       forget_stale_failures, length_message, raise_failures, record_pointer)
+from .usercode import ArgSpec
+from .kernels import progress
 from .rhs_inplace import in_place_variant, rewrite_returns
-from numba import carray, cfunc, types
-from numba.core.errors import NumbaError
+from numba import carray, types
 
 RHS_SIGNATURE = types.void(types.float64, types.CPointer(types.float64),
                            types.CPointer(types.float64), types.CPointer(types.float64))
@@ -44,174 +53,6 @@ _RHS_CTYPES = ctypes.CFUNCTYPE(None, ctypes.c_double, ctypes.POINTER(ctypes.c_do
                                ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double))
 _EVENT_CTYPES = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.c_double),
                                  ctypes.POINTER(ctypes.c_double))
-
-
-class ArgSpec(NamedTuple):
-    """How one entry of ``args`` is stored in ``p``: kind 's' scalar float, 'i' int, 'b' bool,
-    'a' float array, 'ia' int array; ``shape`` for arrays. In wrapper layouts, kind 'skip' with
-    shape (k,) passes over k entries of ``p`` (another function's run-time values)."""
-    kind: str
-    shape: tuple
-
-
-# what a compiled wrapper noted in its FailureRecord (buffer[0]; 0: nothing)
-RAISED = 1.0        # the user function raised
-WRONG_LENGTH = 2.0  # fun returned an array of another length (buffer[2]) than y
-WRONG_SHAPE = 3.0   # jac returned another shape (buffer[2], buffer[3]) than (n, n)
-
-
-class FailureRecord:
-    """The first failure of a compiled user function during a kernel call.
-
-    ``buffer`` = [kind, t, a, b, y...] (kind: RAISED, WRONG_LENGTH or WRONG_SHAPE; a, b: the
-    length or shape returned) is written by the generated wrapper, which has its address
-    compiled in; ``flag`` reads ``buffer[0]`` cheaply from Python. :func:`raise_failures` turns
-    it into an exception and clears it. Concurrent kernels sharing one compiled function (an
-    ensemble's threads) share the record: the first failure noted wins.
-    """
-    __slots__ = ("buffer", "flag", "what", "n", "is_complex", "vectorized", "_function")
-
-    def __init__(self, what, function, n, is_complex=False, vectorized=False):
-        self.buffer = np.zeros(4 + (2 * n if is_complex else n))
-        self.flag = memoryview(self.buffer)
-        self.what = what
-        self.n = n
-        self.is_complex = is_complex
-        self.vectorized = vectorized
-        try:
-            self._function = weakref.ref(function)
-        except TypeError:
-            self._function = lambda: function
-
-    def bind(self, function):
-        """Re-raise failures by calling ``function`` (the same code, another closure)."""
-        try:
-            self._function = weakref.ref(function)
-        except TypeError:
-            self._function = lambda: function
-
-    def source_lines(self, indent, kind, a="0", b="0"):
-        """Wrapper source that notes a failure (the first one only) and the state (t, y)."""
-        pad = " " * indent
-        size = self.buffer.shape[0]
-        return [
-            f"{pad}rec = carray(double_pointer({self.buffer.ctypes.data}), ({size},))",
-            f"{pad}if rec[0] == 0.0:",
-            f"{pad}    rec[1] = t",
-            f"{pad}    rec[2] = {a}",
-            f"{pad}    rec[3] = {b}",
-            f"{pad}    for i in range({size - 4}):",
-            f"{pad}        rec[4 + i] = y[i]",
-            f"{pad}    rec[0] = {kind!r}",
-        ]
-
-    def summary(self):
-        """A one-line description of the noted failure (no call of the function); clears it."""
-        kind, t, a, _ = self.buffer[:4].tolist()
-        self.buffer[0] = 0.0
-        if kind == WRONG_LENGTH:
-            return length_message(self.what, int(a), self.n, t)
-        return f"`{self.what}` raised an exception inside compiled code (first at t={t!r})."
-
-    def exception(self, args):
-        """The exception to raise for the noted failure; clears the record."""
-        kind, t, a, b = self.buffer[:4].tolist()
-        y = self.buffer[4:].copy()
-        self.buffer[0] = 0.0
-        if kind == WRONG_LENGTH:
-            return ValueError(length_message(self.what, int(a), self.n, t))
-        if kind == WRONG_SHAPE:
-            return ValueError(f"`{self.what}` returned shape ({int(a)}, {int(b)}) at t={t!r}; "
-                              f"expected ({self.n}, {self.n}).")
-        # the exception itself died in compiled code: call the function again at (t, y), in
-        # Python first (a traceback into the user's code), then the numba-compiled version
-        state = y.view(np.complex128) if self.is_complex else y
-        if self.vectorized:
-            state = state[:, None]
-        function = self._function()
-        for compiled in (False, True):
-            if function is None:
-                break
-            try:
-                (_jit(function) if compiled else function)(t, state.copy(), *args)
-            except NumbaError:
-                continue  # numba could not compile it for Python's argument types
-            except Exception as exc:  # the user's exception: re-raised by the caller
-                if hasattr(exc, "add_note"):  # Python >= 3.11
-                    exc.add_note(f"fastode: `{self.what}` raised this inside compiled code at "
-                                 f"t={t!r}; it was called again there to re-raise it.")
-                return exc
-        return RuntimeError(f"`{self.what}` raised an exception inside compiled code at t={t!r}; "
-                            "calling it again there did not raise (does it depend on state "
-                            "other than its arguments?).")
-
-
-def length_message(what, got, n, t):
-    return (f"`{what}` returned an array of length {got} at t={t!r}; expected {n} (the length "
-            "of `y0`): the output of `fun` must keep the length of `y` throughout.")
-
-
-class CompiledFunction(NamedTuple):
-    """A user function made callable from kernels.
-
-    ``address`` is the C function address; ``keepalive`` owns the code behind it (keep this
-    object alive while the address is used); ``python_callback`` is True for the slow path, whose
-    exceptions are collected in ``errors``; ``failure`` is the compiled wrapper's
-    :class:`FailureRecord` (None for the Python path and for a user's own ``cfunc``).
-    """
-    address: int
-    keepalive: object
-    python_callback: bool
-    errors: list
-    reason: str
-    failure: Optional[FailureRecord] = None
-
-
-def failed(compiled) -> bool:
-    """Whether a user function failed (raised, wrong length) during the last kernel call."""
-    for c in compiled:
-        if c.errors or (c.failure is not None and c.failure.flag[0]):
-            return True
-    return False
-
-
-def forget_stale_failures(compiled) -> None:
-    """Clear notes left by kernel calls that nobody reported (a kernel called from the user's
-    own numba code, ``kernel_call``): call before a kernel, so only its failures are raised."""
-    for c in compiled:
-        f = c.failure
-        if f is not None and f.flag[0]:
-            f.buffer[0] = 0.0
-
-
-def clear_failures(compiled) -> None:
-    """Forget the failures noted during the last kernel call (when another error is raised)."""
-    for c in compiled:
-        c.errors.clear()
-        if c.failure is not None:
-            c.failure.buffer[0] = 0.0
-
-
-def raise_failures(compiled, args=(), direction=1.0) -> None:
-    """Re-raise, as scipy would, the failure of a user function during the last kernel call.
-
-    An exception in a Python-callback function is re-raised as it is; a failure noted by a
-    compiled wrapper (the earliest in the direction of integration, when several are) becomes
-    the function's own exception (it is called again at the noted (t, y) with ``args``) or a
-    ValueError for a wrong output length or shape. Does nothing when nothing failed.
-    """
-    for c in compiled:
-        if c.errors:
-            exc = c.errors[0]
-            c.errors.clear()
-            raise exc
-    records = [c.failure for c in compiled if c.failure is not None and c.failure.flag[0]]
-    if records:
-        first = min(records, key=lambda r: direction * r.buffer[1])
-        for r in records:
-            if r is not first:
-                r.buffer[0] = 0.0
-        raise first.exception(args)
 
 
 class FallbackWarning(UserWarning):
@@ -424,18 +265,39 @@ def _event_source(n, specs, is_complex, record=None):
     return "\n".join(lines)
 
 
-def _jit(fun):
-    if isinstance(fun, CPUDispatcher):
-        return fun
-    return numba.njit(fun)
+def _compile(fun, source, name, signature, disk=False):
+    """Compile the wrapper ``source`` (defining ``name``) around ``fun`` into a cfunc.
 
-
-def _compile(fun, source, name, signature):
-    namespace = {"np": np, "carray": carray, "double_pointer": double_pointer, "fun": _jit(fun)}
-    exec(compile(source, f"<fastode {name} for {getattr(fun, '__name__', 'fun')}>", "exec"),
-         namespace)
-    compiled = cfunc(signature, error_model="numpy")(namespace[name])
-    return compiled
+    With ``disk``, a plain Python ``fun`` that fastode.usercode built is loaded from / saved to
+    the user cache under its content key (fastode.user_cache) when the key can describe it;
+    otherwise it is compiled for this process only.
+    """
+    records = [_records[int(s)] for s in dict.fromkeys(_RECORD_TOKEN.findall(source))]
+    key = None
+    label = getattr(fun, "__name__", "fun")
+    if disk and type(fun) is pytypes.FunctionType and getattr(fun, "__fastode_built__", False):
+        try:
+            key = user_cache.content_key(fun, _RECORD_TOKEN.sub("__fastode_record__", source),
+                                         name, signature)
+        except (user_cache.Unkeyable, RecursionError):
+            user_cache.stats["uncacheable"] += 1
+    if key is not None:
+        digest = user_cache.digest(key)
+        user_cache.name_by_content(fun, key)
+        symbols = [f"fastode_record_{digest[:32]}_{i}" for i in range(len(records))]
+    else:
+        symbols = [f"fastode_record_local_{next(_symbol_serials)}" for _ in records]
+    for record, symbol in zip(records, symbols):
+        record.attach(symbol)  # before the code is linked: compiled or loaded
+        source = source.replace(f"__fastode_record_{record.serial}__", symbol)
+    namespace = {"np": np, "carray": carray, "record_pointer": record_pointer, "fun": _jit(fun),
+                 "__name__": __name__}  # numba rebuilds a cached environment from its module
+    exec(compile(source, f"<fastode {name} for {label}>", "exec"), namespace)
+    wrapper = namespace[name]
+    if key is not None:
+        user_cache.name_by_content(wrapper, key)
+    with progress.compile_notice(f"`{label}`"):
+        return user_cache.compile_cfunc(wrapper, signature, key, error_model="numpy")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -586,13 +448,15 @@ def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signatu
                     try:
                         fn = usercode.build(attempt, in_place=(in_place_n, rewrite_returns))
                         if fn is not None:
-                            compiled = _compile(fn, source(wspecs, True), wrapper, signature)
+                            compiled = _compile(fn, source(wspecs, True), wrapper, signature,
+                                                disk=True)
                             verify(compiled, _verify_p(args, specs, offset, attempt))
                     except Exception:  # the allocating version below is the reference
                         compiled = None
                 if compiled is None:
                     fn = usercode.build(attempt)
-                    compiled = _compile(fn, source(wspecs, False), wrapper, signature)
+                    compiled = _compile(fn, source(wspecs, False), wrapper, signature,
+                                        disk=True)
                     verify(compiled, _verify_p(args, specs, offset, attempt))
                 break
             except Exception as exc:  # numba's TypingError, UnsupportedError, CannotRewrite ...

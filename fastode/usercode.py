@@ -42,6 +42,14 @@ class CannotRewrite(Exception):
     """The run-time-parameter copy cannot be built (no source, defaults, odd use of a helper)."""
 
 
+class ArgSpec(NamedTuple):
+    """How one entry of ``args`` is stored in ``p``: kind 's' scalar float, 'i' int, 'b' bool,
+    'a' float array, 'ia' int array; ``shape`` for arrays. In wrapper layouts, kind 'skip' with
+    shape (k,) passes over k entries of ``p`` (another function's run-time values)."""
+    kind: str
+    shape: tuple
+
+
 _MISSING = object()
 
 
@@ -73,7 +81,6 @@ def slot_spec(v):
     Stricter than ``args``: a float32/bool/complex array would change dtype (a bool mask would
     become int indexing), so those are frozen keys instead.
     """
-    from .rhs import ArgSpec
     if type(v) is float:
         spec = _SPECS.get("s")
         if spec is None:
@@ -509,7 +516,9 @@ def _build_runtime(info: _Fn, runtime_slots, memo, in_place=None):
     module = ast.Module(body=[node], type_ignores=[])
     ast.fix_missing_locations(module)
     exec(compile(module, filename, "exec"), namespace)
-    return namespace[node.name]
+    built = namespace[node.name]
+    built.__fastode_built__ = True  # fastode.user_cache may rename it (never a user's object)
+    return built
 
 
 def _slot_ref(info: _Fn, name):
@@ -522,7 +531,13 @@ def _slot_ref(info: _Fn, name):
 def _build_frozen(info: _Fn, memo):
     fn = info.fn
     if not info.helpers:
-        return fn
+        # a copy, not the user's function: fastode.user_cache names built functions by content
+        built = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                                   fn.__closure__)
+        built.__kwdefaults__ = fn.__kwdefaults__
+        built.__qualname__ = fn.__qualname__
+        built.__fastode_built__ = True
+        return built
     namespace = dict(fn.__globals__)
     closure = list(fn.__closure__ or ())
     freevars = fn.__code__.co_freevars
@@ -535,5 +550,9 @@ def _build_frozen(info: _Fn, memo):
             closure[freevars.index(name)] = types.CellType(memo[key])
         else:
             namespace[name] = memo[key]
-    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
-                              tuple(closure) if closure else None)
+    built = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
+                               tuple(closure) if closure else None)
+    built.__kwdefaults__ = fn.__kwdefaults__
+    built.__qualname__ = fn.__qualname__
+    built.__fastode_built__ = True
+    return built

@@ -6,11 +6,21 @@ session (fastode caches the compiled RHS per function object); test modules impo
 without one (Lotka-Volterra, Van der Pol, Lorenz, Arenstorf) get a tight scipy DOP853 reference
 (rtol = atol = 1e-12), computed once per session.
 """
+import atexit
 import functools
+import os
+import shutil
+import tempfile
 
-import numpy as np
-import pytest
-import scipy.integrate
+# the test session never writes into the user's real cache (~/.cache/fastode): compiled user
+# functions go to a temporary folder of this session (subprocess tests set their own)
+_USER_CACHE = tempfile.mkdtemp(prefix="fastode-test-cache-")
+os.environ["FASTODE_CACHE_DIR"] = _USER_CACHE
+atexit.register(shutil.rmtree, _USER_CACHE, True)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.integrate  # noqa: E402
 
 # ---- which OpenBLAS kernels scipy runs on -----------------------------------------------------
 # scipy's solvers take their error norms (np.linalg.norm), stage sums (np.dot) and LU factors

@@ -13,12 +13,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "fastode"
 
 # Import edges (importer, imported) allowed to close a cycle, each with its reason. An entry must
 # still exist in the source (test_exemptions_are_live), so the list can only shrink.
-EXEMPT_EDGES = {
-    # rhs.py imports usercode at module level; usercode.compiled-code fingerprinting needs
-    # rhs.ArgSpec. Both files are being reworked for issue #11 (user functions cached across
-    # processes); move ArgSpec below them there and delete this entry.
-    ("fastode.usercode", "fastode.rhs"),
-}
+EXEMPT_EDGES = set()
 
 # Files over MAX_LINES. Only the kernel restructuring (issue #12) may remove entries; nothing may
 # be added: split a file instead (test_no_long_files fails on a new long file or a stale entry).
