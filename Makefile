@@ -30,7 +30,8 @@ bench: setup rust-ref
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/work_precision.py
-	$(BIN)/python bench/first_solve.py
+	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.user_cache
 	$(BIN)/python bench/rust_vs_numba.py
 	$(BIN)/python bench/ensemble_sweep.py
 	$(BIN)/python bench/stiff.py

@@ -6,15 +6,33 @@ scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels 
 # first: registers the kernels' numba cache locator before any kernel module is imported
 from . import kernel_cache as _kernel_cache  # noqa: F401
 from ._version import __version__
-from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
 from .ivp import solve_ivp
 from .methods import available_methods
 from .results import ConstantDenseOutput, DenseOutput, OdeResult, OdeSolution
 from .rhs import FallbackWarning
-from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
-from .warmup import warmup
 
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
            "__version__"]
+
+# loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
+# modules define ~100 numba dispatchers) that a script solving one problem need not pay
+_LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensemble": "ensemble",
+         "OdeSolver": "solvers", "RK23": "solvers", "RK45": "solvers", "DOP853": "solvers",
+         "Tsit5": "solvers", "Vern7": "solvers", "Radau": "solvers", "BDF": "solvers",
+         "LSODA": "solvers", "warmup": "warmup"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastode' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -11,11 +11,9 @@ import warnings
 import numpy as np
 
 from . import methods as method_registry
-from .ivp_auto import solve_auto
 from .ivp_common import (validate_args, validate_events, validate_t_eval, validate_t_span,
                          validate_tolerances, validate_y0)
 from .ivp_explicit import run_explicit, solve_explicit
-from .ivp_implicit import driver_for, solve_implicit
 from .kernels import status as st
 from .results import MESSAGES, ConstantDenseOutput, OdeResult, OdeSolution
 
@@ -123,6 +121,9 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         else:
             chosen = method_registry.lookup(method)
     if chosen.family not in ("explicit", "switching"):
+        # the stiff families load on first use: a script that only solves non-stiff problems
+        # does not pay their import (fastode.ivp_implicit and its kernel modules, ~0.1 s)
+        from .ivp_implicit import driver_for
         if driver_for(chosen) is None and chosen.family in _SCIPY_FAMILY_NAMES:
             # registered, but its compiled driver is not plugged in yet
             return _solve_with_scipy(fun, t_span, y0, _SCIPY_FAMILY_NAMES[chosen.family],
@@ -149,10 +150,12 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                          "so that the integration can end.")
     if chosen.family == "switching":
         # LSODA / auto: explicit <-> stiff switching (fastode.ivp_auto)
+        from .ivp_auto import solve_auto
         return solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                           t_eval_arr, dense_output, event_list, vectorized, options)
     if chosen.family != "explicit":
         # stiff methods (Rosenbrock, and the families registered in fastode.ivp_implicit)
+        from .ivp_implicit import solve_implicit
         return solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
                               t_eval_arr, dense_output, event_list, vectorized, options)
     if not options and chosen.adaptive:
