@@ -2,21 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CORE := $(VENV)/.fastode-core
 STAMP := $(VENV)/.fastode-installed
 
 .PHONY: setup demo test conformance bench clean rust-ref
 
-$(STAMP): pyproject.toml
+# the package and its kernels: `fastode warmup` compiles every kernel into the package's kernel
+# cache (fastode/_kernel_cache, one process per core), so no solve compiles one later
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# torch first, pinned: a looser requirement (torchdiffeq's) would fetch a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/fastode warmup
+	touch $(CORE)
+
+# what the tests need besides: torch first, pinned (a looser requirement, torchdiffeq's, would
+# fetch a multi-GB CUDA build), then the test and plot extras
+$(STAMP): $(CORE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
-	$(BIN)/fastode warmup
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-demo: setup
+demo: $(CORE)
 	$(BIN)/fastode demo
 
 test: setup rust-ref

@@ -46,9 +46,12 @@ def run_demo(rtol=1e-8, atol=1e-10, quick=False, file=None):
     cases += [(p, m) for p in STIFF for m in ("Radau", "BDF")]
     rows = []
     min_total = 0.05 if quick else 0.3
-    # the bar shows only when the run takes more than a second (numba compiles on first use)
-    for problem, method in tqdm(cases, desc="fastode demo", unit="problem", delay=1.0,
-                                file=sys.stderr, leave=False):
+    _print_header(rtol, atol, file)
+    # the bar shows only when the run takes more than a second (numba compiles on first use);
+    # each row is printed as soon as it is measured
+    bar = tqdm(cases, desc="fastode demo", unit="problem", delay=1.0, file=sys.stderr,
+               leave=False)
+    for problem, method in bar:
         kwargs = dict(method=method, args=problem.args, rtol=rtol, atol=atol)
         ours = solve_ivp(problem.fun, problem.t_span, problem.y0, **kwargs)
         with warnings.catch_warnings():
@@ -66,11 +69,20 @@ def run_demo(rtol=1e-8, atol=1e-10, quick=False, file=None):
                          err_scipy=_relative_error(theirs.y[:, -1], ref),
                          nfev_fastode=ours.nfev, nfev_scipy=theirs.nfev,
                          exact=problem.exact is not None, success=ours.success))
-    _print_table(rows, rtol, atol, file)
+        line = _format_row(rows[-1])
+        if file is sys.stdout:
+            bar.write(line, file=file)  # above the progress bar, which redraws below it
+        else:
+            print(line, file=file)
+        file.flush()
+    bar.close()
+    speedups = np.array([r["speedup"] for r in rows])
+    print(f"\nspeed-up over scipy: median {np.median(speedups):.0f}x, "
+          f"min {speedups.min():.0f}x, max {speedups.max():.0f}x", file=file)
     return rows
 
 
-def _print_table(rows, rtol, atol, file):
+def _print_header(rtol, atol, file):
     print(f"\nfastode vs scipy.integrate.solve_ivp: same method, rtol={rtol:g}, atol={atol:g}, "
           "plain Python right-hand sides, warm (best of repeats)", file=file)
     print("error: relative max-norm error at t_end against the exact solution (*), scipy "
@@ -78,12 +90,11 @@ def _print_table(rows, rtol, atol, file):
     header = ("| problem | method | fastode | scipy | speed-up | fastode error | scipy error "
               "| nfev (fastode/scipy) |")
     print(header, file=file)
-    print("|" + "---|" * 8, file=file)
-    for r in rows:
-        star = "*" if r["exact"] else ""
-        print(f"| {r['problem']}{star} | {r['method']} | {_format_time(r['t_fastode'])} | "
-              f"{_format_time(r['t_scipy'])} | {r['speedup']:.0f}x | {r['err_fastode']:.1e} | "
-              f"{r['err_scipy']:.1e} | {r['nfev_fastode']}/{r['nfev_scipy']} |", file=file)
-    speedups = np.array([r["speedup"] for r in rows])
-    print(f"\nspeed-up over scipy: median {np.median(speedups):.0f}x, "
-          f"min {speedups.min():.0f}x, max {speedups.max():.0f}x", file=file)
+    print("|" + "---|" * 8, file=file, flush=True)
+
+
+def _format_row(r):
+    star = "*" if r["exact"] else ""
+    return (f"| {r['problem']}{star} | {r['method']} | {_format_time(r['t_fastode'])} | "
+            f"{_format_time(r['t_scipy'])} | {r['speedup']:.0f}x | {r['err_fastode']:.1e} | "
+            f"{r['err_scipy']:.1e} | {r['nfev_fastode']}/{r['nfev_scipy']} |")
