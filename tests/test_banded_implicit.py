@@ -17,7 +17,17 @@ import pytest
 import scipy.sparse
 
 import fastode
-from fastode.ivp_implicit import kernel_call
+from fastode import methods as method_registry
+from fastode.ivp_implicit import driver_for, kernel_call
+
+
+def contract_call(fun, t_span, y0, method, **options):
+    """kernel_call's arguments after the method's bound coefficients (fastode.kernels.family):
+    the implicit driver contract, as solve_ivp passes it."""
+    kernel, args, keep = kernel_call(fun, t_span, y0, method, **options)
+    coefficients = driver_for(method_registry.lookup(method)).coefficients
+    assert all(a is b for a, b in zip(args, coefficients))
+    return kernel, args[len(coefficients):], keep
 from fastode.kernels.jacobian import JAC_FD, JAC_FD_GROUPED
 from fastode.kernels.sdirk import implicit_euler_fixed_solve
 from fastode.rhs import FallbackWarning
@@ -183,10 +193,10 @@ def test_banded_call_arguments(method):
     """lband/uband reach the driver as kl, ku with grouped finite differences and the (1, 1)
     placeholder mass; without them: the dense path (kl = ku = -1)."""
     heat, u0, _, _, _ = heat_problem(50)
-    _, args, _ = kernel_call(heat, (0.0, 0.1), u0, method, lband=1, uband=1)
+    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method, lband=1, uband=1)
     assert args[2] == JAC_FD_GROUPED and args[-2:] == (1, 1)
     assert args[9].shape == (1, 1) and not args[10]  # mass placeholder, has_mass False
-    _, args, _ = kernel_call(heat, (0.0, 0.1), u0, method)
+    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method)
     assert args[2] == JAC_FD and args[-2:] == (-1, -1)
 
 
@@ -200,7 +210,7 @@ def test_jac_sparsity_band_pattern(method):
     heat, u0, _, _, _ = heat_problem(n)
     pattern = scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n))
     kw = dict(method=method, rtol=1e-6, atol=1e-9)
-    _, args, _ = kernel_call(heat, (0.0, 0.1), u0, method, jac_sparsity=pattern)
+    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method, jac_sparsity=pattern)
     assert args[2] == JAC_FD_GROUPED and args[-2:] == (1, 1)
     by_band = fastode.solve_ivp(heat, (0.0, 0.1), u0, lband=1, uband=1, **kw)
     for pat in (pattern, pattern.toarray()):
@@ -240,7 +250,7 @@ def test_jac_sparsity_sparse_pattern_groups(method):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FallbackWarning)
             if name == "grouped":
-                _, args, _ = kernel_call(ring, (0.0, 0.05), u0, method, **extra)
+                _, args, _ = contract_call(ring, (0.0, 0.05), u0, method, **extra)
                 assert args[2] == JAC_FD_GROUPED and args[-2:] == (-1, -1)
             start = next(counter)
             sol = fastode.solve_ivp(ring, (0.0, 0.05), u0, **extra, **kw)
