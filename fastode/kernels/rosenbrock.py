@@ -40,15 +40,15 @@ from numba import njit
 
 from . import status as st
 from ..tableaus.rosenbrock import RODAS4, RODAS5P, ROS23_D, ROS23_E32
-from .buffers import grow_1d, grow_2d
 from .callbacks import call_event, call_rhs
 from .control import select_initial_step
 from .family import MethodDriver
-from .explicit import all_finite, record_events, record_segment
-from .interpolation import evaluate_dense
+from .explicit import all_finite, record_events
 from .jacobian import JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
     fd_increment, fd_increment_scaled, fd_jacobian_banded
 from .linalg import band_lu_factor, band_lu_solve_row
+from .output import (event_workspace, fill_constant, grow_output, interpolant_needed,
+                     output_buffers, output_full, save_step)
 
 SAFE = 0.9
 FAC_MIN = 1.0 / 6.0   # h_new / h <= 6
@@ -84,20 +84,25 @@ def rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q):
         for i in range(n):
             Q[i, 0] = inv * (K[0, i] - 2.0 * ROS23_D * K[1, i])
             Q[i, 1] = inv * (K[1, i] - K[0, i])
-        return
-    m = H.shape[0]
-    s = H.shape[1]
-    for i in range(n):
-        for r in range(m):
-            acc = 0.0
-            for j in range(s):
-                acc += H[r, j] * K[j, i]
-            hv[r] = acc
-        # (1-th) y + th (y_new + (1-th)(hv_1 + th hv_2 + ...)) in powers of th
-        Q[i, 0] = y_new[i] - y[i] + hv[0]
-        for r in range(1, m):
-            Q[i, r] = hv[r] - hv[r - 1]
-        Q[i, m] = -hv[m - 1]
+    else:
+        m = H.shape[0]
+        s = H.shape[1]
+        for i in range(n):
+            for r in range(m):
+                acc = 0.0
+                for j in range(s):
+                    acc += H[r, j] * K[j, i]
+                hv[r] = acc
+            # (1-th) y + th (y_new + (1-th)(hv_1 + th hv_2 + ...)) in powers of th
+            Q[i, 0] = y_new[i] - y[i] + hv[0]
+            for r in range(1, m):
+                Q[i, r] = hv[r] - hv[r - 1]
+            Q[i, m] = -hv[m - 1]
+    # one exit and a last use of every array in one block: the inlined helper's reference
+    # counts are then pruned (an early return here cost 6 incref/decref pairs per step;
+    # kernels/output.py)
+    n += 0 * (H.shape[0] + y.shape[0] + y_new.shape[0] + K.shape[0] + hv.shape[0]
+              + Q.shape[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -154,30 +159,14 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     Q = np.zeros((n, q))
     ybuf = np.empty((1, n))
 
-    if use_t_eval:
-        t_out = np.empty(t_eval.shape[0])
-        y_out = np.empty((t_eval.shape[0], n))
-    else:
-        t_out = np.empty(256)
-        y_out = np.empty((256, n))
-        t_out[0] = t0
-        y_out[0] = y0
-    n_out = 0 if use_t_eval else 1
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
     i_eval = 0
-    seg_t = np.empty(256 if dense else 0)
-    seg_h = np.empty(seg_t.shape[0])
-    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
     n_seg = 0
-    events_per_step = n_events * max(event_samples, 1)
-    ev_t = np.empty(events_per_step + 8)
-    ev_y = np.empty((ev_t.shape[0], n))
-    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
     n_ev = 0
-    ev_count = np.zeros(n_events, dtype=np.int64)
-    g_old = np.empty(n_events)
-    g_new = np.empty(n_events)
-    found_theta = np.empty(events_per_step)
-    found_index = np.empty(events_per_step, dtype=np.int64)
+    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
 
     counters = np.zeros(6)
     nfev = 0
@@ -194,11 +183,7 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
 
     if t1 == t0 or not all_finite(fy):
         if t1 == t0:
-            if use_t_eval:
-                for k in range(t_eval.shape[0]):
-                    t_out[k] = t0
-                    y_out[k] = y0
-                n_out = t_eval.shape[0]
+            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
         else:
             status = st.NON_FINITE
         counters[0] = nfev
@@ -221,25 +206,16 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     finished = False
 
     while not finished:
-        if not use_t_eval and n_out == t_out.shape[0]:
-            t_out = grow_1d(t_out, n_out + 1)
-            y_out = grow_2d(y_out, n_out + 1)
-        if dense and n_seg == seg_t.shape[0]:
-            seg_t = grow_1d(seg_t, n_seg + 1)
-            seg_h = grow_1d(seg_h, n_seg + 1)
-            seg_data = grow_2d(seg_data, n_seg + 1)
-        if n_ev + events_per_step > ev_t.shape[0]:
-            ev_t = grow_1d(ev_t, n_ev + events_per_step)
-            ev_y = grow_2d(ev_y, n_ev + events_per_step)
-            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+        t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
+            use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
+            seg_data, ev_t, ev_y, ev_index)
 
         while True:
             if direction * (t - t1) >= 0.0:
                 finished = True
                 break
-            if ((not use_t_eval and n_out == t_out.shape[0])
-                    or (dense and n_seg == seg_t.shape[0])
-                    or n_ev + events_per_step > ev_t.shape[0]):
+            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
+                           ev_t):
                 break
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
             if banded:
@@ -533,9 +509,7 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                     status = st.NON_FINITE
 
             # ---- dense output, events, saving ----------------------------------------------
-            if dense or n_events > 0 or (
-                    use_t_eval and i_eval < t_eval.shape[0]
-                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+            if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q)
             stop = False
             t_stop = t_new
@@ -551,28 +525,9 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
-            if dense:
-                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
-                n_seg += 1
-            if use_t_eval:
-                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
-                    te = t_eval[i_eval]
-                    t_out[n_out] = te
-                    if te == t_new:
-                        for i in range(n):
-                            y_out[n_out, i] = y_new[i]
-                    else:
-                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
-                    n_out += 1
-                    i_eval += 1
-            else:
-                t_out[n_out] = t_stop
-                if stop:
-                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
-                else:
-                    for i in range(n):
-                        y_out[n_out, i] = y_new[i]
-                n_out += 1
+            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                             use_t_eval, t_eval, i_eval, direction, t_out,
+                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
             if stop:
                 t = t_stop
                 finished = True
