@@ -6,8 +6,10 @@ import scipy.sparse
 from numba import carray, cfunc
 
 import fastode
-from fastode.kernels.jacobian import (band_columns, cpr_groups, fd_jacobian_dense,
-                                      fd_jacobian_grouped, pattern_columns)
+from fastode.kernels.jacobian import (FD_NUM_JAC, FD_NUM_JAC_BDF, FD_SCALED, JAC_FD,
+                                      JAC_FD_GROUPED, band_columns, band_groups, cpr_groups,
+                                      evaluate_jacobian, fd_jacobian_dense, fd_jacobian_grouped,
+                                      num_jac_dense, num_jac_grouped, pattern_columns)
 from fastode.rhs import RHS_SIGNATURE
 from test_rosenbrock import ROSENBROCK, robertson, robertson_jac
 
@@ -78,8 +80,8 @@ def test_fd_kernels_agree_with_numpy_differences():
                              np.empty(m)) == m
     Jg = np.zeros((m, m))
     struct = cpr_groups(pattern_columns(bruss_pattern()), m)
-    calls = fd_jacobian_grouped(rhs.address, p, 0.0, y0, f0, atol, Jg, *struct, np.empty(m),
-                                np.empty(m), np.empty(m))
+    calls = fd_jacobian_grouped(rhs.address, p, 0.0, y0, f0, atol, Jg, False, 0, *struct,
+                                np.empty(m), np.empty(m), np.empty(m))
     assert calls == 5
     np.testing.assert_array_equal(J, Jg)
     # a centred difference in numpy as an independent check
@@ -89,6 +91,111 @@ def test_fd_kernels_agree_with_numpy_differences():
         e[j] = 1e-6
         Jc[:, j] = (brusselator_1d(0.0, y0 + e) - brusselator_1d(0.0, y0 - e)) / 2e-6
     np.testing.assert_allclose(J, Jc, atol=2e-5 * np.abs(Jc).max())
+
+
+def _compiled(fun, y0):
+    from fastode.ivp_common import compiled_rhs, pack
+    specs, p = pack(())
+    return compiled_rhs(fun, 0.0, y0, y0.size, False, (), specs, False), p
+
+
+@pytest.mark.parametrize("scheme", [FD_NUM_JAC, FD_NUM_JAC_BDF])
+def test_num_jac_grouped_and_banded_equal_dense(scheme):
+    """scipy's num_jac by column groups, into the dense J and into band storage, gives the
+    dense num_jac's entries and increment factors (the pattern is f's), in both schemes."""
+    y0 = bruss_y0()
+    m = y0.size
+    rhs, p = _compiled(brusselator_1d, y0)
+    f0 = brusselator_1d(0.0, y0)
+    atol = np.full(m, 1e-6)
+    factor0 = np.full(m, np.sqrt(np.finfo(float).eps))
+    factor0[::3] = 1e-16  # some columns drown in round-off: the 10x retry runs
+    J = np.zeros((m, m))
+    fd = factor0.copy()
+    dense_calls = num_jac_dense(rhs.address, p, 0.0, y0, f0, atol, J, fd, *np.empty((4, m)))
+    assert dense_calls > m  # retries happened
+    struct = band_groups(m, 2, 2)
+    Jg = np.zeros((m, m))
+    fg = factor0.copy()
+    num_jac_grouped(rhs.address, p, 0.0, y0, f0, atol, Jg, False, 0, *struct, fg,
+                    *np.empty((6, m)), scheme == FD_NUM_JAC_BDF)
+    np.testing.assert_array_equal(Jg, J)
+    np.testing.assert_array_equal(fg, fd)
+    Jb = np.zeros((m, 5)).T  # band storage, F-ordered as the drivers keep it
+    fb = factor0.copy()
+    num_jac_grouped(rhs.address, p, 0.0, y0, f0, atol, Jb, True, 2, *struct, fb,
+                    *np.empty((6, m)), scheme == FD_NUM_JAC_BDF)
+    for j in range(m):
+        for i in range(max(0, j - 2), min(m, j + 3)):
+            assert Jb[2 + i - j, j] == J[i, j]
+    np.testing.assert_array_equal(fb, fd)
+    # the dispatch: every grouped and dense form through evaluate_jacobian
+    for mode, kl in ((JAC_FD, -1), (JAC_FD_GROUPED, -1), (JAC_FD_GROUPED, 2)):
+        Je = np.zeros((m, m))
+        Jbe = np.zeros((m, 5)).T
+        fe = factor0.copy()
+        evaluate_jacobian(mode, scheme, rhs.address, 0, p, 0.0, y0, f0, atol, Je, Jbe, kl, 2,
+                          *struct, fe, *np.empty((6, m)))
+        if kl < 0:
+            np.testing.assert_array_equal(Je, J)
+        else:
+            np.testing.assert_array_equal(Jbe, Jb)
+        np.testing.assert_array_equal(fe, fd)
+
+
+def zero_column(t, y):
+    return np.array([y[0] - 1.0, y[1] * y[1], 2.0])
+
+
+def test_num_jac_grouped_zero_column_scale_per_scheme():
+    """A column with no change at all (f_2 constant) grouped with column 0, at f0[0] = 0: as
+    the dense num_jac, Radau's scheme scales it by |f0[0]| = 0 (factor kept, no retry); BDF's,
+    as scipy's sparse num_jac, by |f(y + h)[0]| > 0 (one retry call, factor 10x)."""
+    y0 = np.array([1.0, 0.5, 3.0])
+    rhs, p = _compiled(zero_column, y0)
+    f0 = zero_column(0.0, y0)
+    atol = np.full(3, 1e-6)
+    factor0 = np.full(3, np.sqrt(np.finfo(float).eps))
+    struct = cpr_groups([np.array([j]) for j in range(3)], 3)  # one group of three columns
+    assert struct[0].size - 1 == 1
+    fd = factor0.copy()
+    num_jac_dense(rhs.address, p, 0.0, y0, f0, atol, np.zeros((3, 3)), fd, *np.empty((4, 3)))
+    calls = {}
+    factors = {}
+    for scheme in (FD_NUM_JAC, FD_NUM_JAC_BDF):
+        f = factor0.copy()
+        J = np.zeros((3, 3))
+        calls[scheme] = num_jac_grouped(rhs.address, p, 0.0, y0, f0, atol, J, False, 0, *struct,
+                                        f, *np.empty((6, 3)), scheme == FD_NUM_JAC_BDF)
+        factors[scheme] = f
+        assert J[2, 2] == 0.0 and J[0, 0] == pytest.approx(1.0)
+    np.testing.assert_array_equal(factors[FD_NUM_JAC], fd)
+    assert calls[FD_NUM_JAC] == 1
+    assert calls[FD_NUM_JAC_BDF] == 2
+    assert factors[FD_NUM_JAC_BDF][2] == pytest.approx(10.0 * factor0[2])
+    np.testing.assert_array_equal(factors[FD_NUM_JAC_BDF][:2], fd[:2])
+
+
+def test_fd_jacobian_grouped_banded_storage():
+    """Hairer-increment differences by column groups into band storage: the dense entries."""
+    y0 = bruss_y0()
+    m = y0.size
+    rhs, p = _compiled(brusselator_1d, y0)
+    f0 = brusselator_1d(0.0, y0)
+    atol = np.full(m, 1e-6)
+    J = np.zeros((m, m))
+    fd_jacobian_dense(rhs.address, p, 0.0, y0, f0, atol, J, np.empty(m), np.empty(m))
+    Jb = np.zeros((m, 5)).T
+    Jbe = np.zeros((m, 5)).T
+    struct = band_groups(m, 2, 2)
+    assert fd_jacobian_grouped(rhs.address, p, 0.0, y0, f0, atol, Jb, True, 2, *struct,
+                               *np.empty((3, m))) == 5
+    assert evaluate_jacobian(JAC_FD_GROUPED, FD_SCALED, rhs.address, 0, p, 0.0, y0, f0, atol,
+                             np.zeros((1, 1)), Jbe, 2, 2, *struct, *np.empty((7, m))) == 5
+    for j in range(m):
+        for i in range(max(0, j - 2), min(m, j + 3)):
+            assert Jb[2 + i - j, j] == J[i, j]
+    np.testing.assert_array_equal(Jbe, Jb)
 
 
 # ---- through solve_ivp -----------------------------------------------------------------------

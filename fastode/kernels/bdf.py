@@ -61,12 +61,10 @@ from .callbacks import call_event, call_rhs
 from .control import select_initial_step
 from .explicit import record_events
 from .interpolation import evaluate_dense
-from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .jacobian import (FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, NEWTON_FAILED, SINGULAR,
+                       evaluate_jacobian)
 from .linalg import band_lu_factor, band_lu_solve
-from .newton import (EPS, NUM_JAC_DIFF_BIG, NUM_JAC_DIFF_REJECT, NUM_JAC_DIFF_SMALL,
-                     NUM_JAC_FACTOR_DECREASE, NUM_JAC_FACTOR_INCREASE, NUM_JAC_MIN_FACTOR,
-                     fd_jacobian, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve,
-                     spacing10)
+from .newton import EPS, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -87,8 +85,8 @@ for _a in (KAPPA, GAMMA, ALPHA, ERROR_CONST):
 
 # rows of the n-vector work array of bdf_start / bdf_advance
 (W_PREDICT, W_PSI, W_SCALE, W_D, W_B, W_FJAC, W_YTMP, W_HVEC, W_YSCALE, W_CMAX, W_CSCALE,
- W_HNEW, W_F, W_JFAC) = range(14)
-WORK_ROWS = 14
+ W_F, W_JFAC) = range(13)
+WORK_ROWS = 13
 # state[:] of bdf_advance: h_abs, order, n_equal_steps, lu_valid
 S_H_ABS, S_ORDER, S_N_EQUAL, S_LU_VALID = range(4)
 # counts[:] of bdf_start / bdf_advance: nfev, njev, nlu, nreject, attempts
@@ -198,135 +196,6 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
 
 
 @njit(cache=True, nogil=True, inline="always")
-def num_jac_grouped(rhs, p, t, y, f, threshold, factor, Jm, banded, ku, group_ptr, group_cols,
-                    col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew):
-    """scipy's sparse ``num_jac`` (scipy.integrate._ivp.common._sparse_num_jac): forward
-    differences by column groups with adaptive relative increments ``factor`` (updated).
-
-    Column j has its nonzeros in the rows ``rows[col_ptr[j]:col_ptr[j+1]]`` (ascending); J[i, j]
-    goes to ``Jm[i, j]``, or to the band array ``Jm[ku + i - j, j]`` when ``banded``. Entries
-    outside the pattern are left untouched (the caller zeroes Jm once). The numbers equal
-    fastode.kernels.newton.fd_jacobian's (the dense num_jac): the groups' columns share no row,
-    and a row outside the pattern differs by an exact zero. Returns the RHS calls.
-    """
-    n = y.shape[0]
-    n_groups = group_ptr.shape[0] - 1
-    nfev = 0
-    for i in range(n):
-        sign = 1.0 if f[i] >= 0.0 else -1.0
-        yscale[i] = sign * max(threshold[i], abs(y[i]))
-        hi = (y[i] + factor[i] * yscale[i]) - y[i]
-        while hi == 0.0:
-            factor[i] *= 10.0
-            hi = (y[i] + factor[i] * yscale[i]) - y[i]
-        hvec[i] = hi
-        ytmp[i] = y[i]
-    for g in range(n_groups):
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            ytmp[j] = y[j] + hvec[j]
-        call_rhs(rhs, t, ytmp, p, fbuf)
-        nfev += 1
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            ytmp[j] = y[j]
-            best = -1.0
-            bi = 0
-            for r in range(col_ptr[j], col_ptr[j + 1]):
-                i = rows[r]
-                dv = fbuf[i] - f[i]
-                if banded:
-                    Jm[ku + i - j, j] = dv
-                else:
-                    Jm[i, j] = dv
-                if abs(dv) > best:
-                    best = abs(dv)
-                    bi = i
-            if best <= 0.0:
-                bi = 0  # an all-zero column: argmax over all rows is row 0 (dense and sparse)
-            cmax[j] = best
-            cscale[j] = max(abs(f[bi]), abs(fbuf[bi]))
-    # columns whose difference drowned in round-off: one more call per group, 10x increments
-    for g in range(n_groups):
-        retry = False
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            if cmax[j] < NUM_JAC_DIFF_REJECT * cscale[j]:
-                h_new = (y[j] + NUM_JAC_FACTOR_INCREASE * factor[j] * yscale[j]) - y[j]
-                hnew[j] = h_new
-                ytmp[j] = y[j] + h_new
-                retry = True
-            else:
-                hnew[j] = np.nan
-        if not retry:
-            continue
-        call_rhs(rhs, t, ytmp, p, fbuf)
-        nfev += 1
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            h_new = hnew[j]
-            if h_new != h_new:
-                continue
-            ytmp[j] = y[j]
-            best = -1.0
-            bi = 0
-            for r in range(col_ptr[j], col_ptr[j + 1]):
-                i = rows[r]
-                dv = abs(fbuf[i] - f[i])
-                if dv > best:
-                    best = dv
-                    bi = i
-            if best <= 0.0:
-                bi = 0
-            scale_new = max(abs(f[bi]), abs(fbuf[bi]))
-            if cmax[j] * scale_new < best * cscale[j]:
-                factor[j] = NUM_JAC_FACTOR_INCREASE * factor[j]
-                hvec[j] = h_new
-                for r in range(col_ptr[j], col_ptr[j + 1]):
-                    i = rows[r]
-                    if banded:
-                        Jm[ku + i - j, j] = fbuf[i] - f[i]
-                    else:
-                        Jm[i, j] = fbuf[i] - f[i]
-                cscale[j] = scale_new
-                cmax[j] = best
-    for j in range(n):
-        hj = hvec[j]
-        for r in range(col_ptr[j], col_ptr[j + 1]):
-            i = rows[r]
-            if banded:
-                Jm[ku + i - j, j] /= hj
-            else:
-                Jm[i, j] /= hj
-        if cmax[j] < NUM_JAC_DIFF_SMALL * cscale[j]:
-            factor[j] *= NUM_JAC_FACTOR_INCREASE
-        elif cmax[j] > NUM_JAC_DIFF_BIG * cscale[j]:
-            factor[j] *= NUM_JAC_FACTOR_DECREASE
-        if factor[j] < NUM_JAC_MIN_FACTOR:
-            factor[j] = NUM_JAC_MIN_FACTOR
-    return nfev
-
-
-@njit(cache=True, nogil=True, inline="always")
-def bdf_jacobian(mode, rhs, jac, p, t, y, f, atol, jac_factor, J, Jb, kl, ku, group_ptr,
-                 group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew):
-    """J (dense) or Jb (band, kl >= 0) = df/dy at (t, y), f = f(t, y), in the given mode."""
-    if mode == JAC_USER or mode == JAC_CONSTANT:
-        call_rhs(jac, t, y, p, J)
-    elif mode == JAC_FD_GROUPED:
-        if kl >= 0:
-            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr,
-                            group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale,
-                            hnew)
-        else:
-            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr,
-                            group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, cmax, cscale,
-                            hnew)
-    else:
-        fd_jacobian(rhs, p, t, y, f, atol, jac_factor, J, hvec, yscale, ytmp, fbuf)
-
-
-@njit(cache=True, nogil=True, inline="always")
 def bdf_interpolant(D, order, t, t_new, h_next, ybase, Q, coef):
     """Monomial form on [t, t_new] of scipy's BdfDenseOutput: ybase = P(t), Q (n, 5)."""
     n = D.shape[1]
@@ -375,8 +244,8 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     solve): Robertson rtol 1e-3 5563 -> 615 reference-count operations per solve (48.8 -> 5.4
     per step), Van der Pol mu=1e3 33899 -> 4311; kernel time 1.5x (Robertson), 1.2x (HIRES),
     1.7x (Van der Pol) faster, the results bit-identical. What is left calls helpers once per
-    solve, once per Jacobian evaluation (bdf_jacobian, after a failed Newton) or per event step
-    (record_events). The code follows scipy's ``BDF._step_impl`` line by line.
+    solve, once per Jacobian evaluation (evaluate_jacobian, after a failed Newton) or per event
+    step (record_events). The code follows scipy's ``BDF._step_impl`` line by line.
     """
     if group_ptr is None:
         group_ptr = np.zeros(1, dtype=np.int64)
@@ -405,7 +274,6 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     ybase = np.empty(n)
     cmax = np.empty(n)
     cscale = np.empty(n)
-    hnew = np.empty(n)
     coef = np.empty(MAX_ORDER + 1)
     D = np.zeros((MAX_ORDER + 3, n))
     R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
@@ -518,8 +386,9 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
         h_abs = select_initial_step(rhs, p, t0, y0, f, t1, max_step, direction, 1, rtol, atol,
                                     y_new, fbuf)
         nfev += 1
-    bdf_jacobian(use_jac, rhs, jac, p, t, y, f, atol, jac_factor, J, Jb, kl, ku, group_ptr,
-                 group_cols, col_ptr, rows, hvec, yscale, y_new, fbuf, cmax, cscale, hnew)
+    evaluate_jacobian(use_jac, FD_NUM_JAC_BDF, rhs, jac, p, t, y, f, atol, J, Jb, kl, ku,
+                      group_ptr, group_cols, col_ptr, rows, jac_factor, hvec, yscale, y_new, fbuf,
+                      cmax, cscale)
     if use_jac != JAC_CONSTANT:  # scipy does not count a constant Jacobian
         njev += 1
     for i in range(n):
@@ -842,9 +711,10 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                         # a new J at the predictor (once per failed Newton, not per step)
                         if use_jac != JAC_USER:
                             call_rhs(rhs, t_new, y_predict, p, fjac)
-                        bdf_jacobian(use_jac, rhs, jac, p, t_new, y_predict, fjac, atol,
-                                     jac_factor, J, Jb, kl, ku, group_ptr, group_cols, col_ptr,
-                                     rows, hvec, yscale, ytmp, fbuf, cmax, cscale, hnew)
+                        evaluate_jacobian(use_jac, FD_NUM_JAC_BDF, rhs, jac, p, t_new,
+                                          y_predict, fjac, atol, J, Jb, kl, ku, group_ptr,
+                                          group_cols, col_ptr, rows, jac_factor, hvec, yscale,
+                                          ytmp, fbuf, cmax, cscale)
                         njev += 1
                         lu_valid = False
                         current_jac = True
@@ -1088,9 +958,9 @@ def bdf_start(rhs, jac, mode, p, t0, y0, t_bound, direction, rtol, atol, first_s
                                     atol, work[W_YTMP], work[W_FJAC])
         if t_bound != t0:
             counts[C_NFEV] += 1
-    bdf_jacobian(mode, rhs, jac, p, t0, y0, f, atol, work[W_JFAC], J, Jb, kl, ku, group_ptr,
-                 group_cols, col_ptr, rows, work[W_HVEC], work[W_YSCALE], work[W_YTMP],
-                 work[W_FJAC], work[W_CMAX], work[W_CSCALE], work[W_HNEW])
+    evaluate_jacobian(mode, FD_NUM_JAC_BDF, rhs, jac, p, t0, y0, f, atol, J, Jb, kl, ku,
+                      group_ptr, group_cols, col_ptr, rows, work[W_JFAC], work[W_HVEC],
+                      work[W_YSCALE], work[W_YTMP], work[W_FJAC], work[W_CMAX], work[W_CSCALE])
     if mode != JAC_CONSTANT:
         counts[C_NJEV] += 1
     for i in range(n):
@@ -1143,7 +1013,6 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
     yscale = work[W_YSCALE]
     cmax = work[W_CMAX]
     cscale = work[W_CSCALE]
-    hnew = work[W_HNEW]
     jac_factor = work[W_JFAC]
     n = y_new.shape[0]
     status = st.SUCCESS
@@ -1239,9 +1108,9 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
                     break
                 if mode != JAC_USER:
                     call_rhs(rhs, t_new, y_predict, p, fjac)
-                bdf_jacobian(mode, rhs, jac, p, t_new, y_predict, fjac, atol, jac_factor, J,
-                             Jb, kl, ku, group_ptr, group_cols, col_ptr, rows, hvec, yscale,
-                             ytmp, fbuf, cmax, cscale, hnew)
+                evaluate_jacobian(mode, FD_NUM_JAC_BDF, rhs, jac, p, t_new, y_predict, fjac, atol,
+                                  J, Jb, kl, ku, group_ptr, group_cols, col_ptr, rows,
+                                  jac_factor, hvec, yscale, ytmp, fbuf, cmax, cscale)
                 counts[C_NJEV] += 1
                 lu_valid = False
                 current_jac = True

@@ -27,11 +27,11 @@ scipy does.
 
 Structured and banded Jacobians (``radau_solve`` only): with column groups of a sparsity
 pattern (``jac_sparsity``, ``lband``/``uband``) J comes from grouped finite differences, scipy's
-``_sparse_num_jac`` (:func:`num_jac_grouped`: one RHS call per group); in banded mode
-(``kl`` >= 0) J is kept in band storage and both iteration matrices, real and complex, are
-factored by the banded LU of fastode.kernels.linalg: O(n (kl + ku)) memory, O(n kl (kl + ku))
-work per factorisation, where the dense path needs O(n^2) and O(n^3) (n = 10^4: 2.4 GB of
-matrices). Same steps as the dense path, up to rounding.
+``_sparse_num_jac`` (fastode.kernels.jacobian.num_jac_grouped: one RHS call per group);
+in banded mode (``kl`` >= 0) J is kept in band storage and both iteration matrices, real and
+complex, are factored by the banded LU of fastode.kernels.linalg: O(n (kl + ku)) memory,
+O(n kl (kl + ku)) work per factorisation, where the dense path needs O(n^2) and O(n^3)
+(n = 10^4: 2.4 GB of matrices). Same steps as the dense path, up to rounding.
 
 ``radau_solve`` integrates a whole interval. ``radau_init`` + ``radau_advance`` run the same
 step one call at a time from state kept in caller-owned arrays (``radau_workspace``), for the
@@ -49,12 +49,10 @@ from .callbacks import call_event, call_rhs, call_rhs_row
 from .control import select_initial_step
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR,
+                       evaluate_jacobian, num_jac_dense)
 from .linalg import band_lu_factor, band_lu_solve
-from .newton import (EPS, NUM_JAC_DIFF_BIG, NUM_JAC_DIFF_REJECT, NUM_JAC_DIFF_SMALL,
-                     NUM_JAC_FACTOR_DECREASE, NUM_JAC_FACTOR_INCREASE, NUM_JAC_MIN_FACTOR,
-                     evaluate_jacobian, lu_factor_inline as lu_factor,
-                     lu_solve_inline as lu_solve, spacing10)
+from .newton import EPS, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10
 
 NEWTON_MAXITER = tab.NEWTON_MAXITER
 MIN_FACTOR = 0.2
@@ -240,132 +238,6 @@ def mass_times(mass, has_mass, v, out):
     else:
         for i in range(n):
             out[i] = v[i]
-
-
-# ---- structured and banded Jacobians (radau_solve; fastode.kernels.sdirk imports them too) ---
-
-@njit(cache=True, nogil=True)
-def num_jac_grouped(rhs, p, t, y, f, threshold, factor, J, banded, ku, group_ptr, group_cols,
-                    col_ptr, rows, hvec, yscale, ytmp, fbuf, work):
-    """:func:`fastode.kernels.newton.fd_jacobian` (scipy's ``num_jac``) with column groups, as
-    scipy's ``_sparse_num_jac``: the columns of a group (``group_cols[group_ptr[g]:group_ptr[g +
-    1]]``, fastode.kernels.jacobian.cpr_groups) share no row and are perturbed together, one RHS
-    call per group, plus one per group holding a column whose difference drowned in round-off
-    (retried with a 10x larger increment, kept if better, as scipy).
-
-    Column j has its nonzeros in the sorted rows ``rows[col_ptr[j]:col_ptr[j + 1]]``; they go to
-    ``J[i, j]`` (``banded`` False: J (n, n), entries outside the pattern left untouched) or to
-    the band array ``J[ku + i - j, j]`` (``banded`` True: J (kl + ku + 1, n)). ``factor`` (n,)
-    carries the relative increments from call to call; ``work`` (2, n) is scratch.
-
-    When f has the given pattern, each f_i sees the perturbation of one column only: the
-    entries, and the updates of ``factor``, are the dense fd_jacobian's numbers (a column with
-    no change at all takes row 0 for its scale, as the dense loop), so the banded and dense
-    drivers take the same steps. Returns the number of RHS calls.
-    """
-    n = y.shape[0]
-    n_groups = group_ptr.shape[0] - 1
-    nfev = 0
-    for i in range(n):
-        sign = 1.0 if f[i] >= 0.0 else -1.0
-        yscale[i] = sign * max(threshold[i], abs(y[i]))
-        hi = (y[i] + factor[i] * yscale[i]) - y[i]
-        while hi == 0.0:
-            factor[i] *= 10.0
-            hi = (y[i] + factor[i] * yscale[i]) - y[i]
-        hvec[i] = hi
-        ytmp[i] = y[i]
-    # work[0, j]: largest |f(y + h_j e_j) - f| of column j; work[1, j]: its scale
-    retry = False
-    for g in range(n_groups):
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            ytmp[j] = y[j] + hvec[j]
-        call_rhs(rhs, t, ytmp, p, fbuf)
-        nfev += 1
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            ytmp[j] = y[j]
-            best = -1.0
-            bi = 0
-            for r in range(col_ptr[j], col_ptr[j + 1]):
-                i = rows[r]
-                d = fbuf[i] - f[i]
-                if banded:
-                    J[ku + i - j, j] = d
-                else:
-                    J[i, j] = d
-                if abs(d) > best:
-                    best = abs(d)
-                    bi = i
-            if best == 0.0:
-                scale = abs(f[0])
-            else:
-                scale = max(abs(f[bi]), abs(fbuf[bi]))
-            work[0, j] = best
-            work[1, j] = scale
-            if best < NUM_JAC_DIFF_REJECT * scale:
-                retry = True
-    if retry:
-        for g in range(n_groups):
-            perturbed = False
-            for k in range(group_ptr[g], group_ptr[g + 1]):
-                j = group_cols[k]
-                if work[0, j] < NUM_JAC_DIFF_REJECT * work[1, j]:
-                    h_new = (y[j] + NUM_JAC_FACTOR_INCREASE * factor[j] * yscale[j]) - y[j]
-                    ytmp[j] = y[j] + h_new
-                    perturbed = True
-            if not perturbed:
-                continue
-            call_rhs(rhs, t, ytmp, p, fbuf)
-            nfev += 1
-            for k in range(group_ptr[g], group_ptr[g + 1]):
-                j = group_cols[k]
-                if not (work[0, j] < NUM_JAC_DIFF_REJECT * work[1, j]):
-                    continue
-                ytmp[j] = y[j]
-                new_factor = NUM_JAC_FACTOR_INCREASE * factor[j]
-                h_new = (y[j] + new_factor * yscale[j]) - y[j]
-                best = -1.0
-                bi = 0
-                for r in range(col_ptr[j], col_ptr[j + 1]):
-                    i = rows[r]
-                    d = abs(fbuf[i] - f[i])
-                    if d > best:
-                        best = d
-                        bi = i
-                if best == 0.0:
-                    scale_new = abs(f[0])
-                else:
-                    scale_new = max(abs(f[bi]), abs(fbuf[bi]))
-                if work[0, j] * scale_new < best * work[1, j]:
-                    factor[j] = new_factor
-                    hvec[j] = h_new
-                    for r in range(col_ptr[j], col_ptr[j + 1]):
-                        i = rows[r]
-                        if banded:
-                            J[ku + i - j, j] = fbuf[i] - f[i]
-                        else:
-                            J[i, j] = fbuf[i] - f[i]
-                    work[0, j] = best
-                    work[1, j] = scale_new
-    for j in range(n):
-        hj = hvec[j]
-        for r in range(col_ptr[j], col_ptr[j + 1]):
-            i = rows[r]
-            if banded:
-                J[ku + i - j, j] /= hj
-            else:
-                J[i, j] /= hj
-        max_diff = work[0, j]
-        scale = work[1, j]
-        if max_diff < NUM_JAC_DIFF_SMALL * scale:
-            factor[j] *= NUM_JAC_FACTOR_INCREASE
-        elif max_diff > NUM_JAC_DIFF_BIG * scale:
-            factor[j] *= NUM_JAC_FACTOR_DECREASE
-        if factor[j] < NUM_JAC_MIN_FACTOR:
-            factor[j] = NUM_JAC_MIN_FACTOR
-    return nfev
 
 
 @njit(cache=True, nogil=True)
@@ -568,11 +440,12 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     """:func:`radau_solve` with every argument given (``use_jac`` an int mode).
 
     Banded mode (``kl`` >= 0): J in band storage (kl + ku + 1, n) from
-    :func:`num_jac_grouped` (the column groups must lie in the band), the real and complex
-    iteration matrices in LAPACK's gbtrf layout (2 kl + ku + 1, n), factored and solved by
-    fastode.kernels.linalg's banded LU: O(n (kl + ku)) memory and O(n kl (kl + ku)) work per
-    factorisation. ``JAC_FD_GROUPED`` with ``kl`` < 0: the dense path with J from the column
-    groups (a sparse pattern that is not a narrow band). Otherwise the dense path, unchanged.
+    fastode.kernels.jacobian.num_jac_grouped (the column groups must lie in the band), the
+    real and complex iteration matrices in LAPACK's gbtrf layout (2 kl + ku + 1, n), factored
+    and solved by fastode.kernels.linalg's banded LU: O(n (kl + ku)) memory and
+    O(n kl (kl + ku)) work per factorisation. ``JAC_FD_GROUPED`` with ``kl`` < 0: the dense
+    path with J from the column groups (a sparse pattern that is not a narrow band). Otherwise
+    the dense path, unchanged.
     """
     n = y0.shape[0]
     q = 3
@@ -595,7 +468,6 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     F = np.empty((3, n))
     mw = np.empty((3, n))
     banded = kl >= 0
-    grouped = use_jac == JAC_FD_GROUPED
     user_jac = use_jac == JAC_USER or use_jac == JAC_CONSTANT
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
@@ -612,7 +484,8 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
         Jb = np.zeros((1, 1)).T
         LUrb = np.zeros((1, 1)).T
         LUcb = np.zeros((1, 1), dtype=np.complex128).T
-    jwork = np.empty((2, n if grouped or banded else 1))  # num_jac_grouped's scratch
+    cmax = np.empty(n)    # scratch of the grouped Jacobians
+    cscale = np.empty(n)
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
     br = np.empty(n)
@@ -694,15 +567,9 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     h_abs_old = -1.0
     error_norm_old = -1.0
 
-    if banded:
-        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr, group_cols,
-                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
-    elif grouped:
-        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr, group_cols,
-                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
-    else:
-        evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale,
-                          ytmp, fbuf)
+    evaluate_jacobian(use_jac, FD_NUM_JAC, rhs, jac, p, t, y, f, atol, J, Jb, kl, ku,
+                      group_ptr, group_cols, col_ptr, rows, jac_factor, hvec, yscale,
+                      ytmp, fbuf, cmax, cscale)
     njev += 1
     current_jac = True
     lu_valid = False
@@ -1012,17 +879,9 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                         if current_jac:
                             break
                         njev += 1
-                        if banded:
-                            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku,
-                                            group_ptr, group_cols, col_ptr, rows, hvec, yscale,
-                                            ytmp, fbuf, jwork)
-                        elif grouped:
-                            num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0,
-                                            group_ptr, group_cols, col_ptr, rows, hvec, yscale,
-                                            ytmp, fbuf, jwork)
-                        else:
-                            evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor,
-                                              J, hvec, yscale, ytmp, fbuf)
+                        evaluate_jacobian(use_jac, FD_NUM_JAC, rhs, jac, p, t, y, f, atol, J,
+                                          Jb, kl, ku, group_ptr, group_cols, col_ptr, rows,
+                                          jac_factor, hvec, yscale, ytmp, fbuf, cmax, cscale)
                         current_jac = True
                         lu_valid = False
                 if not converged:
@@ -1152,72 +1011,17 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
             if not f_finite:
                 status = st.NON_FINITE
             elif recompute_jac:
-                if banded:
-                    num_jac_grouped(rhs, p, t_new, y_new, f_new, atol, jac_factor, Jb, True, ku,
-                                    group_ptr, group_cols, col_ptr, rows, hvec, yscale, ytmp,
-                                    fbuf, jwork)
-                elif grouped:
-                    num_jac_grouped(rhs, p, t_new, y_new, f_new, atol, jac_factor, J, False, 0,
-                                    group_ptr, group_cols, col_ptr, rows, hvec, yscale, ytmp,
-                                    fbuf, jwork)
+                if use_jac == JAC_FD:
+                    # scipy's num_jac, inlined: the Jacobian after an accepted step is the
+                    # frequent one (the others below are evaluate_jacobian's call)
+                    num_jac_dense(rhs, p, t_new, y_new, f_new, atol, J, jac_factor, hvec, yscale,
+                                  ytmp, fbuf)
                 elif user_jac:
                     call_rhs(jac, t_new, y_new, p, J)
                 else:
-                    # -- forward differences (fastode.kernels.newton.fd_jacobian, scipy's
-                    # num_jac, dense): increments from the carried factors jac_factor
-                    for i in range(n):
-                        sign = 1.0 if f_new[i] >= 0.0 else -1.0
-                        yscale[i] = sign * max(atol[i], abs(y_new[i]))
-                        hi = (y_new[i] + jac_factor[i] * yscale[i]) - y_new[i]
-                        while hi == 0.0:
-                            jac_factor[i] *= 10.0
-                            hi = (y_new[i] + jac_factor[i] * yscale[i]) - y_new[i]
-                        hvec[i] = hi
-                        ytmp[i] = y_new[i]
-                    for j in range(n):
-                        ytmp[j] = y_new[j] + hvec[j]
-                        call_rhs(rhs, t_new, ytmp, p, fbuf)
-                        best = -1.0
-                        bi = 0
-                        for i in range(n):
-                            dfi = fbuf[i] - f_new[i]
-                            J[i, j] = dfi
-                            if abs(dfi) > best:
-                                best = abs(dfi)
-                                bi = i
-                        max_diff = best
-                        jscale = max(abs(f_new[bi]), abs(fbuf[bi]))
-                        if max_diff < NUM_JAC_DIFF_REJECT * jscale:
-                            # the difference is lost in round-off: try a 10x larger increment
-                            new_factor = NUM_JAC_FACTOR_INCREASE * jac_factor[j]
-                            h_new = (y_new[j] + new_factor * yscale[j]) - y_new[j]
-                            ytmp[j] = y_new[j] + h_new
-                            call_rhs(rhs, t_new, ytmp, p, fbuf)
-                            best2 = -1.0
-                            bi2 = 0
-                            for i in range(n):
-                                dfi = abs(fbuf[i] - f_new[i])
-                                if dfi > best2:
-                                    best2 = dfi
-                                    bi2 = i
-                            scale_new = max(abs(f_new[bi2]), abs(fbuf[bi2]))
-                            if max_diff * scale_new < best2 * jscale:
-                                jac_factor[j] = new_factor
-                                hvec[j] = h_new
-                                for i in range(n):
-                                    J[i, j] = fbuf[i] - f_new[i]
-                                jscale = scale_new
-                                max_diff = best2
-                        ytmp[j] = y_new[j]
-                        hj = hvec[j]
-                        for i in range(n):
-                            J[i, j] /= hj
-                        if max_diff < NUM_JAC_DIFF_SMALL * jscale:
-                            jac_factor[j] *= NUM_JAC_FACTOR_INCREASE
-                        elif max_diff > NUM_JAC_DIFF_BIG * jscale:
-                            jac_factor[j] *= NUM_JAC_FACTOR_DECREASE
-                        if jac_factor[j] < NUM_JAC_MIN_FACTOR:
-                            jac_factor[j] = NUM_JAC_MIN_FACTOR
+                    evaluate_jacobian(use_jac, FD_NUM_JAC, rhs, jac, p, t_new, y_new, f_new, atol,
+                                      J, Jb, kl, ku, group_ptr, group_cols, col_ptr, rows,
+                                      jac_factor, hvec, yscale, ytmp, fbuf, cmax, cscale)
                 njev += 1
                 current_jac = True
             else:
@@ -1339,6 +1143,16 @@ SV_H = 23           # ... of signed size h
 SV_SIZE = 24
 
 
+@njit(cache=True, nogil=True)
+def step_jacobian(rhs, jac, use_jac, p, t, y, f, aux, J, ytmp, fbuf):
+    """The step-by-step class's J at (t, y): the user's (``use_jac``) or scipy's num_jac with
+    the increment factors ``aux[2]`` (fastode.kernels.jacobian.evaluate_jacobian; dense only)."""
+    no_groups = np.empty(0, dtype=np.int64)
+    evaluate_jacobian(JAC_USER if use_jac else JAC_FD, FD_NUM_JAC, rhs, jac, p, t, y, f, aux[1],
+                      J, J, -1, 0, no_groups, no_groups, no_groups, no_groups, aux[2], aux[3],
+                      aux[4], ytmp, fbuf, aux[3], aux[4])
+
+
 @njit(cache=True, nogil=True, inline="always")
 def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new, ytmp, fbuf,
                scale, err, br, bc, Z0, Z, W, F, mw, J, LUr, LUc, pivr, pivc, Q, Q_sol):
@@ -1442,8 +1256,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
                 if current_jac:
                     break
                 njev += 1
-                evaluate_jacobian(rhs, jac, use_jac, p, t, y, f, aux[1], aux[2], J,
-                                  aux[3], aux[4], ytmp, fbuf)
+                step_jacobian(rhs, jac, use_jac, p, t, y, f, aux, J, ytmp, fbuf)
                 current_jac = True
                 lu_valid = False
         if not converged:
@@ -1515,8 +1328,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
         if not f_finite:
             status = st.NON_FINITE
         elif recompute_jac:
-            evaluate_jacobian(rhs, jac, use_jac, p, t_new, y_new, f_new, aux[1], aux[2], J,
-                              aux[3], aux[4], ytmp, fbuf)
+            step_jacobian(rhs, jac, use_jac, p, t_new, y_new, f_new, aux, J, ytmp, fbuf)
             njev += 1
             current_jac = True
         else:
@@ -1626,8 +1438,7 @@ def radau_init(rhs, jac, use_jac, p, t0, t_bound, first_step, max_step, has_mass
     sv[SV_H_ABS] = h_abs
     for m in range(n):
         aux[2, m] = math.sqrt(EPS)
-    evaluate_jacobian(rhs, jac, use_jac, p, t0, y, f, aux[1], aux[2], J, aux[3], aux[4],
-                      vec[V_YTMP], vec[V_FBUF])
+    step_jacobian(rhs, jac, use_jac, p, t0, y, f, aux, J, vec[V_YTMP], vec[V_FBUF])
     sv[SV_NJEV] = 1.0
     sv[SV_CURRENT_JAC] = 1.0
     return st.SUCCESS

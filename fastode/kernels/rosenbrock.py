@@ -17,7 +17,8 @@ A singular W halves the step; five in a row end the integration with status SING
 
 Banded mode (``kl >= 0``, from ``lband``/``uband`` or a banded ``jac_sparsity``): J is kept in
 band storage (kl + ku + 1, n) filled by column-grouped finite differences
-(:func:`fastode.kernels.jacobian.fd_jacobian_banded`, kl + ku + 1 RHS calls), W in LAPACK's
+(:func:`fastode.kernels.jacobian.fd_jacobian_grouped` with ``banded``, kl + ku + 1 RHS
+calls), W in LAPACK's
 gbtrf layout (2 kl + ku + 1, n), both F-ordered, factored and solved by
 :func:`fastode.kernels.linalg.band_lu_factor` / ``band_lu_solve_row``: O(n (kl + ku)) memory
 and O(n kl (kl + ku)) work per step instead of O(n^2) and O(n^3). Same steps as the dense path
@@ -44,8 +45,8 @@ from .callbacks import call_event, call_rhs
 from .control import select_initial_step
 from .family import MethodDriver
 from .explicit import all_finite, record_events
-from .jacobian import JAC_CONSTANT, JAC_FD, JAC_FD_GROUPED, SINGULAR, evaluate_jacobian, \
-    fd_increment, fd_increment_scaled, fd_jacobian_banded
+from .jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
+                       fd_jacobian_dense, fd_time_derivative)
 from .linalg import band_lu_factor, band_lu_solve_row
 from .output import (event_workspace, fill_constant, grow_output, interpolant_needed,
                      output_buffers, output_full, save_step)
@@ -218,37 +219,19 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                            ev_t):
                 break
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
-            if banded:
-                nfev += fd_jacobian_banded(rhs, p, t, y, fy, atol, Jb, ku, group_ptr,
-                                           group_cols, col_ptr, rows, ytmp, ftmp, deltas)
+            # (every step: the dense and user modes inlined, the others evaluate_jacobian's call)
+            if use_jac == JAC_FD:
+                nfev += fd_jacobian_dense(rhs, p, t, y, fy, atol, J, ytmp, ftmp)
                 njev += 1
-            elif use_jac == JAC_FD:
-                # dense forward differences (fastode.kernels.jacobian.fd_jacobian_dense; the
-                # increment capped by atol_j and |y_j|: see fd_increment_scaled)
-                for i in range(n):
-                    ytmp[i] = y[i]
-                for j in range(n):
-                    yj = y[j]
-                    delta = fd_increment_scaled(yj, atol[j])
-                    ytmp[j] = yj + delta
-                    call_rhs(rhs, t, ytmp, p, ftmp)
-                    ytmp[j] = yj
-                    inv = 1.0 / delta
-                    for i in range(n):
-                        J[i, j] = (ftmp[i] - fy[i]) * inv
-                nfev += n
+            elif use_jac == JAC_USER:
+                call_rhs(jac, t, y, p, J)
                 njev += 1
             elif use_jac != JAC_CONSTANT:
-                nfev += evaluate_jacobian(use_jac, rhs, jac, p, t, y, fy, atol, J, group_ptr,
-                                          group_cols, col_ptr, rows, ytmp, ftmp, deltas)
+                nfev += evaluate_jacobian(use_jac, FD_SCALED, rhs, jac, p, t, y, fy, atol, J, Jb,
+                                          kl, ku, group_ptr, group_cols, col_ptr, rows, deltas,
+                                          deltas, deltas, ytmp, ftmp, deltas, deltas)
                 njev += 1
-            # f_t by a forward difference (fastode.kernels.jacobian.fd_time_derivative)
-            delta = fd_increment(t)
-            call_rhs(rhs, t + delta, y, p, ftmp)
-            inv = 1.0 / delta
-            for i in range(n):
-                ft[i] = (ftmp[i] - fy[i]) * inv
-            nfev += 1
+            nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
 
             # ---- attempt steps until one is accepted ---------------------------------------
             step_rejected = False

@@ -29,7 +29,7 @@ Per step (stage values Y_i = y + u_i, stage derivatives z_i = h f(t + c_i h, Y_i
 
 Structured and banded Jacobians: with column groups of a sparsity pattern (``jac_sparsity``,
 ``lband``/``uband``) J comes from grouped finite differences (scipy's ``_sparse_num_jac``,
-fastode.kernels.radau.num_jac_grouped: one RHS call per group); in banded mode (``kl`` >= 0)
+fastode.kernels.jacobian.num_jac_grouped: one RHS call per group); in banded mode (``kl`` >= 0)
 J is kept in band storage (kl + ku + 1, n) and W = M - h gamma J is factored by the banded LU
 of fastode.kernels.linalg (LAPACK gbtrf layout): O(n (kl + ku)) memory and O(n kl (kl + ku))
 work per factorisation instead of O(n^2) and O(n^3). Same steps as the dense path, up to
@@ -57,11 +57,10 @@ from .control import select_initial_step
 from .family import MethodDriver
 from .explicit import record_events, record_segment
 from .interpolation import evaluate_dense
-from .jacobian import JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, NEWTON_FAILED, SINGULAR
+from .jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR,
+                       evaluate_jacobian, num_jac_dense)
 from .linalg import band_lu_factor, band_lu_solve
-from .newton import (EPS, evaluate_jacobian, lu_factor_inline as lu_factor,
-                     lu_solve_inline as lu_solve, spacing10)
-from .radau import num_jac_grouped
+from .newton import EPS, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10
 
 NEWTON_MAXITER = 7
 MIN_FACTOR = 0.2
@@ -99,23 +98,31 @@ def factor_w(J, mass, has_mass, hg, LU, piv):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fresh_jacobian(rhs, jac, use_jac, p, t, y, fx, atol, jac_factor, J, hvec, yscale, ytmp,
-                   fbuf):
-    """J = df/dy at (t, y). Finite differences need f(t, y) to full precision (the last stage's
-    f is accurate only to the Newton tolerance), so it is re-evaluated into the scratch ``fx``:
-    returns the number of RHS calls to add to nfev (0 or 1).
+def fresh_jacobian(mode, rhs, jac, p, t, y, fx, atol, J, Jb, kl, ku, group_ptr, group_cols,
+                   col_ptr, rows, jac_factor, hvec, yscale, ytmp, fbuf, cmax, cscale):
+    """J (or the band array Jb, ``kl`` >= 0) = df/dy at (t, y) in the Jacobian ``mode``
+    (fastode.kernels.jacobian.evaluate_jacobian, scipy's num_jac increments). Finite
+    differences need f(t, y) to full precision (the last stage's f is accurate only to the
+    Newton tolerance), so it is re-evaluated into the scratch ``fx``: returns the number of RHS
+    calls to add to nfev (0 or 1).
 
     The step keeps the last stage's f (first same as last): replacing it by f(t, y) made the
     explicit first stage differ by J times the Newton error, O(1) on stiff components at large
     h, and the stage predictors and Newton then failed (KenCarp4 on Robertson at rtol 1e-3 took
     90 steps with finite differences, 25 with the exact J; now 25 with both)."""
-    extra = 0
-    if not use_jac:
-        call_rhs(rhs, t, y, p, fx)
-        extra = 1
-    evaluate_jacobian(rhs, jac, use_jac, p, t, y, fx, atol, jac_factor, J, hvec, yscale, ytmp,
-                      fbuf)
-    return extra
+    # called after most accepted steps: the user and dense modes inline (evaluate_jacobian's
+    # call with its 24 arguments made KenCarp4 on Robertson 4% slower)
+    if mode == JAC_USER or mode == JAC_CONSTANT:
+        call_rhs(jac, t, y, p, J)
+        return 0
+    call_rhs(rhs, t, y, p, fx)
+    if mode == JAC_FD:
+        num_jac_dense(rhs, p, t, y, fx, atol, J, jac_factor, hvec, yscale, ytmp, fbuf)
+    else:
+        evaluate_jacobian(mode, FD_NUM_JAC, rhs, jac, p, t, y, fx, atol, J, Jb, kl, ku,
+                          group_ptr, group_cols, col_ptr, rows, jac_factor, hvec, yscale, ytmp,
+                          fbuf, cmax, cscale)
+    return 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -206,18 +213,6 @@ def factor_w_band(Jb, mass, has_mass, hg, kl, ku, LU, piv):
                 m = 1.0 if i == j else 0.0
             LU[kv + i - j, j] = m - hg * Jb[ku + i - j, j]
     return band_lu_factor(LU, kl, ku, piv) != 0
-
-
-@njit(cache=True, nogil=True)
-def fresh_jacobian_grouped(rhs, p, t, y, fx, atol, jac_factor, J, banded, ku, group_ptr,
-                           group_cols, col_ptr, rows, hvec, yscale, ytmp, fbuf, work):
-    """:func:`fresh_jacobian` by grouped finite differences (fastode.kernels.radau.
-    num_jac_grouped) into the dense J (``banded`` False) or the band array J (``banded``
-    True): f(t, y) is re-evaluated into ``fx`` first. Returns 1 (the RHS call for nfev)."""
-    call_rhs(rhs, t, y, p, fx)
-    num_jac_grouped(rhs, p, t, y, fx, atol, jac_factor, J, banded, ku, group_ptr, group_cols,
-                    col_ptr, rows, hvec, yscale, ytmp, fbuf, work)
-    return 1
 
 
 @njit(cache=True, nogil=True)
@@ -337,8 +332,6 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     Ua = np.zeros(n)      # stage values sa, sb (dense output with a mass matrix)
     Ub = np.zeros(n)
     banded = kl >= 0
-    grouped = use_jac == JAC_FD_GROUPED
-    user_jac = use_jac == JAC_USER or use_jac == JAC_CONSTANT
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
         J = np.zeros((1, 1))
@@ -350,7 +343,8 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
         LU = np.empty((n, n))
         Jb = np.zeros((1, 1)).T
         LUb = np.zeros((1, 1)).T
-    jwork = np.empty((2, n if grouped or banded else 1))  # num_jac_grouped's scratch
+    cmax = np.empty(n)    # scratch of the grouped Jacobians
+    cscale = np.empty(n)
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
     jac_factor = np.full(n, math.sqrt(EPS))
@@ -427,15 +421,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     error_norm_old = -1.0
     eta_old = 1.0     # Hairer's FACCON: the first iteration is never accepted at the start
 
-    if banded:
-        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, Jb, True, ku, group_ptr, group_cols,
-                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
-    elif grouped:
-        num_jac_grouped(rhs, p, t, y, f, atol, jac_factor, J, False, 0, group_ptr, group_cols,
-                        col_ptr, rows, hvec, yscale, ytmp, fbuf, jwork)
-    else:
-        evaluate_jacobian(rhs, jac, user_jac, p, t, y, f, atol, jac_factor, J, hvec, yscale,
-                          ytmp, fbuf)
+    evaluate_jacobian(use_jac, FD_NUM_JAC, rhs, jac, p, t, y, f, atol, J, Jb, kl, ku, group_ptr,
+                      group_cols, col_ptr, rows, jac_factor, hvec, yscale, ytmp, fbuf, cmax,
+                      cscale)
     njev += 1
     current_jac = True
     h_jac = 0.0       # |h| of the first step attempted with the current J (0: none yet)
@@ -672,17 +660,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     if converged or current_jac:
                         break
                     njev += 1
-                    if banded:
-                        nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, Jb,
-                                                       True, ku, group_ptr, group_cols, col_ptr,
-                                                       rows, hvec, yscale, ytmp, fbuf, jwork)
-                    elif grouped:
-                        nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, J,
-                                                       False, 0, group_ptr, group_cols, col_ptr,
-                                                       rows, hvec, yscale, ytmp, fbuf, jwork)
-                    else:
-                        nfev += fresh_jacobian(rhs, jac, user_jac, p, t, y, res, atol,
-                                               jac_factor, J, hvec, yscale, ytmp, fbuf)
+                    nfev += fresh_jacobian(use_jac, rhs, jac, p, t, y, res, atol, J, Jb, kl, ku,
+                                           group_ptr, group_cols, col_ptr, rows, jac_factor, hvec,
+                                           yscale, ytmp, fbuf, cmax, cscale)
                     current_jac = True
                     h_jac = ha
                     lu_valid = False
@@ -867,17 +847,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 finished = True
                 break
             if recompute_jac:
-                if banded:
-                    nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, Jb,
-                                                   True, ku, group_ptr, group_cols, col_ptr,
-                                                   rows, hvec, yscale, ytmp, fbuf, jwork)
-                elif grouped:
-                    nfev += fresh_jacobian_grouped(rhs, p, t, y, res, atol, jac_factor, J,
-                                                   False, 0, group_ptr, group_cols, col_ptr,
-                                                   rows, hvec, yscale, ytmp, fbuf, jwork)
-                else:
-                    nfev += fresh_jacobian(rhs, jac, user_jac, p, t, y, res, atol, jac_factor,
-                                           J, hvec, yscale, ytmp, fbuf)
+                nfev += fresh_jacobian(use_jac, rhs, jac, p, t, y, res, atol, J, Jb, kl, ku,
+                                       group_ptr, group_cols, col_ptr, rows, jac_factor, hvec,
+                                       yscale, ytmp, fbuf, cmax, cscale)
                 njev += 1
                 current_jac = True
                 h_jac = 0.0

@@ -57,8 +57,8 @@ from .control import (error_scale, rk_error_norm, select_initial_step, step_fact
                       step_factor_reject)
 from .explicit import all_finite, all_finite_row, record_events, record_segment, rk_step
 from .interpolation import dense_coefficients, evaluate_dense, extra_stages
-from .jacobian import (JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR, fd_increment,
-                       fd_increment_scaled)
+from .jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
+                       evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
 from .rosenbrock import (FAC_MAX, FAC_MIN, MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA,
                          R4_H, R4_c, R4_d, SAFE, rosenbrock_dense)
 
@@ -342,7 +342,6 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
     exponent = 1.0 / 4.0  # embedded order 3
-    n_groups = group_ptr.shape[0] - 1
 
     K = np.zeros((s, n))
     J = np.zeros((n, n))
@@ -451,43 +450,16 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     or n_ev + events_per_step > ev_t.shape[0]):
                 break
             # ---- Jacobian, its infinity norm, and df/dt at (t, y) ---------------------------
-            # (fastode.kernels.jacobian.evaluate_jacobian / fd_time_derivative, written out)
+            # (fastode.kernels.jacobian; every step: the dense and user modes inlined)
             if use_jac != JAC_CONSTANT:
                 if use_jac == JAC_USER:
                     call_rhs(jac, t, y, p, J)
                 elif use_jac == JAC_FD_GROUPED:
-                    # columns of a group share no row: perturbed together (Curtis-Powell-Reid)
-                    for i in range(n):
-                        ytmp[i] = y[i]
-                    for g in range(n_groups):
-                        for k in range(group_ptr[g], group_ptr[g + 1]):
-                            j = group_cols[k]
-                            delta = fd_increment_scaled(y[j], atol[j])
-                            ytmp[j] = y[j] + delta
-                            deltas[j] = delta
-                        call_rhs(rhs, t, ytmp, p, ftmp)
-                        for k in range(group_ptr[g], group_ptr[g + 1]):
-                            j = group_cols[k]
-                            ytmp[j] = y[j]
-                            inv = 1.0 / deltas[j]
-                            for r in range(col_ptr[j], col_ptr[j + 1]):
-                                i = rows[r]
-                                J[i, j] = (ftmp[i] - fy[i]) * inv
-                    nfev += n_groups
+                    nfev += evaluate_jacobian(use_jac, FD_SCALED, rhs, jac, p, t, y, fy, atol, J,
+                                              J, -1, 0, group_ptr, group_cols, col_ptr, rows,
+                                              deltas, deltas, deltas, ytmp, ftmp, deltas, deltas)
                 else:
-                    # dense forward differences, one column per RHS call
-                    for i in range(n):
-                        ytmp[i] = y[i]
-                    for j in range(n):
-                        yj = y[j]
-                        delta = fd_increment_scaled(yj, atol[j])
-                        ytmp[j] = yj + delta
-                        call_rhs(rhs, t, ytmp, p, ftmp)
-                        ytmp[j] = yj
-                        inv = 1.0 / delta
-                        for i in range(n):
-                            J[i, j] = (ftmp[i] - fy[i]) * inv
-                    nfev += n
+                    nfev += fd_jacobian_dense(rhs, p, t, y, fy, atol, J, ytmp, ftmp)
                 njev += 1
             if detect:
                 norm_j = 0.0
@@ -497,13 +469,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         row += abs(J[i, j])
                     if row > norm_j:
                         norm_j = row
-            # f_t by a forward difference
-            delta = fd_increment(t)
-            call_rhs(rhs, t + delta, y, p, ftmp)
-            inv = 1.0 / delta
-            for i in range(n):
-                ft[i] = (ftmp[i] - fy[i]) * inv
-            nfev += 1
+            nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
 
             # ---- attempt steps until one is accepted ---------------------------------------
             step_rejected = False
@@ -940,7 +906,6 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     h_abs = sv[L_H_ABS]
     direction = 1.0 if t1 >= t else -1.0
     exponent = 1.0 / 4.0  # embedded order 3
-    n_groups = group_ptr.shape[0] - 1
     status = st.SUCCESS
     sv[L_H] = 0.0
     # ---- Jacobian, its infinity norm, and df/dt at (t, y), as rodas_leg_solve ------------------
@@ -948,36 +913,11 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
         if use_jac == JAC_USER:
             call_rhs(jac, t, y, p, J)
         elif use_jac == JAC_FD_GROUPED:
-            for i in range(n):
-                ytmp[i] = y[i]
-            for g in range(n_groups):
-                for k in range(group_ptr[g], group_ptr[g + 1]):
-                    j = group_cols[k]
-                    delta = fd_increment_scaled(y[j], atol[j])
-                    ytmp[j] = y[j] + delta
-                    deltas[j] = delta
-                call_rhs(rhs, t, ytmp, p, ftmp)
-                for k in range(group_ptr[g], group_ptr[g + 1]):
-                    j = group_cols[k]
-                    ytmp[j] = y[j]
-                    inv = 1.0 / deltas[j]
-                    for r in range(col_ptr[j], col_ptr[j + 1]):
-                        i = rows[r]
-                        J[i, j] = (ftmp[i] - fy[i]) * inv
-            sv[L_NFEV] += n_groups
+            sv[L_NFEV] += evaluate_jacobian(use_jac, FD_SCALED, rhs, jac, p, t, y, fy, atol, J, J,
+                                            -1, 0, group_ptr, group_cols, col_ptr, rows, deltas,
+                                            deltas, deltas, ytmp, ftmp, deltas, deltas)
         else:
-            for i in range(n):
-                ytmp[i] = y[i]
-            for j in range(n):
-                yj = y[j]
-                delta = fd_increment_scaled(yj, atol[j])
-                ytmp[j] = yj + delta
-                call_rhs(rhs, t, ytmp, p, ftmp)
-                ytmp[j] = yj
-                inv = 1.0 / delta
-                for i in range(n):
-                    J[i, j] = (ftmp[i] - fy[i]) * inv
-            sv[L_NFEV] += n
+            sv[L_NFEV] += fd_jacobian_dense(rhs, p, t, y, fy, atol, J, ytmp, ftmp)
         sv[L_NJEV] += 1.0
     norm_j = 0.0
     for i in range(n):
@@ -987,13 +927,7 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
         if row > norm_j:
             norm_j = row
     sv[L_NORM_J] = norm_j
-    # f_t by a forward difference
-    delta = fd_increment(t)
-    call_rhs(rhs, t + delta, y, p, ftmp)
-    inv = 1.0 / delta
-    for i in range(n):
-        ft[i] = (ftmp[i] - fy[i]) * inv
-    sv[L_NFEV] += 1.0
+    sv[L_NFEV] += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
     n_singular = sv[L_N_SINGULAR]
     h_acc = sv[L_H_ACC]
     err_acc = sv[L_ERR_ACC]
