@@ -44,6 +44,18 @@ def _is_scipy_solver_class(method) -> bool:
             and getattr(scipy.integrate, method.__name__, None) is method)
 
 
+# fastode.ivp_implicit and fastode.ivp_auto, imported on first use (an import statement inside
+# solve_ivp would cost ~0.6 us per call)
+_implicit = _auto = None
+
+
+def _load_families():
+    global _implicit, _auto
+    from . import ivp_auto, ivp_implicit
+    _implicit, _auto = ivp_implicit, ivp_auto
+    return _implicit, _auto
+
+
 def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
               vectorized=False, args=None, **options):
     """Solve an initial value problem for a system of ODEs (drop-in for scipy's ``solve_ivp``).
@@ -123,8 +135,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
     if chosen.family not in ("explicit", "switching"):
         # the stiff families load on first use: a script that only solves non-stiff problems
         # does not pay their import (fastode.ivp_implicit and its kernel modules, ~0.1 s)
-        from .ivp_implicit import driver_for
-        if driver_for(chosen) is None and chosen.family in _SCIPY_FAMILY_NAMES:
+        implicit = _implicit or _load_families()[0]
+        if implicit.driver_for(chosen) is None and chosen.family in _SCIPY_FAMILY_NAMES:
             # registered, but its compiled driver is not plugged in yet
             return _solve_with_scipy(fun, t_span, y0, _SCIPY_FAMILY_NAMES[chosen.family],
                                      t_eval, dense_output, events, vectorized, args, options)
@@ -150,14 +162,15 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                          "so that the integration can end.")
     if chosen.family == "switching":
         # LSODA / auto: explicit <-> stiff switching (fastode.ivp_auto)
-        from .ivp_auto import solve_auto
-        return solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
-                          t_eval_arr, dense_output, event_list, vectorized, options)
+        auto = _auto or _load_families()[1]
+        return auto.solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                               t_eval_arr, dense_output, event_list, vectorized, options)
     if chosen.family != "explicit":
         # stiff methods (Rosenbrock, and the families registered in fastode.ivp_implicit)
-        from .ivp_implicit import solve_implicit
-        return solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
-                              t_eval_arr, dense_output, event_list, vectorized, options)
+        implicit = _implicit or _load_families()[0]
+        return implicit.solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol,
+                                       atol, t_eval_arr, dense_output, event_list, vectorized,
+                                       options)
     if not options and chosen.adaptive:
         # the common case: no further options (saves ~2 us of option parsing per call)
         return run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
