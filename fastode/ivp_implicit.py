@@ -64,18 +64,18 @@ from .ivp_jacobian import (CONSTANT_JAC, FD_STRUCT, band_of, compile_jac, dense_
                            jacobian_structure, real_pairs_structure)
 from .kernels import status as st
 from .kernels.bdf import bdf_solve as _bdf_kernel
-from .kernels import bdf as _bdf_kernels, radau as _radau_kernels, rosenbrock as _rosenbrock_kernels, sdirk as _sdirk_kernels
+from .kernels import bdf as _bdf_kernels, radau as _radau_kernels, rosenbrock as _rosenbrock_kernels, esdirk as _esdirk_kernels
 from .kernels.family import MethodDriver
 from .kernels.progress import announce_compiles
 from .kernels.jacobian import JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR
 from .kernels.radau import radau_solve as _radau_kernel
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
-from .kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
-                            kvaerno5_solve)
+from .kernels.esdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
+                             kvaerno5_solve)
 from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult
 from .rhs import Extras, compile_event, forget_stale_failures, raise_failures
 
-announce_compiles(_bdf_kernels, _radau_kernels, _rosenbrock_kernels, _sdirk_kernels)
+announce_compiles(_bdf_kernels, _radau_kernels, _rosenbrock_kernels, _esdirk_kernels)
 # a MethodDriver each, like the families with bound coefficients (kernel_call unwraps them)
 radau_solve = MethodDriver("Radau", _radau_kernel)
 bdf_solve = MethodDriver("BDF", _bdf_kernel)
@@ -96,7 +96,7 @@ BANDED = {rodas4_solve, rosenbrock23_solve, bdf_solve}
 # Rodas5P runs in the Rosenbrock driver of Rodas4: structured and banded alike
 STRUCTURED.add(rodas5p_solve)
 BANDED.add(rodas5p_solve)
-# Radau and the ESDIRK drivers (fastode.kernels.radau, .sdirk): structured and banded
+# Radau and the ESDIRK drivers (fastode.kernels.radau, .esdirk): structured and banded
 _RADAU_ESDIRK = {radau_solve, kvaerno5_solve, kencarp4_solve, implicit_euler_solve,
                  implicit_euler_fixed_solve}
 STRUCTURED.update(_RADAU_ESDIRK)

@@ -61,7 +61,7 @@ METHODS = {m.name: m for m in [
            "RK45 with DOPRI5 stiffness detection, switching to Rodas4 and back"),
     Method("auto", "switching", None, True, False,
            "Tsit5 with DOPRI5 stiffness detection, switching to Rodas4 and back"),
-    # stiff: ESDIRK methods (fastode.kernels.sdirk)
+    # stiff: ESDIRK methods (fastode.kernels.esdirk)
     Method("Kvaerno5", "sdirk", sdirk_tableaus.KVAERNO5, True, False,
            "Kvaerno's ESDIRK 5(4), 7 stages, L-stable, stiffly accurate; mass matrices"),
     Method("KenCarp4", "sdirk", sdirk_tableaus.KENCARP4, True, False,

@@ -28,7 +28,7 @@ class LSODA(CompiledSolver):
 
     **Not ODEPACK's algorithm.** scipy's ``LSODA`` wraps ODEPACK (Adams <-> BDF, switching on
     a comparison of the two methods' step sizes). This class runs the scheme of
-    ``fastode.solve_ivp(method="LSODA")`` (fastode.ivp_auto, kernels/switching.py): it starts
+    ``fastode.solve_ivp(method="LSODA")`` (fastode.ivp_auto, kernels/switching/): it starts
     with RK45; 15 accepted steps whose Hairer stiffness estimate ``h rho`` exceeds 3.25 (not
     interrupted by 6 non-stiff steps in a row) switch to Rodas4 (Jacobian every step); 10 Rodas4
     steps in a row with ``|h| ||J||_inf <= 1`` switch back. Each ``step()`` is one accepted

@@ -29,7 +29,7 @@ def contract_call(fun, t_span, y0, method, **options):
     assert all(a is b for a, b in zip(args, coefficients))
     return kernel, args[len(coefficients):], keep
 from fastode.kernels.jacobian import JAC_FD, JAC_FD_GROUPED
-from fastode.kernels.sdirk import implicit_euler_fixed_solve
+from fastode.kernels.esdirk import implicit_euler_fixed_solve
 from fastode.rhs import FallbackWarning
 
 METHODS = ["Radau", "KenCarp4", "Kvaerno5", "implicit_euler"]

@@ -112,7 +112,7 @@ def test_tableaus_and_status_codes_are_hashed(tmp_path, monkeypatch):
     import shutil
     real = kernel_cache.PACKAGE
     files = _names(kernel_cache.hashed_files(), real)
-    assert {"tableaus/explicit.py", "kernels/status.py", "kernels/explicit.py",
+    assert {"tableaus/explicit.py", "kernels/status.py", "kernels/explicit/solve.py",
             "torch_bridge/kernels.py"} <= files
     assert "cli.py" not in files and "torch_bridge/mlp.py" not in files
     # edit a temporary copy of the package, never the real files
@@ -134,11 +134,11 @@ def test_tableaus_and_status_codes_are_hashed(tmp_path, monkeypatch):
 def test_each_family_compiles_once_for_all_its_methods():
     """Methods of a family bind their coefficients to one driver (fastode.kernels.family): the
     bound arguments' numba types must agree, or each method compiles its own copy (~15 s)."""
-    from fastode.kernels import rosenbrock, sdirk
+    from fastode.kernels import esdirk, rosenbrock
     families = [
         [rosenbrock.rodas4_solve, rosenbrock.rodas5p_solve, rosenbrock.rosenbrock23_solve],
-        [sdirk.kvaerno5_solve, sdirk.kencarp4_solve, sdirk.implicit_euler_solve,
-         sdirk.implicit_euler_fixed_solve],
+        [esdirk.kvaerno5_solve, esdirk.kencarp4_solve, esdirk.implicit_euler_solve,
+         esdirk.implicit_euler_fixed_solve],
     ]
     for members in families:
         assert len({m.driver for m in members}) == 1

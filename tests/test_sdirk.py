@@ -1,4 +1,4 @@
-"""ESDIRK methods (fastode.tableaus.sdirk, fastode.kernels.sdirk): Kvaerno5, KenCarp4 and
+"""ESDIRK methods (fastode.tableaus.sdirk, fastode.kernels.esdirk): Kvaerno5, KenCarp4 and
 adaptive / fixed-step backward Euler.
 
 Tableau identities and order conditions (rooted trees), L-stability; convergence order on
@@ -15,7 +15,7 @@ import fastode
 from fastode.ivp_implicit import compile_jac
 from fastode.kernels import status as st
 from fastode.kernels.jacobian import NEWTON_FAILED, SINGULAR
-from fastode.kernels.sdirk import (implicit_euler_fixed_solve, implicit_euler_solve,
+from fastode.kernels.esdirk import (implicit_euler_fixed_solve, implicit_euler_solve,
                                    kencarp4_solve, kvaerno5_solve)
 from fastode.rhs import compile_rhs
 from fastode.tableaus.sdirk import TABLEAUS, stability_function

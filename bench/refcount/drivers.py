@@ -49,7 +49,7 @@ CASES = {
     "bdf": ("BDF", robertson, [1.0, 0.0, 0.0], (1e2, 1e5), rob_event,
             "fastode.kernels.bdf", "bdf_solve"),
     "kvaerno5": ("Kvaerno5", robertson, [1.0, 0.0, 0.0], (1e2, 1e5), rob_event,
-                 "fastode.kernels.sdirk", "esdirk_solve"),
+                 "fastode.kernels.esdirk", "esdirk_solve"),
 }
 OPTIONS = {
     "plain": {},

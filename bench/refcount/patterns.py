@@ -127,7 +127,7 @@ def save_two_returns(t_new, y_new, t_out, y_out, n_out):
 
 @njit(nogil=True, inline="always")
 def all_finite(v):
-    """A loop with an early return (as kernels/explicit.all_finite)."""
+    """A loop with an early return (as kernels/explicit/step.all_finite)."""
     for i in range(v.shape[0]):
         if not math.isfinite(v[i]):
             return False

@@ -73,7 +73,10 @@ def announce_compiles(*modules) -> None:
         for name, obj in vars(module).items():
             original = getattr(obj, "_compile_for_args", None)
             py_func = getattr(obj, "py_func", None)
-            if (original is None or py_func is None or py_func.__module__ != module.__name__
+            # a family package's kernels are defined in its submodules (kernels/radau/solve.py)
+            if (original is None or py_func is None
+                    or (py_func.__module__ != module.__name__
+                        and not py_func.__module__.startswith(module.__name__ + "."))
                     or getattr(original, "_fastode_announced", False)):
                 continue
             subject = f"the kernel {module.__name__.rsplit('.', 1)[-1]}.{name}"

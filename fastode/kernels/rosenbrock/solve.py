@@ -1,109 +1,24 @@
-"""Rosenbrock methods: Rodas4 and Rodas5P (Hairer-Wanner form, any tableau of
-fastode.tableaus.rosenbrock) and Rosenbrock23 (Shampine-Reichelt's ode23s), for y' = f(t, y)
-and M y' = f(t, y).
+"""Rosenbrock methods: the solve_ivp driver ``rosenbrock_solve``, shared by every tableau (moved
+from kernels/rosenbrock.py)."""
 
-One driver, :func:`rosenbrock_solve`, takes the tableau as arguments (``kind`` 0: Hairer form,
-1: ode23s); the per-method drivers :func:`rodas4_solve`, :func:`rodas5p_solve` and
-:func:`rosenbrock23_solve` bind
-the module-level tableau arrays and follow the implicit driver contract of
-fastode.ivp_implicit (plus the four trailing Jacobian-structure arrays of
-fastode.kernels.jacobian.fd_jacobian_grouped).
-
-Per step: J = df/dy (user function, constant, or forward differences, grouped when a sparsity
-pattern is known, with the increments of fastode.kernels.jacobian.fd_increment_scaled) and
-f_t = df/dt (one forward difference) at (t, y), recomputed after every
-accepted step; one LU of W = M / (gamma h) - J (ode23s: W = M - h d J) per attempted step.
-A singular W halves the step; five in a row end the integration with status SINGULAR.
-
-Banded mode (``kl >= 0``, from ``lband``/``uband`` or a banded ``jac_sparsity``): J is kept in
-band storage (kl + ku + 1, n) filled by column-grouped finite differences
-(:func:`fastode.kernels.jacobian.fd_jacobian_grouped` with ``banded``, kl + ku + 1 RHS
-calls), W in LAPACK's
-gbtrf layout (2 kl + ku + 1, n), both F-ordered, factored and solved by
-:func:`fastode.kernels.linalg.band_lu_factor` / ``band_lu_solve_row``: O(n (kl + ku)) memory
-and O(n kl (kl + ku)) work per step instead of O(n^2) and O(n^3). Same steps as the dense path
-up to rounding.
-
-Step-size control (Hairer & Wanner II, Sec. IV.8; Hairer's rodas.f): err = RMS norm of the
-error estimate with atol + rtol max(|y|, |y_new|); h_new = h / fac with
-fac = clamp(err^(1/(q+1)) / 0.9, 1/6, 5) (q: order of the embedded solution); after an
-accepted step Gustafsson's predictive controller may shrink the step further; no growth right
-after a rejection.
-
-Dense output in monomial form y(t + theta h) = y + sum_j Q[:, j] theta^(j+1): Hairer-form
-methods use y(theta) = (1-theta) y + theta (y_new + (1-theta)(hv_1 + theta hv_2 + ...));
-ode23s uses y + h (theta (1-theta) k1 + theta (theta - 2d) k2) / (1 - 2d).
-"""
 import math
 
 import numpy as np
 from numba import njit
 
-from . import status as st
-from ..tableaus.rosenbrock import RODAS4, RODAS5P, ROS23_D, ROS23_E32
-from .callbacks import call_event, call_rhs
-from .control import select_initial_step
-from .family import MethodDriver
-from .explicit import all_finite, record_events
-from .jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
-                       fd_jacobian_dense, fd_time_derivative)
-from .linalg import band_lu_factor, band_lu_solve_row
-from .output import (event_workspace, fill_constant, grow_output, interpolant_needed,
-                     output_buffers, output_full, save_step)
-
-SAFE = 0.9
-FAC_MIN = 1.0 / 6.0   # h_new / h <= 6
-FAC_MAX = 5.0         # h_new / h >= 0.2
-MAX_SINGULAR = 5
-
-R4_GAMMA = RODAS4.gamma
-R4_A = RODAS4.A
-R4_C = RODAS4.C
-R4_c = RODAS4.c
-R4_d = RODAS4.d
-R4_B = RODAS4.B
-R4_E = RODAS4.E
-R4_H = RODAS4.H
-R5P_GAMMA = RODAS5P.gamma
-R5P_A = RODAS5P.A
-R5P_C = RODAS5P.C
-R5P_c = RODAS5P.c
-R5P_d = RODAS5P.d
-R5P_B = RODAS5P.B
-R5P_E = RODAS5P.E
-R5P_H = RODAS5P.H
-_EMPTY_2D = np.zeros((1, 3))
-_EMPTY_1D = np.zeros(3)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q):
-    """Dense-output coefficients Q (monomial form) of the accepted step."""
-    n = y.shape[0]
-    if kind == 1:
-        inv = h / (1.0 - 2.0 * ROS23_D)
-        for i in range(n):
-            Q[i, 0] = inv * (K[0, i] - 2.0 * ROS23_D * K[1, i])
-            Q[i, 1] = inv * (K[1, i] - K[0, i])
-    else:
-        m = H.shape[0]
-        s = H.shape[1]
-        for i in range(n):
-            for r in range(m):
-                acc = 0.0
-                for j in range(s):
-                    acc += H[r, j] * K[j, i]
-                hv[r] = acc
-            # (1-th) y + th (y_new + (1-th)(hv_1 + th hv_2 + ...)) in powers of th
-            Q[i, 0] = y_new[i] - y[i] + hv[0]
-            for r in range(1, m):
-                Q[i, r] = hv[r] - hv[r - 1]
-            Q[i, m] = -hv[m - 1]
-    # one exit and a last use of every array in one block: the inlined helper's reference
-    # counts are then pruned (an early return here cost 6 incref/decref pairs per step;
-    # kernels/output.py)
-    n += 0 * (H.shape[0] + y.shape[0] + y_new.shape[0] + K.shape[0] + hv.shape[0]
-              + Q.shape[0])
+from .. import status as st
+from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
+from ..callbacks import call_event, call_rhs
+from ..control import select_initial_step
+from ..explicit.record import record_events
+from ..explicit.step import all_finite
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
+                        fd_jacobian_dense, fd_time_derivative)
+from ..linalg import band_lu_factor, band_lu_solve_row
+from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
+                      output_buffers, output_full, save_step)
+from .coefficients import FAC_MAX, FAC_MIN, MAX_SINGULAR, SAFE
+from .dense import rosenbrock_dense
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -531,18 +446,3 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     counters[5] = nlu
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)
-
-
-# the methods: rosenbrock_solve with their coefficients bound (fastode.kernels.family: one
-# compile for all three); each is called with the implicit driver contract (+ Jacobian structure,
-# + band: kl, ku, -1 for dense)
-# Rodas4 (Hairer & Wanner's RODAS)
-rodas4_solve = MethodDriver("Rodas4", rosenbrock_solve, 0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d,
-                            R4_B, R4_E, R4_H, 3)
-# Rodas5P (Steinebach 2023)
-rodas5p_solve = MethodDriver("Rodas5P", rosenbrock_solve, 0, R5P_GAMMA, R5P_A, R5P_C, R5P_c,
-                             R5P_d, R5P_B, R5P_E, R5P_H, 4)
-# Rosenbrock23 (ode23s; its coefficients are written into the kernel: the arrays are unused)
-rosenbrock23_solve = MethodDriver("Rosenbrock23", rosenbrock_solve, 1, ROS23_D, _EMPTY_2D,
-                                  _EMPTY_2D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D,
-                                  _EMPTY_2D, 2)
