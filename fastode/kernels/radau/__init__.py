@@ -35,7 +35,7 @@ O(n kl (kl + ku)) work per factorisation, where the dense path needs O(n^2) and 
 
 ``radau_solve`` integrates a whole interval. ``radau_init`` + ``radau_advance`` run the same
 step one call at a time from state kept in caller-owned arrays (``radau_workspace``), for the
-step-by-step class fastode.solvers_implicit.Radau.
+step-by-step class fastode.solvers_radau.Radau.
 """
 
 # The family's modules; every name the old single module defined is re-exported here.

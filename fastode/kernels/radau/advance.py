@@ -18,7 +18,7 @@ from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN
                      mass_times, predict_factor, radau_newton)
 
 
-# ---- resumable stepping, for the step-by-step class fastode.solvers_implicit.Radau --------------
+# ---- resumable stepping, for the step-by-step class fastode.solvers_radau.Radau --------------
 # radau_solve keeps its own copy of the step loop: measured here, moving the step into an
 # inline="always" function costs radau_solve 1.3x on Robertson (rtol 1e-6), because numba
 # increfs/decrefs every array passed to a function, inlined or not (~12 ns per array and call,

@@ -30,7 +30,7 @@ state reached ``y`` and the event occurrence counts ``ev_count`` (an in/out argu
 terminal event counts its occurrences across legs); ``counters`` is
 ``[nfev, naccept, nreject, t_final, njev, nlu, h_abs_next, attempts]``.
 
-For the step-by-step class fastode.solvers_implicit.LSODA, ``explicit_leg_start`` /
+For the step-by-step class fastode.solvers_lsoda.LSODA, ``explicit_leg_start`` /
 ``explicit_leg_advance`` and ``rodas_leg_start`` / ``rodas_leg_advance`` take the same steps one
 accepted step per call, from state kept in caller-owned arrays (``sv``, indices ``L_*``).
 

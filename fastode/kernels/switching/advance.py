@@ -21,7 +21,7 @@ from .solve import (BACK_HRHO, NONSTIFF, NONSTIFF_RESET, NONSTIFF_STEPS, STIFF, 
                     STIFF_SIGNALS)
 
 
-# ---- resumable legs, for the step-by-step class fastode.solvers_implicit.LSODA ------------------
+# ---- resumable legs, for the step-by-step class fastode.solvers_lsoda.LSODA ------------------
 # explicit_leg_solve / rodas_leg_solve keep their own loops (a shared step function would bring
 # back the reference-count traffic of the module docstring); the two *_advance kernels below
 # take one accepted step each with the same arithmetic, written out the same way, and the same
