@@ -16,13 +16,10 @@ progress, store, Dask) is family-agnostic.
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
-import json
 import math
 import os
 import time
-import types as pytypes
 import warnings
 import weakref
 from numbers import Integral
@@ -36,8 +33,11 @@ from scipy.optimize import OptimizeResult
 
 from . import methods as method_registry
 from ._version import __version__
-from .ivp_common import (compiled_rhs, fixed_or_adaptive_first_step, parse_step_options,
-                         positive_option, validate_t_eval, validate_t_span, validate_tolerances)
+from .ensemble_input import (_default_chunk, _resolve_n_traj, _step_options, _validate_params,
+                             _validate_y0, _writeable)
+from .ensemble_store import (STORE_FORMAT, STORE_VERSION, _check_manifest, _fingerprints, _Store,
+                             callable_fingerprint)
+from .ivp_common import compiled_rhs, validate_t_eval, validate_t_span, validate_tolerances
 from .kernels import ensemble as kern
 from .kernels import status as st
 from .kernels.progress import announce_compiles
@@ -49,15 +49,6 @@ announce_compiles(kern)
 
 __all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble"]
 
-_STORE_FORMAT = "fastode-ensemble"
-_STORE_VERSION = 1
-# options of solve_ivp that an ensemble cannot take (yet), with the reason given to the user
-_UNSUPPORTED = {
-    "args": "pass per-trajectory parameters as `params` (fun(t, y, p) gets one row)",
-    "events": "events are not supported by solve_ensemble yet",
-    "dense_output": "dense output is not supported by solve_ensemble (use `t_eval`)",
-    "vectorized": "`vectorized` is not supported by solve_ensemble",
-}
 _IGNORED_FOR_EXPLICIT = ("jac", "jac_sparsity", "lband", "uband")
 
 
@@ -337,191 +328,6 @@ def _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs=None)
     return compiled, found
 
 
-# ---------------------------------------------------------------------------------------------
-# fingerprints of the inputs (store manifest)
-# ---------------------------------------------------------------------------------------------
-def _update_value(h, value, depth, seen):
-    if isinstance(value, np.ndarray):
-        h.update(f"ndarray{value.dtype.str}{value.shape}".encode())
-        h.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
-        h.update(repr(value).encode())
-    elif isinstance(value, (tuple, list)):
-        h.update(f"{type(value).__name__}{len(value)}".encode())
-        for v in value:
-            _update_value(h, v, depth, seen)
-    elif isinstance(value, pytypes.ModuleType):
-        h.update(f"module {value.__name__}".encode())
-    elif callable(value):
-        _update_callable(h, value, depth + 1, seen)
-    else:
-        h.update(f"<{type(value).__module__}.{type(value).__qualname__}>".encode())
-
-
-def _update_code(h, code):
-    h.update(code.co_code)
-    h.update(repr(code.co_names).encode())
-    h.update(repr(code.co_varnames).encode())
-    for c in code.co_consts:
-        if isinstance(c, pytypes.CodeType):
-            _update_code(h, c)
-        else:
-            h.update(repr(c).encode())
-
-
-def _code_names(code):
-    names = set(code.co_names)
-    for c in code.co_consts:
-        if isinstance(c, pytypes.CodeType):
-            names |= _code_names(c)
-    return names
-
-
-def _update_callable(h, f, depth=0, seen=None):
-    seen = set() if seen is None else seen
-    if isinstance(f, CFunc):
-        f = f._pyfunc
-    if isinstance(f, CPUDispatcher):
-        f = f.py_func
-    h.update(f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__qualname__)}"
-             .encode())
-    if id(f) in seen or depth > 4:
-        return
-    seen.add(id(f))
-    if isinstance(f, functools.partial):
-        _update_callable(h, f.func, depth + 1, seen)
-        _update_value(h, (f.args, tuple(sorted(f.keywords.items()))), depth, seen)
-        return
-    code = getattr(f, "__code__", None)
-    if code is None:  # a callable object: its class's __call__ and its simple attributes
-        call = getattr(type(f), "__call__", None)
-        code = getattr(call, "__code__", None)
-        if code is None:
-            return
-        _update_code(h, code)
-        attrs = getattr(f, "__dict__", {})
-        _update_value(h, tuple((k, attrs[k]) for k in sorted(attrs)
-                               if isinstance(attrs[k], (int, float, str, np.ndarray))),
-                      depth, seen)
-        return
-    _update_code(h, code)
-    _update_value(h, getattr(f, "__defaults__", None), depth, seen)
-    for cell in getattr(f, "__closure__", None) or ():
-        try:
-            _update_value(h, cell.cell_contents, depth, seen)
-        except ValueError:  # empty cell
-            pass
-    glob = getattr(f, "__globals__", {})
-    for name in sorted(_code_names(code)):
-        if name in glob:
-            h.update(name.encode())
-            _update_value(h, glob[name], depth, seen)
-
-
-def callable_fingerprint(f) -> str:
-    """sha256 of a function's qualified name, bytecode, constants, defaults, closure values and
-    the simple global values (numbers, arrays, helper functions) it refers to."""
-    h = hashlib.sha256()
-    _update_callable(h, f)
-    return h.hexdigest()
-
-
-def _digest(value) -> str:
-    h = hashlib.sha256()
-    _update_value(h, value, 0, set())
-    return h.hexdigest()
-
-
-def _fingerprints(plan, y0, params):
-    """Per-input sha256 digests; the store refuses to resume when any of them differs."""
-    return {
-        "fun": callable_fingerprint(plan.fun),
-        "observe": callable_fingerprint(plan.observe) if plan.observe is not None else "",
-        "save": plan.save,
-        "method": plan.method,
-        "t_span": _digest((plan.t0, plan.t1)),
-        "t_eval": _digest(plan.t_eval),
-        "y0": _digest(y0),
-        "params": _digest(params),
-        "rtol": _digest(plan.rtol),
-        "atol": _digest(plan.atol),
-        "step options": _digest((plan.first_step, plan.max_step, plan.min_step,
-                                 plan.max_steps)),
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# result store: one .npz per chunk + manifest.json
-# ---------------------------------------------------------------------------------------------
-class _Store:
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        self.manifest_path = os.path.join(self.path, "manifest.json")
-
-    def chunk_path(self, j):
-        return os.path.join(self.path, f"chunk_{j:06d}.npz")
-
-    def read_manifest(self):
-        try:
-            with open(self.manifest_path) as fh:
-                manifest = json.load(fh)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"`store` {self.path!r} has an unreadable manifest.json "
-                             f"({exc}); remove it or use another path.") from None
-        if manifest.get("format") != _STORE_FORMAT:
-            raise ValueError(f"`store` {self.path!r} is not a fastode ensemble store.")
-        return manifest
-
-    def write_manifest(self, manifest, t_out):
-        os.makedirs(self.path, exist_ok=True)
-        np.save(os.path.join(self.path, "t.npy"), t_out)
-        tmp = self.manifest_path + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(manifest, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.manifest_path)
-
-    def write_chunk(self, j, lo, hi, out, status, counters):
-        tmp = self.chunk_path(j) + ".tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, lo=lo, hi=hi, out=out, status=status, counters=counters)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.chunk_path(j))  # atomic: a killed run never leaves half a chunk
-
-    def read_chunk(self, j, lo, hi, out_shape):
-        """The chunk's arrays, or None when it is missing or does not fit."""
-        path = self.chunk_path(j)
-        if not os.path.exists(path):
-            return None
-        try:
-            with np.load(path) as data:
-                if int(data["lo"]) != lo or int(data["hi"]) != hi:
-                    return None
-                out = data["out"]
-                if out.shape != out_shape:
-                    return None
-                return {"out": out, "status": data["status"], "counters": data["counters"]}
-        except Exception:  # unreadable (should not happen: chunks are written atomically)
-            return None
-
-
-def _check_manifest(store, manifest, expected):
-    stored = manifest.get("inputs", {})
-    differ = [k for k, v in expected["inputs"].items() if stored.get(k) != v]
-    for key in ("n_traj", "n", "n_out", "out_cols"):
-        if manifest.get(key) != expected.get(key):
-            differ.append(key)
-    if manifest.get("version") != _STORE_VERSION:
-        differ.append("store version")
-    if differ:
-        raise ValueError(
-            f"`store` {store.path!r} holds results of a different sweep: "
-            f"{', '.join(dict.fromkeys(differ))} differ from this call's inputs, so its chunks "
-            "cannot be reused. Use a new `store` path (or delete the old one) to start afresh.")
-
-
 def load_ensemble(path) -> EnsembleResult:
     """Read a complete result store written by ``solve_ensemble(..., store=path)``.
 
@@ -570,112 +376,6 @@ def _chunk_bounds(n_traj, chunk):
 
 # ---------------------------------------------------------------------------------------------
 # validation
-# ---------------------------------------------------------------------------------------------
-def _real_array(value, name):
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        raise TypeError(f"`{name}` must be array-like of real numbers.") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        kind = "complex numbers are not supported" if arr.dtype.kind == "c" else \
-            f"got dtype {arr.dtype}"
-        raise TypeError(f"`{name}` must contain real numbers ({kind}).")
-    return np.require(arr, np.float64, ["C", "W"])
-
-
-def _writeable(*arrays):
-    """C-contiguous, writeable float64 versions (copies only where needed): the kernel is
-    compiled for those, and a read-only array would be another type, another compile."""
-    return tuple(None if a is None else np.require(a, np.float64, ["C", "W"]) for a in arrays)
-
-
-def _validate_y0(y0):
-    arr = _real_array(y0, "y0")
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"`y0` must have shape (n,) (shared by all trajectories) or "
-                         f"(n_traj, n); got shape {arr.shape}.")
-    if arr.shape[-1] == 0:
-        raise ValueError("`y0` must have at least one component.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = "" if arr.ndim == 1 else f" (row {int(np.argwhere(bad)[0][0])})"
-        raise ValueError(f"`y0` must be finite (no NaN or inf){where}.")
-    return arr
-
-
-def _validate_params(params):
-    if params is None:
-        return None
-    arr = _real_array(params, "params")
-    if arr.ndim != 2:
-        hint = ""
-        if arr.ndim == 1:
-            hint = (" Use `params[:, None]` for one parameter per trajectory, or "
-                    "`np.tile(params, (n_traj, 1))` to share one parameter set.")
-        raise ValueError(f"`params` must be 2-dimensional, shape (n_traj, n_params); got shape "
-                         f"{arr.shape}.{hint}")
-    if arr.shape[1] == 0:
-        raise ValueError(f"`params` has no columns (shape {arr.shape}); use params=None for "
-                         "fun(t, y) without parameters.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(f"`params` must be finite: params[{row}, {col}] = {arr[row, col]!r} "
-                         f"({int(bad.any(axis=1).sum())} rows have NaN or inf).")
-    return arr
-
-
-def _resolve_n_traj(y0, params, n_traj):
-    sources = []
-    if params is not None:
-        sources.append(("params", params.shape[0]))
-    if y0.ndim == 2:
-        sources.append(("y0", y0.shape[0]))
-    if n_traj is not None:
-        if isinstance(n_traj, bool) or not isinstance(n_traj, Integral) or n_traj < 0:
-            raise ValueError(f"`n_traj` must be a non-negative integer; got {n_traj!r}.")
-        sources.append(("n_traj", int(n_traj)))
-    if not sources:
-        return 1
-    counts = {c for _, c in sources}
-    if len(counts) > 1:
-        said = ", ".join(f"`{name}` {'has' if name != 'n_traj' else 'is'} {c}"
-                         + (" rows" if name != "n_traj" else "") for name, c in sources)
-        raise ValueError(f"the number of trajectories disagrees: {said}.")
-    return sources[0][1]
-
-
-def _step_options(chosen, options, t0, t1, method):
-    """Step options exactly as solve_ivp reads them; unknown ones warn like scipy."""
-    step = positive_option(options, "step", 0.0)
-    max_step, first_step, min_step, max_steps, _ = parse_step_options(options, t0, t1,
-                                                                      events=False)
-    first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
-    for name, why in _UNSUPPORTED.items():
-        if name in options:
-            value = options.pop(name)
-            if value is None or value is False or (name == "args" and value == ()):
-                continue
-            raise TypeError(f"`{name}`: {why}.")
-    if options:
-        warnings.warn(f"The following arguments have no effect for a chosen solver: "
-                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
-    return first_step, max_step, float(min_step), int(max_steps or 0), \
-        {"min_step": float(min_step), "max_steps": max_steps}
-
-
-def _default_chunk(n_traj, n_threads):
-    # about 32 chunks (progress updates, resumable pieces, Dask tasks), at least 256
-    # trajectories per thread (each chunk is one parallel launch and ends with a tail where
-    # threads wait for the last trajectories: measured 8% slower with 157-trajectory chunks),
-    # at most 50,000 per chunk
-    return int(min(max(math.ceil(n_traj / 32), 256 * n_threads), 50_000, max(n_traj, 1)))
-
-
-# ---------------------------------------------------------------------------------------------
-# public entry point
 # ---------------------------------------------------------------------------------------------
 def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rtol=1e-3,
                    atol=1e-6, n_threads=None, chunk_size=None, save="trajectory",
@@ -875,7 +575,7 @@ def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rto
     if store is not None:
         st_obj = _Store(store)
         expected = {
-            "format": _STORE_FORMAT, "version": _STORE_VERSION,
+            "format": STORE_FORMAT, "version": STORE_VERSION,
             "inputs": _fingerprints(plan, y0_arr, params_arr),
             "n_traj": n_traj, "n": n, "n_out": rows, "out_cols": cols,
         }

@@ -1,0 +1,202 @@
+"""The result store of ``solve_ensemble(..., store=path)``: input fingerprints and chunk files.
+
+A store is a folder with ``manifest.json`` (what was solved: fingerprints of the function, its
+helpers and the inputs, fastode's version) and one ``.npz`` file per finished chunk, so a killed
+sweep resumes with ``resume=True`` and a store from other inputs is refused.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import types as pytypes
+
+import numpy as np
+from numba.core.ccallback import CFunc
+from numba.core.registry import CPUDispatcher
+
+STORE_FORMAT = "fastode-ensemble"
+STORE_VERSION = 1
+
+
+def _update_value(h, value, depth, seen):
+    if isinstance(value, np.ndarray):
+        h.update(f"ndarray{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
+        h.update(repr(value).encode())
+    elif isinstance(value, (tuple, list)):
+        h.update(f"{type(value).__name__}{len(value)}".encode())
+        for v in value:
+            _update_value(h, v, depth, seen)
+    elif isinstance(value, pytypes.ModuleType):
+        h.update(f"module {value.__name__}".encode())
+    elif callable(value):
+        _update_callable(h, value, depth + 1, seen)
+    else:
+        h.update(f"<{type(value).__module__}.{type(value).__qualname__}>".encode())
+
+
+def _update_code(h, code):
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    h.update(repr(code.co_varnames).encode())
+    for c in code.co_consts:
+        if isinstance(c, pytypes.CodeType):
+            _update_code(h, c)
+        else:
+            h.update(repr(c).encode())
+
+
+def _code_names(code):
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, pytypes.CodeType):
+            names |= _code_names(c)
+    return names
+
+
+def _update_callable(h, f, depth=0, seen=None):
+    seen = set() if seen is None else seen
+    if isinstance(f, CFunc):
+        f = f._pyfunc
+    if isinstance(f, CPUDispatcher):
+        f = f.py_func
+    h.update(f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__qualname__)}"
+             .encode())
+    if id(f) in seen or depth > 4:
+        return
+    seen.add(id(f))
+    if isinstance(f, functools.partial):
+        _update_callable(h, f.func, depth + 1, seen)
+        _update_value(h, (f.args, tuple(sorted(f.keywords.items()))), depth, seen)
+        return
+    code = getattr(f, "__code__", None)
+    if code is None:  # a callable object: its class's __call__ and its simple attributes
+        call = getattr(type(f), "__call__", None)
+        code = getattr(call, "__code__", None)
+        if code is None:
+            return
+        _update_code(h, code)
+        attrs = getattr(f, "__dict__", {})
+        _update_value(h, tuple((k, attrs[k]) for k in sorted(attrs)
+                               if isinstance(attrs[k], (int, float, str, np.ndarray))),
+                      depth, seen)
+        return
+    _update_code(h, code)
+    _update_value(h, getattr(f, "__defaults__", None), depth, seen)
+    for cell in getattr(f, "__closure__", None) or ():
+        try:
+            _update_value(h, cell.cell_contents, depth, seen)
+        except ValueError:  # empty cell
+            pass
+    glob = getattr(f, "__globals__", {})
+    for name in sorted(_code_names(code)):
+        if name in glob:
+            h.update(name.encode())
+            _update_value(h, glob[name], depth, seen)
+
+
+def callable_fingerprint(f) -> str:
+    """sha256 of a function's qualified name, bytecode, constants, defaults, closure values and
+    the simple global values (numbers, arrays, helper functions) it refers to."""
+    h = hashlib.sha256()
+    _update_callable(h, f)
+    return h.hexdigest()
+
+
+def _digest(value) -> str:
+    h = hashlib.sha256()
+    _update_value(h, value, 0, set())
+    return h.hexdigest()
+
+
+def _fingerprints(plan, y0, params):
+    """Per-input sha256 digests; the store refuses to resume when any of them differs."""
+    return {
+        "fun": callable_fingerprint(plan.fun),
+        "observe": callable_fingerprint(plan.observe) if plan.observe is not None else "",
+        "save": plan.save,
+        "method": plan.method,
+        "t_span": _digest((plan.t0, plan.t1)),
+        "t_eval": _digest(plan.t_eval),
+        "y0": _digest(y0),
+        "params": _digest(params),
+        "rtol": _digest(plan.rtol),
+        "atol": _digest(plan.atol),
+        "step options": _digest((plan.first_step, plan.max_step, plan.min_step,
+                                 plan.max_steps)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# result store: one .npz per chunk + manifest.json
+# ---------------------------------------------------------------------------------------------
+class _Store:
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.manifest_path = os.path.join(self.path, "manifest.json")
+
+    def chunk_path(self, j):
+        return os.path.join(self.path, f"chunk_{j:06d}.npz")
+
+    def read_manifest(self):
+        try:
+            with open(self.manifest_path) as fh:
+                manifest = json.load(fh)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"`store` {self.path!r} has an unreadable manifest.json "
+                             f"({exc}); remove it or use another path.") from None
+        if manifest.get("format") != STORE_FORMAT:
+            raise ValueError(f"`store` {self.path!r} is not a fastode ensemble store.")
+        return manifest
+
+    def write_manifest(self, manifest, t_out):
+        os.makedirs(self.path, exist_ok=True)
+        np.save(os.path.join(self.path, "t.npy"), t_out)
+        tmp = self.manifest_path + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(manifest, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.manifest_path)
+
+    def write_chunk(self, j, lo, hi, out, status, counters):
+        tmp = self.chunk_path(j) + ".tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, lo=lo, hi=hi, out=out, status=status, counters=counters)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.chunk_path(j))  # atomic: a killed run never leaves half a chunk
+
+    def read_chunk(self, j, lo, hi, out_shape):
+        """The chunk's arrays, or None when it is missing or does not fit."""
+        path = self.chunk_path(j)
+        if not os.path.exists(path):
+            return None
+        try:
+            with np.load(path) as data:
+                if int(data["lo"]) != lo or int(data["hi"]) != hi:
+                    return None
+                out = data["out"]
+                if out.shape != out_shape:
+                    return None
+                return {"out": out, "status": data["status"], "counters": data["counters"]}
+        except Exception:  # unreadable (should not happen: chunks are written atomically)
+            return None
+
+
+def _check_manifest(store, manifest, expected):
+    stored = manifest.get("inputs", {})
+    differ = [k for k, v in expected["inputs"].items() if stored.get(k) != v]
+    for key in ("n_traj", "n", "n_out", "out_cols"):
+        if manifest.get(key) != expected.get(key):
+            differ.append(key)
+    if manifest.get("version") != STORE_VERSION:
+        differ.append("store version")
+    if differ:
+        raise ValueError(
+            f"`store` {store.path!r} holds results of a different sweep: "
+            f"{', '.join(dict.fromkeys(differ))} differ from this call's inputs, so its chunks "
+            "cannot be reused. Use a new `store` path (or delete the old one) to start afresh.")
