@@ -61,7 +61,9 @@ def _parse(path, text):
 
 def _has_cached_code(tree):
     """Whether a module compiles cached code: a ``cache=True`` keyword (``@njit(cache=True)``,
-    ``dict(cache=True, ...)``) or an ``@intrinsic`` (inlined into the cached callers)."""
+    ``dict(cache=True, ...)``), an ``@intrinsic`` (inlined into the cached callers), or any
+    function decorated with ``njit``/``jit`` (its options may come from another module:
+    ``@njit(**_JIT)``)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "cache" \
                 and isinstance(node.value, ast.Constant) and node.value.value is True:
@@ -70,7 +72,7 @@ def _has_cached_code(tree):
             for dec in node.decorator_list:
                 dec = dec.func if isinstance(dec, ast.Call) else dec
                 name = dec.attr if isinstance(dec, ast.Attribute) else getattr(dec, "id", "")
-                if name == "intrinsic":
+                if name in ("intrinsic", "njit", "jit"):
                     return True
     return False
 
