@@ -39,6 +39,10 @@ step-by-step class fastode.solvers_radau.Radau.
 """
 
 # The family's modules; every name the old single module defined is re-exported here.
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported.
+from ..expand import ensure_expanded
+
+ensure_expanded("radau.driver", "radau.solve")
 from .newton import (NEWTON_MAXITER, MIN_FACTOR, FAIL_STATUS, MAX_SINGULAR_CUTS, MAX_FACTOR, C0, C1,
                      C2, E0, E1, E2, MU_REAL, MU_CR, MU_CI, T00, T01, T02, T10, T11, T12, T20, T21,
                      T22, TI00, TI01, TI02, TI10, TI11, TI12, TI20, TI21, TI22, P00, P01, P02, P10,
