@@ -400,3 +400,22 @@ def test_solve_ivp_radau_dense_events_t_eval():
 def test_solve_ivp_radau_failure_message():
     res = fastode.solve_ivp(nan_after_one, (0.0, 2.0), [1.0], method="Radau")
     assert not res.success and res.status == -1 and res.message
+
+
+def test_identity_mass_matches_no_mass_through_rejections():
+    """M = I must give the steps of no mass matrix, bit for bit (M v is exact for M = I).
+
+    Regression: the written-out error estimate after a rejected step (Hairer-Wanner IV.8,
+    eq. 8.21) reused the accumulator of M z for the error norm, so with a mass matrix every
+    rejection with error > 1 was judged on a wrong norm."""
+    def vdp(t, y):
+        return np.array([y[1], 1e3 * (1.0 - y[0] ** 2) * y[1] - y[0]])
+
+    kw = dict(method="Radau", rtol=1e-3, atol=1e-6, first_step=10.0)  # a first step rejected twice
+    plain = fastode.solve_ivp(vdp, (0.0, 2000.0), [2.0, 0.0], **kw)
+    mass = fastode.solve_ivp(vdp, (0.0, 2000.0), [2.0, 0.0], mass=np.eye(2), **kw)
+    assert plain.success and mass.success
+    assert plain.t.size > 100 and plain.nfev > 0
+    np.testing.assert_array_equal(mass.t, plain.t)
+    np.testing.assert_array_equal(mass.y, plain.y)
+    assert (mass.nfev, mass.njev, mass.nlu) == (plain.nfev, plain.njev, plain.nlu)
