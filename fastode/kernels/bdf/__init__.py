@@ -58,5 +58,9 @@ from .newton import (MAX_ORDER, NEWTON_MAXITER, MIN_FACTOR, FAIL_STATUS, MAX_SIN
                      WORK_ROWS, S_H_ABS, S_ORDER, S_N_EQUAL, S_LU_VALID, C_NFEV, C_NJEV, C_NLU,
                      C_NREJECT, C_ATTEMPTS, band_lu_solve_inline, compute_R, change_D, bdf_newton)
 from .dense import bdf_interpolant, bdf_dense
-from .solve import bdf_solve
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported
+from ..expand import ensure_expanded
+
+ensure_expanded("bdf.driver", "bdf.solve")
+from .solve import bdf_solve  # noqa: E402
 from .advance import bdf_start, bdf_advance
