@@ -49,7 +49,11 @@ error-test rejections and Newton failures.
 from .newton import (NEWTON_MAXITER, MIN_FACTOR, MAX_FACTOR, KEEP_LO, KEEP_HI, JAC_RATE, JAC_GROWTH,
                      MAX_SINGULAR_CUTS, FAIL_STATUS, factor_w, fresh_jacobian, stage_newton,
                      factor_w_band, stage_newton_band, predict_factor)
-from .solve import esdirk_solve
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported
+from ..expand import ensure_expanded
+
+ensure_expanded("esdirk.driver", "esdirk.solve")
+from .solve import esdirk_solve  # noqa: E402
 from .methods import (KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB, KC4_A, KC4_C,
                       KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB, IE_A, IE_C, IE_E, IE_AL, IE_D,
                       IE_SD, _ESDIRKMethod, kvaerno5_solve, kencarp4_solve, implicit_euler_solve,

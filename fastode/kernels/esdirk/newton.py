@@ -35,7 +35,8 @@ def factor_w(J, mass, has_mass, hg, LU, piv):
             else:
                 m = 1.0 if i == j else 0.0
             LU[i, j] = m - hg * J[i, j]
-    return lu_factor(LU, piv) != 0
+    info = lu_factor(LU, piv)
+    return info != 0
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -1,5 +1,9 @@
-"""ESDIRK methods: the solve_ivp driver ``esdirk_solve``, shared by every tableau (moved from
-kernels/sdirk.py)."""
+"""ESDIRK methods: the solve_ivp driver ``esdirk_solve``, shared by every tableau.
+
+This is the driver as written; fastode.kernels.expand generates ``solve.py`` from it with the
+helpers listed in ``INLINE`` written out in place of their calls (no reference-count traffic
+per step; docs/architecture.md). The kernels run the generated module.
+"""
 
 import math
 
@@ -7,17 +11,21 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..buffers import grow_1d, grow_2d
 from ..callbacks import call_event, call_rhs
 from ..control import select_initial_step
-from ..explicit.record import record_events, record_segment
-from ..interpolation import evaluate_dense
+from ..explicit.record import record_events
+from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import EPS, spacing10
+from ..newton import EPS, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
+from ..output import (event_workspace, fill_constant, grow_output, output_buffers, output_full,
+                      save_step)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
-                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w_band, fresh_jacobian,
-                     predict_factor, stage_newton_band)
+                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
+                     fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
+
+# written out in place of their calls in the generated solve.py (fastode.kernels.expand)
+INLINE = (factor_w, lu_factor_inline, stage_newton, lu_solve, output_full, save_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -78,30 +86,14 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     yscale = np.empty(n)
     ybuf = np.empty((1, n))
 
-    if use_t_eval:
-        t_out = np.empty(t_eval.shape[0])
-        y_out = np.empty((t_eval.shape[0], n))
-    else:
-        t_out = np.empty(256)
-        y_out = np.empty((256, n))
-        t_out[0] = t0
-        y_out[0] = y0
-    n_out = 0 if use_t_eval else 1
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
     i_eval = 0
-    seg_t = np.empty(256 if dense else 0)
-    seg_h = np.empty(seg_t.shape[0])
-    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
     n_seg = 0
-    events_per_step = n_events * max(event_samples, 1)
-    ev_t = np.empty(events_per_step + 8)
-    ev_y = np.empty((ev_t.shape[0], n))
-    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
     n_ev = 0
-    ev_count = np.zeros(n_events, dtype=np.int64)
-    g_old = np.empty(n_events)
-    g_new = np.empty(n_events)
-    found_theta = np.empty(events_per_step)
-    found_index = np.empty(events_per_step, dtype=np.int64)
+    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
 
     counters = np.zeros(6)
     nfev = 0
@@ -116,20 +108,15 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     for e in range(n_events):
         g_old[e] = call_event(event_addresses[e], t, y, p)
 
-    finite0 = True
-    for i in range(n):
-        if not math.isfinite(f[i]):
-            finite0 = False
-    if t1 == t0 or not finite0:
-        if t1 == t0 and use_t_eval:
-            for k in range(t_eval.shape[0]):
-                t_out[k] = t0
-                y_out[k] = y0
-            n_out = t_eval.shape[0]
+    if t1 == t0 or not all_finite(f):
+        if t1 == t0:
+            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
+        else:
+            status = st.NON_FINITE
         counters[0] = nfev
         counters[3] = t0
-        return (st.SUCCESS if t1 == t0 else st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h,
-                seg_data, n_seg, ev_t, ev_y, ev_index, n_ev, counters)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                ev_t, ev_y, ev_index, n_ev, counters)
 
     rtol_min = rtol[0]
     for i in range(n):
@@ -158,25 +145,16 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     finished = False
 
     while not finished:
-        if not use_t_eval and n_out == t_out.shape[0]:
-            t_out = grow_1d(t_out, n_out + 1)
-            y_out = grow_2d(y_out, n_out + 1)
-        if dense and n_seg == seg_t.shape[0]:
-            seg_t = grow_1d(seg_t, n_seg + 1)
-            seg_h = grow_1d(seg_h, n_seg + 1)
-            seg_data = grow_2d(seg_data, n_seg + 1)
-        if n_ev + events_per_step > ev_t.shape[0]:
-            ev_t = grow_1d(ev_t, n_ev + events_per_step)
-            ev_y = grow_2d(ev_y, n_ev + events_per_step)
-            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+        t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
+            use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
+            seg_data, ev_t, ev_y, ev_index)
 
         while True:
             if direction * (t - t1) >= 0.0:
                 finished = True
                 break
-            if ((not use_t_eval and n_out == t_out.shape[0])
-                    or (dense and n_seg == seg_t.shape[0])
-                    or n_ev + events_per_step > ev_t.shape[0]):
+            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
+                           ev_t):
                 break
             # ---- one step ----------------------------------------------------------------
             spacing = spacing10(t, direction)
@@ -231,42 +209,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                         if banded:
                             singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
                         else:
-                            # factor_w and lu_factor written out: a call with array arguments costs
-                            # reference-count traffic (atomic inc/decrements) per array
-                            for i2 in range(n):
-                                for j2 in range(n):
-                                    if has_mass:
-                                        mij = mass[i2, j2]
-                                    else:
-                                        mij = 1.0 if i2 == j2 else 0.0
-                                    LU[i2, j2] = mij - hg * J[i2, j2]
-                            info = 0
-                            for k2 in range(n):
-                                ip = k2
-                                best = abs(LU[k2, k2])
-                                for i2 in range(k2 + 1, n):
-                                    v = abs(LU[i2, k2])
-                                    if v > best:
-                                        best = v
-                                        ip = i2
-                                piv[k2] = ip
-                                if best == 0.0:
-                                    if info == 0:
-                                        info = k2 + 1
-                                    continue
-                                if ip != k2:
-                                    for j2 in range(n):
-                                        tmp = LU[k2, j2]
-                                        LU[k2, j2] = LU[ip, j2]
-                                        LU[ip, j2] = tmp
-                                inv = 1.0 / LU[k2, k2]
-                                for i2 in range(k2 + 1, n):
-                                    LU[i2, k2] *= inv
-                                    fik = LU[i2, k2]
-                                    if fik != 0.0:
-                                        for j2 in range(k2 + 1, n):
-                                            LU[i2, j2] -= fik * LU[k2, j2]
-                            singular = info != 0
+                            singular = factor_w(J, mass, has_mass, hg, LU, piv)
                         nlu += 1
                         lu_valid = not singular
                         h_lu = h
@@ -294,82 +237,10 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                                     ku)
                                 nfev += nf
                             else:
-                                # stage_newton written out (same operations, same order)
-                                ti = t + C[i] * h
-                                dn_old = -1.0
-                                rate = -1.0
-                                converged = False
-                                finite = True
-                                k2 = 0
-                                inv_n = 1.0 / n
-                                for k2 in range(NEWTON_MAXITER):
-                                    for m in range(n):
-                                        ytmp[m] = y[m] + u[m]
-                                    call_rhs(rhs, ti, ytmp, p, fbuf)
-                                    nfev += 1
-                                    for m in range(n):
-                                        if not math.isfinite(fbuf[m]):
-                                            finite = False
-                                    if not finite:
-                                        break
-                                    if has_mass:
-                                        for m in range(n):
-                                            acc = 0.0
-                                            for j in range(n):
-                                                acc += mass[m, j] * u[j]
-                                            res[m] = R[m] + hg * fbuf[m] - acc
-                                    else:
-                                        for m in range(n):
-                                            res[m] = R[m] + hg * fbuf[m] - u[m]
-                                    # lu_solve(LU, piv, res)
-                                    for i2 in range(n):
-                                        ip = piv[i2]
-                                        if ip != i2:
-                                            tmp = res[i2]
-                                            res[i2] = res[ip]
-                                            res[ip] = tmp
-                                    for i2 in range(n):
-                                        acc = res[i2]
-                                        for j2 in range(i2):
-                                            acc -= LU[i2, j2] * res[j2]
-                                        res[i2] = acc
-                                    for i2 in range(n - 1, -1, -1):
-                                        acc = res[i2]
-                                        for j2 in range(i2 + 1, n):
-                                            acc -= LU[i2, j2] * res[j2]
-                                        res[i2] = acc / LU[i2, i2]
-                                    acc = 0.0
-                                    for m in range(n):
-                                        r = res[m] / scale[m]
-                                        acc += r * r
-                                    dn = math.sqrt(acc * inv_n)
-                                    if not math.isfinite(dn):
-                                        finite = False
-                                        break
-                                    if dn_old >= 0.0:
-                                        rate = dn / dn_old
-                                        if (rate >= 1.0 or rate ** (NEWTON_MAXITER - k2)
-                                                / (1.0 - rate) * dn > newton_tol):
-                                            break
-                                        eta = rate / (1.0 - rate)
-                                    for m in range(n):
-                                        u[m] += res[m]
-                                    if dn == 0.0 or eta * dn <= newton_tol:
-                                        converged = True
-                                        break
-                                    dn_old = dn
-                                if converged:
-                                    ig = 1.0 / gamma
-                                    if has_mass:
-                                        for m in range(n):
-                                            acc = 0.0
-                                            for j in range(n):
-                                                acc += mass[m, j] * u[j]
-                                            Z[i, m] = (acc - R[m]) * ig
-                                    else:
-                                        for m in range(n):
-                                            Z[i, m] = (u[m] - R[m]) * ig
-                                n_it = k2 + 1
+                                converged, n_it, rate, eta, nf, finite = stage_newton(
+                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass)
+                                nfev += nf
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)
                             if not converged:
@@ -421,23 +292,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     if smooth_est or has_mass:
                         band_lu_solve(LUb, kl, ku, piv, err)
                 elif smooth_est or has_mass:
-                    # lu_solve(LU, piv, err) written out
-                    for i2 in range(n):
-                        ip = piv[i2]
-                        if ip != i2:
-                            tmp = err[i2]
-                            err[i2] = err[ip]
-                            err[ip] = tmp
-                    for i2 in range(n):
-                        acc = err[i2]
-                        for j2 in range(i2):
-                            acc -= LU[i2, j2] * err[j2]
-                        err[i2] = acc
-                    for i2 in range(n - 1, -1, -1):
-                        acc = err[i2]
-                        for j2 in range(i2 + 1, n):
-                            acc -= LU[i2, j2] * err[j2]
-                        err[i2] = acc / LU[i2, i2]
+                    lu_solve(LU, piv, err)
                 acc = 0.0
                 for m in range(n):
                     sc = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
@@ -537,29 +392,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     break
                 if stop:
                     t_stop = t + theta_stop * h
-            if dense:
-                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
-                n_seg += 1
-            if use_t_eval:
-                while (i_eval < t_eval.shape[0]
-                       and direction * (t_eval[i_eval] - t_stop) <= 0.0):
-                    te = t_eval[i_eval]
-                    t_out[n_out] = te
-                    if te == t_new:
-                        for m in range(n):
-                            y_out[n_out, m] = y_new[m]
-                    else:
-                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
-                    n_out += 1
-                    i_eval += 1
-            else:
-                t_out[n_out] = t_stop
-                if stop:
-                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
-                else:
-                    for m in range(n):
-                        y_out[n_out, m] = y_new[m]
-                n_out += 1
+            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                             use_t_eval, t_eval, i_eval, direction, t_out,
+                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
             if stop:
                 status = st.TERMINATED
                 t = t_stop
