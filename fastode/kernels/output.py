@@ -1,7 +1,7 @@
 """Output recording shared by the whole-interval drivers: buffers, their growth, the per-step save
 (dense segment, ``t_eval`` points or every accepted step).
 
-A driver uses them as (see kernels/explicit/solve.explicit_rk_solve)::
+A driver uses them as (see kernels/explicit/driver.explicit_rk_solve)::
 
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
      events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,

@@ -9,4 +9,8 @@ The driver is compiled once for every tableau and every RHS: the tableau arrives
 from .step import rk_step, all_finite, all_finite_row
 from .record import record_events, record_segment
 from .advance import advance_step, explicit_rk_advance, explicit_rk_step_dense
-from .solve import explicit_rk_solve
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported
+from ..expand import ensure_expanded
+
+ensure_expanded("explicit.driver", "explicit.solve")
+from .solve import explicit_rk_solve  # noqa: E402

@@ -1,5 +1,9 @@
-"""Explicit Runge-Kutta: the solve_ivp driver ``explicit_rk_solve``, shared by every tableau (moved
-from kernels/explicit.py)."""
+"""Explicit Runge-Kutta: the solve_ivp driver ``explicit_rk_solve``, shared by every tableau.
+
+This is the driver as written; fastode.kernels.expand generates ``solve.py`` from it with the
+helpers listed in ``INLINE`` written out in place of their calls (no reference-count traffic
+per step; docs/architecture.md). The kernels run the generated module.
+"""
 
 import math
 
@@ -7,13 +11,17 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..buffers import grow_1d, grow_2d
 from ..callbacks import call_event, call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
-from ..interpolation import dense_coefficients, evaluate_dense, extra_stages
-from .record import record_events, record_segment
+from ..interpolation import dense_coefficients, extra_stages
+from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
+                      output_buffers, output_full, save_step)
+from .record import record_events
 from .step import all_finite, all_finite_row, rk_step
+
+# written out in place of their calls in the generated solve.py (fastode.kernels.expand)
+INLINE = (output_full, interpolant_needed, save_step)
 
 
 @njit(cache=True, nogil=True)
@@ -58,30 +66,14 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
 
     # Output buffers. They grow only between steps, outside the hot loop: reassigning arrays
     # inside it costs reference-count traffic on every step.
-    if use_t_eval:
-        t_out = np.empty(t_eval.shape[0])
-        y_out = np.empty((t_eval.shape[0], n))
-    else:
-        t_out = np.empty(256)
-        y_out = np.empty((256, n))
-        t_out[0] = t0
-        y_out[0] = y0
-    n_out = 0 if use_t_eval else 1
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
     i_eval = 0
-    seg_t = np.empty(256 if dense else 0)
-    seg_h = np.empty(seg_t.shape[0])
-    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
     n_seg = 0
-    events_per_step = n_events * max(event_samples, 1)
-    ev_t = np.empty(events_per_step + 8)
-    ev_y = np.empty((ev_t.shape[0], n))
-    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
     n_ev = 0
-    ev_count = np.zeros(n_events, dtype=np.int64)
-    g_old = np.empty(n_events)
-    g_new = np.empty(n_events)
-    found_theta = np.empty(events_per_step)
-    found_index = np.empty(events_per_step, dtype=np.int64)
+    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
 
     counters = np.zeros(4)
     nfev = 0
@@ -95,11 +87,7 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
         g_old[e] = call_event(event_addresses[e], t, y, p)
 
     if t1 == t0:
-        if use_t_eval:
-            for k in range(t_eval.shape[0]):
-                t_out[k] = t0
-                y_out[k] = y0
-            n_out = t_eval.shape[0]
+        n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
         counters[0] = nfev
         counters[3] = t0
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
@@ -127,26 +115,16 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
     finished = False
 
     while not finished:
-        # make room for one more step's output, then run steps until a buffer is full
-        if not use_t_eval and n_out == t_out.shape[0]:
-            t_out = grow_1d(t_out, n_out + 1)
-            y_out = grow_2d(y_out, n_out + 1)
-        if dense and n_seg == seg_t.shape[0]:
-            seg_t = grow_1d(seg_t, n_seg + 1)
-            seg_h = grow_1d(seg_h, n_seg + 1)
-            seg_data = grow_2d(seg_data, n_seg + 1)
-        if n_ev + events_per_step > ev_t.shape[0]:
-            ev_t = grow_1d(ev_t, n_ev + events_per_step)
-            ev_y = grow_2d(ev_y, n_ev + events_per_step)
-            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+        t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
+            use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
+            seg_data, ev_t, ev_y, ev_index)
 
         while True:
             if direction * (t - t1) >= 0.0:
                 finished = True
                 break
-            if ((not use_t_eval and n_out == t_out.shape[0])
-                    or (dense and n_seg == seg_t.shape[0])
-                    or n_ev + events_per_step > ev_t.shape[0]):
+            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
+                           ev_t):
                 break
             # ---- attempt steps until one is accepted ---------------------------------------
             spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
@@ -226,9 +204,7 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
             # ---- dense output, events, saving ----------------------------------------------
             # the interpolant is needed for events, dense output, or a t_eval point strictly
             # inside this step (a point at the step end takes y_new itself)
-            if dense or n_events > 0 or (
-                    use_t_eval and i_eval < t_eval.shape[0]
-                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+            if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 if m_extra > 0:
                     nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
                 dense_coefficients(K, P, h, Q)
@@ -246,29 +222,9 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
-            if dense:
-                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
-                n_seg += 1
-            if use_t_eval:
-                # t_eval points inside (t, t_stop]
-                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
-                    te = t_eval[i_eval]
-                    t_out[n_out] = te
-                    if te == t_new:
-                        for i in range(n):
-                            y_out[n_out, i] = y_new[i]
-                    else:
-                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
-                    n_out += 1
-                    i_eval += 1
-            else:
-                t_out[n_out] = t_stop
-                if stop:
-                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
-                else:
-                    for i in range(n):
-                        y_out[n_out, i] = y_new[i]
-                n_out += 1
+            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                             use_t_eval, t_eval, i_eval, direction, t_out,
+                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
             if stop:
                 t = t_stop
                 finished = True
