@@ -40,5 +40,9 @@ from .coefficients import (SAFE, FAC_MIN, FAC_MAX, MAX_SINGULAR, R4_GAMMA, R4_A,
                            R4_B, R4_E, R4_H, R5P_GAMMA, R5P_A, R5P_C, R5P_c, R5P_d, R5P_B, R5P_E,
                            R5P_H, _EMPTY_2D, _EMPTY_1D)
 from .dense import rosenbrock_dense
-from .solve import rosenbrock_solve
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported
+from ..expand import ensure_expanded
+
+ensure_expanded("rosenbrock.driver", "rosenbrock.solve")
+from .solve import rosenbrock_solve  # noqa: E402
 from .methods import rodas4_solve, rodas5p_solve, rosenbrock23_solve

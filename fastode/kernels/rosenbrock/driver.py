@@ -1,5 +1,9 @@
-"""Rosenbrock methods: the solve_ivp driver ``rosenbrock_solve``, shared by every tableau (moved
-from kernels/rosenbrock.py)."""
+"""Rosenbrock methods: the solve_ivp driver ``rosenbrock_solve``, shared by every tableau.
+
+This is the driver as written; fastode.kernels.expand generates ``solve.py`` from it with the
+helpers listed in ``INLINE`` written out in place of their calls (no reference-count traffic
+per step; docs/architecture.md). The kernels run the generated module.
+"""
 
 import math
 
@@ -14,11 +18,19 @@ from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
-from ..linalg import band_lu_factor, band_lu_solve_row
+from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
+from ..newton import lu_factor_inline as lu_factor
 from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
                       output_buffers, output_full, save_step)
-from .coefficients import FAC_MAX, FAC_MIN, MAX_SINGULAR, SAFE
+from .coefficients import MAX_SINGULAR
 from .dense import rosenbrock_dense
+from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
+                   rosenbrock_step_size)
+
+# written out in place of their calls in the generated solve.py (fastode.kernels.expand)
+INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
+          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, output_full,
+          save_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -69,7 +81,6 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     fbuf = np.empty(n)
     cbuf = np.empty(n)
     err = np.empty(n)
-    scale = np.empty(n)
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
@@ -202,43 +213,9 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                             W[i, i] += 1.0
                 else:
                     fac = 1.0 / (gamma * h)
-                    if has_mass:
-                        for i in range(n):
-                            for j in range(n):
-                                W[i, j] = fac * mass[i, j] - J[i, j]
-                    else:
-                        for i in range(n):
-                            for j in range(n):
-                                W[i, j] = -J[i, j]
-                            W[i, i] += fac
+                    fill_w_hairer(J, mass, has_mass, fac, W)
                 if not banded:
-                    # fastode.kernels.linalg.lu_factor, written out
-                    info = 0
-                    for k in range(n):
-                        pk = k
-                        best = abs(W[k, k])
-                        for i in range(k + 1, n):
-                            v = abs(W[i, k])
-                            if v > best:
-                                best = v
-                                pk = i
-                        piv[k] = pk
-                        if best == 0.0:
-                            if info == 0:
-                                info = k + 1
-                            continue
-                        if pk != k:
-                            for j in range(n):
-                                tmp = W[k, j]
-                                W[k, j] = W[pk, j]
-                                W[pk, j] = tmp
-                        inv = 1.0 / W[k, k]
-                        for i in range(k + 1, n):
-                            W[i, k] *= inv
-                            f = W[i, k]
-                            if f != 0.0:
-                                for j in range(k + 1, n):
-                                    W[i, j] -= f * W[k, j]
+                    info = lu_factor(W, piv)
                 nlu += 1
                 if info != 0:
                     n_singular += 1
@@ -249,15 +226,10 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                         break
                     h_abs = 0.5 * abs(h)
                     continue
-                # the stages, written out (ros23_step / hairer_step): in the hot loop an
-                # inlined helper's array arguments cost an atomic reference-count update each
-                # per call (measured: ~120 per step, most of the kernel time on small systems)
-                hinv = 1.0 / h
-                for st_i in range(s):
-                    # ---- right-hand side of stage st_i into K[st_i]
-                    if kind == 1:
-                        # ode23s (Shampine & Reichelt 1997), W = M - h d J
-                        hd = h * ROS23_D
+                if kind == 1:
+                    # ode23s (Shampine & Reichelt 1997), W = M - h d J
+                    hd = h * ROS23_D
+                    for st_i in range(s):
                         if st_i == 0:
                             for m in range(n):
                                 K[0, m] = fy[m] + hd * ft[m]
@@ -296,102 +268,25 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                                     cbuf[m] = K[1, m]
                             for m in range(n):
                                 K[2, m] -= ROS23_E32 * (cbuf[m] - fbuf[m])
-                    else:
-                        # Hairer form:
-                        # W k_i = f(t + c_i h, y + sum A k) + M sum (C / h) k + h d_i f_t
-                        if st_i == 0:
-                            for m in range(n):
-                                fbuf[m] = fy[m]
+                        if banded:
+                            band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
                         else:
-                            for m in range(n):
-                                acc = 0.0
-                                for j in range(st_i):
-                                    acc += A[st_i, j] * K[j, m]
-                                ytmp[m] = y[m] + acc
-                            call_rhs(rhs, t + c[st_i] * h, ytmp, p, fbuf)
-                        hd = h * d[st_i]
-                        for m in range(n):
-                            acc = 0.0
-                            for j in range(st_i):
-                                acc += C[st_i, j] * K[j, m]
-                            cbuf[m] = acc * hinv
-                        if has_mass:
-                            for m in range(n):
-                                acc = 0.0
-                                for r in range(n):
-                                    acc += mass[m, r] * cbuf[r]
-                                K[st_i, m] = fbuf[m] + acc + hd * ft[m]
-                        else:
-                            for m in range(n):
-                                K[st_i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
-                    # ---- K[st_i] = W^-1 K[st_i]
-                    if banded:
-                        band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
-                    else:
-                        # fastode.kernels.linalg.lu_solve_row, written out
-                        for k in range(n):
-                            pk = piv[k]
-                            if pk != k:
-                                tmp = K[st_i, k]
-                                K[st_i, k] = K[st_i, pk]
-                                K[st_i, pk] = tmp
-                        for i in range(n):
-                            acc = K[st_i, i]
-                            for j in range(i):
-                                acc -= W[i, j] * K[st_i, j]
-                            K[st_i, i] = acc
-                        for i in range(n - 1, -1, -1):
-                            acc = K[st_i, i]
-                            for j in range(i + 1, n):
-                                acc -= W[i, j] * K[st_i, j]
-                            K[st_i, i] = acc / W[i, i]
+                            lu_solve_row(W, piv, K, st_i)
+                else:
+                    hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
+                                  mass, has_mass, rhs, p, ytmp, fbuf, cbuf)
                 if kind == 1:
                     h6 = h / 6.0
                     for m in range(n):
                         err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
                     nfev += 2
                 else:
-                    for m in range(n):
-                        acc = 0.0
-                        acc_e = 0.0
-                        for st_i in range(s):
-                            acc += B[st_i] * K[st_i, m]
-                            acc_e += E[st_i] * K[st_i, m]
-                        y_new[m] = y[m] + acc
-                        err[m] = acc_e
+                    combine_stages(s, B, E, y, K, y_new, err)
                     nfev += s - 1
-                # error_scale + rms_norm_scaled + all_finite (fastode.kernels.control),
-                # written out
-                acc = 0.0
-                finite = True
-                for i in range(n):
-                    sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
-                    ri = err[i] / sc
-                    acc += ri * ri
-                    if not math.isfinite(y_new[i]):
-                        finite = False
-                err_norm = math.sqrt(acc / n)
-                if not (err_norm < np.inf) or not finite:
-                    err_norm = np.inf
-                if err_norm <= 1.0:
-                    fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-                    if naccept > 0:
-                        # predictive controller of Gustafsson (HW II, Sec. IV.8)
-                        fac_gus = (h_acc / abs(h)) * (err_norm * err_norm / err_acc) ** exponent
-                        fac_gus = min(FAC_MAX, max(FAC_MIN, fac_gus / SAFE))
-                        fac = max(fac, fac_gus)
-                    h_acc = abs(h)
-                    err_acc = max(err_norm, 1e-2)
-                    h_abs = abs(h) / fac
-                    if step_rejected:
-                        h_abs = min(h_abs, abs(h))
-                    accepted = True
-                else:
-                    if math.isfinite(err_norm):
-                        fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-                    else:
-                        fac = FAC_MAX
-                    h_abs = abs(h) / fac
+                err_norm = rosenbrock_error_norm(y, y_new, err, atol, rtol)
+                accepted, h_abs, h_acc, err_acc = rosenbrock_step_size(
+                    err_norm, exponent, h, naccept, h_acc, err_acc, step_rejected)
+                if not accepted:
                     step_rejected = True
                     nreject += 1
             if not accepted:
