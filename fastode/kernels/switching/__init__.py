@@ -34,21 +34,24 @@ For the step-by-step class fastode.solvers_lsoda.LSODA, ``explicit_leg_start`` /
 ``explicit_leg_advance`` and ``rodas_leg_start`` / ``rodas_leg_advance`` take the same steps one
 accepted step per call, from state kept in caller-owned arrays (``sv``, indices ``L_*``).
 
-Why the Rodas4 step is written out in its drivers (sections commented in the loop): in
-rodas_leg_solve the helpers that took arrays (the FD Jacobian, f_t, the LU, the stages and
-solves, the error norm; inlined or not) cost an atomic reference-count increment or decrement
-per array argument per call, 40-70 per step that numba's refcount pruning did not remove.
-Written out, ~1 per step is left (counted with NUMBA_DEBUG_NRT=1, which prints every
-NRT_incref/decref, on Van der Pol mu=1e3, Robertson, HIRES), and the LSODA kernels of a whole
+Why the Rodas4 step is written out in the generated drivers (``solve.py``, made from
+``driver.py`` by fastode.kernels.expand): in rodas_leg_solve the helpers that took arrays (the
+FD Jacobian, f_t, the LU, the stages and solves, the error norm; inlined or not) cost an atomic
+reference-count increment or decrement per array argument per call, 40-70 per step that
+numba's refcount pruning did not remove. Written out, ~1 per step is left (counted with
+NUMBA_DEBUG_NRT=1 on Van der Pol mu=1e3, Robertson, HIRES), and the LSODA kernels of a whole
 solve ran 1.6x (Van der Pol, Robertson) and 1.2x (HIRES, n = 8) faster, with bit-identical
-results. The explicit legs' helpers (rk_step, the error norm) show no such
-traffic (< 1 operation per step), so those legs keep sharing fastode.kernels.explicit's
-step. Helpers that take only scalars (fd_increment, step_factor_*) cost nothing and stay.
+results. The Rodas4 step is written once, in fastode.kernels.rosenbrock.step, shared with
+rosenbrock_solve; the explicit legs share fastode.kernels.explicit's step.
 """
 
 # The family's modules; every name the old single module defined is re-exported here.
+# solve.py is generated from driver.py (fastode.kernels.expand), before it is imported
+from ..expand import ensure_expanded
+
+ensure_expanded("switching.driver", "switching.solve")
 from .solve import (STIFF, NONSTIFF, STIFF_HRHO, STIFF_SIGNALS, NONSTIFF_RESET, BACK_HRHO,
-                    NONSTIFF_STEPS, explicit_leg_solve, rodas_leg_solve)
+                    NONSTIFF_STEPS, explicit_leg_solve, rodas_leg_solve)  # noqa: E402
 from .advance import (L_T, L_H_ABS, L_H, L_NFEV, L_NJEV, L_NLU, L_NACCEPT, L_NREJECT, L_N_STIFF,
                       L_N_NONSTIFF, L_LEG_NACCEPT, L_H_ACC, L_ERR_ACC, L_N_SINGULAR, L_N_BACK,
                       L_NORM_J, L_SIZE, explicit_leg_start, explicit_leg_advance, rodas_leg_start,

@@ -1,5 +1,10 @@
 """LSODA-style switching between Dormand-Prince 5(4) and Rodas4: the switching constants and the
-solve_ivp legs ``explicit_leg_solve`` / ``rodas_leg_solve`` (moved from kernels/switching.py)."""
+solve_ivp legs ``explicit_leg_solve`` / ``rodas_leg_solve``.
+
+This is the module as written; fastode.kernels.expand generates ``solve.py`` from it with the
+helpers listed in ``INLINE`` written out in place of their calls (no reference-count traffic
+per step; docs/architecture.md). The kernels run the generated module.
+"""
 
 import math
 
@@ -7,18 +12,28 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..buffers import grow_1d, grow_2d
 from ..callbacks import call_event, call_rhs, call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
-from ..explicit.record import record_events, record_segment
+from ..explicit.record import record_events
 from ..explicit.step import all_finite, all_finite_row, rk_step
 from ..interpolation import dense_coefficients, evaluate_dense, extra_stages
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
                         evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
-from ..rosenbrock.coefficients import (FAC_MAX, FAC_MIN, MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E,
-                                       R4_GAMMA, R4_H, R4_c, R4_d, SAFE)
+from ..linalg import lu_solve_row
+from ..newton import lu_factor_inline as lu_factor
+from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
+                      output_buffers, output_full, save_step)
+from ..rosenbrock.coefficients import (MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
+                                       R4_d)
 from ..rosenbrock.dense import rosenbrock_dense
+from ..rosenbrock.step import (combine_stages, fill_w_hairer, hairer_stages,
+                               rosenbrock_error_norm, rosenbrock_step_size)
+
+# written out in place of their calls in the generated solve.py (fastode.kernels.expand)
+INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
+          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, output_full,
+          save_step)
 
 # internal statuses: a leg stopped at a switch point (never returned by solve_ivp)
 STIFF = 2
@@ -57,29 +72,14 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     Q = np.zeros((n, q))
     ybuf = np.empty((1, n))
 
-    if use_t_eval:
-        t_out = np.empty(t_eval.shape[0])
-        y_out = np.empty((t_eval.shape[0], n))
-    else:
-        t_out = np.empty(256)
-        y_out = np.empty((256, n))
-        t_out[0] = t0
-        y_out[0] = y0
-    n_out = 0 if use_t_eval else 1
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
     i_eval = 0
-    seg_t = np.empty(256 if dense else 0)
-    seg_h = np.empty(seg_t.shape[0])
-    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
     n_seg = 0
-    events_per_step = n_events * max(event_samples, 1)
-    ev_t = np.empty(events_per_step + 8)
-    ev_y = np.empty((ev_t.shape[0], n))
-    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
     n_ev = 0
-    g_old = np.empty(n_events)
-    g_new = np.empty(n_events)
-    found_theta = np.empty(events_per_step)
-    found_index = np.empty(events_per_step, dtype=np.int64)
+    _, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
 
     counters = np.zeros(8)
     nfev = 0
@@ -94,11 +94,7 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     h_abs = 0.0
     if t1 == t0 or not all_finite_row(K, 0):
         if t1 == t0:
-            if use_t_eval:
-                for k in range(t_eval.shape[0]):
-                    t_out[k] = t0
-                    y_out[k] = y0
-                n_out = t_eval.shape[0]
+            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
         else:
             status = st.NON_FINITE
         counters[0] = nfev
@@ -119,25 +115,16 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     finished = False
 
     while not finished:
-        if not use_t_eval and n_out == t_out.shape[0]:
-            t_out = grow_1d(t_out, n_out + 1)
-            y_out = grow_2d(y_out, n_out + 1)
-        if dense and n_seg == seg_t.shape[0]:
-            seg_t = grow_1d(seg_t, n_seg + 1)
-            seg_h = grow_1d(seg_h, n_seg + 1)
-            seg_data = grow_2d(seg_data, n_seg + 1)
-        if n_ev + events_per_step > ev_t.shape[0]:
-            ev_t = grow_1d(ev_t, n_ev + events_per_step)
-            ev_y = grow_2d(ev_y, n_ev + events_per_step)
-            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+        t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
+            use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
+            seg_data, ev_t, ev_y, ev_index)
 
         while True:
             if direction * (t - t1) >= 0.0:
                 finished = True
                 break
-            if ((not use_t_eval and n_out == t_out.shape[0])
-                    or (dense and n_seg == seg_t.shape[0])
-                    or n_ev + events_per_step > ev_t.shape[0]):
+            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
+                           ev_t):
                 break
             # ---- attempt steps until one is accepted (as explicit_rk_solve) ----------------
             spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
@@ -208,9 +195,7 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                         n_stiff = 0
 
             # ---- dense output, events, saving (as explicit_rk_solve) -----------------------
-            if dense or n_events > 0 or (
-                    use_t_eval and i_eval < t_eval.shape[0]
-                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+            if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 if m_extra > 0:
                     nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
                 dense_coefficients(K, P, h, Q)
@@ -229,28 +214,9 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
-            if dense:
-                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
-                n_seg += 1
-            if use_t_eval:
-                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
-                    te = t_eval[i_eval]
-                    t_out[n_out] = te
-                    if te == t_new:
-                        for i in range(n):
-                            y_out[n_out, i] = y_new[i]
-                    else:
-                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
-                    n_out += 1
-                    i_eval += 1
-            else:
-                t_out[n_out] = t_stop
-                if stop:
-                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
-                else:
-                    for i in range(n):
-                        y_out[n_out, i] = y_new[i]
-                n_out += 1
+            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                             use_t_eval, t_eval, i_eval, direction, t_out,
+                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
             if stop:
                 t = t_stop
                 evaluate_dense(y, Q, theta_stop, ybuf, 0)
@@ -317,31 +283,17 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
+    cbuf = np.empty(n)
     ybuf = np.empty((1, n))
 
-    if use_t_eval:
-        t_out = np.empty(t_eval.shape[0])
-        y_out = np.empty((t_eval.shape[0], n))
-    else:
-        t_out = np.empty(256)
-        y_out = np.empty((256, n))
-        t_out[0] = t0
-        y_out[0] = y0
-    n_out = 0 if use_t_eval else 1
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
     i_eval = 0
-    seg_t = np.empty(256 if dense else 0)
-    seg_h = np.empty(seg_t.shape[0])
-    seg_data = np.empty((seg_t.shape[0], n * (q + 1)))
     n_seg = 0
-    events_per_step = n_events * max(event_samples, 1)
-    ev_t = np.empty(events_per_step + 8)
-    ev_y = np.empty((ev_t.shape[0], n))
-    ev_index = np.empty(ev_t.shape[0], dtype=np.int64)
     n_ev = 0
-    g_old = np.empty(n_events)
-    g_new = np.empty(n_events)
-    found_theta = np.empty(events_per_step)
-    found_index = np.empty(events_per_step, dtype=np.int64)
+    _, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
 
     counters = np.zeros(8)
     nfev = 0
@@ -358,11 +310,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     h_abs = 0.0
     if t1 == t0 or not all_finite(fy):
         if t1 == t0:
-            if use_t_eval:
-                for k in range(t_eval.shape[0]):
-                    t_out[k] = t0
-                    y_out[k] = y0
-                n_out = t_eval.shape[0]
+            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
         else:
             status = st.NON_FINITE
         counters[0] = nfev
@@ -387,25 +335,16 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     finished = False
 
     while not finished:
-        if not use_t_eval and n_out == t_out.shape[0]:
-            t_out = grow_1d(t_out, n_out + 1)
-            y_out = grow_2d(y_out, n_out + 1)
-        if dense and n_seg == seg_t.shape[0]:
-            seg_t = grow_1d(seg_t, n_seg + 1)
-            seg_h = grow_1d(seg_h, n_seg + 1)
-            seg_data = grow_2d(seg_data, n_seg + 1)
-        if n_ev + events_per_step > ev_t.shape[0]:
-            ev_t = grow_1d(ev_t, n_ev + events_per_step)
-            ev_y = grow_2d(ev_y, n_ev + events_per_step)
-            ev_index = grow_1d(ev_index, n_ev + events_per_step)
+        t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
+            use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
+            seg_data, ev_t, ev_y, ev_index)
 
         while True:
             if direction * (t - t1) >= 0.0:
                 finished = True
                 break
-            if ((not use_t_eval and n_out == t_out.shape[0])
-                    or (dense and n_seg == seg_t.shape[0])
-                    or n_ev + events_per_step > ev_t.shape[0]):
+            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
+                           ev_t):
                 break
             # ---- Jacobian, its infinity norm, and df/dt at (t, y) ---------------------------
             # (fastode.kernels.jacobian; every step: the dense and user modes inlined)
@@ -451,37 +390,8 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     t_new = t1
                 h = t_new - t
                 fac = 1.0 / (gamma * h)
-                for i in range(n):
-                    for j in range(n):
-                        W[i, j] = -J[i, j]
-                    W[i, i] += fac
-                # ---- LU of W = I / (gamma h) - J, partial pivoting (linalg.lu_factor) ---------
-                info = 0
-                for k in range(n):
-                    pk = k
-                    best = abs(W[k, k])
-                    for i in range(k + 1, n):
-                        v = abs(W[i, k])
-                        if v > best:
-                            best = v
-                            pk = i
-                    piv[k] = pk
-                    if best == 0.0:
-                        if info == 0:
-                            info = k + 1
-                        continue
-                    if pk != k:
-                        for j in range(n):
-                            tmp = W[k, j]
-                            W[k, j] = W[pk, j]
-                            W[pk, j] = tmp
-                    inv = 1.0 / W[k, k]
-                    for i in range(k + 1, n):
-                        W[i, k] *= inv
-                        f = W[i, k]
-                        if f != 0.0:
-                            for j in range(k + 1, n):
-                                W[i, j] -= f * W[k, j]
+                fill_w_hairer(J, J, False, fac, W)
+                info = lu_factor(W, piv)
                 nlu += 1
                 if info != 0:
                     n_singular += 1
@@ -492,83 +402,15 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         break
                     h_abs = 0.5 * abs(h)
                     continue
-                # ---- stages: W k_i = f(t + c_i h, y + sum_j A_ij k_j) + sum_j (C_ij / h) k_j
-                #      + h d_i f_t, then y_new = y + sum b_i k_i, err = sum e_i k_i
-                hinv = 1.0 / h
-                for i in range(s):
-                    if i == 0:
-                        for m in range(n):
-                            fbuf[m] = fy[m]
-                    else:
-                        for m in range(n):
-                            acc = 0.0
-                            for j in range(i):
-                                acc += A[i, j] * K[j, m]
-                            ytmp[m] = y[m] + acc
-                        call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
-                    hd = h * d[i]
-                    for m in range(n):
-                        acc = 0.0
-                        for j in range(i):
-                            acc += C[i, j] * K[j, m]
-                        K[i, m] = fbuf[m] + acc * hinv + hd * ft[m]
-                    # K[i] = W^-1 K[i] with the LU factors (linalg.lu_solve_row)
-                    for k in range(n):
-                        pk = piv[k]
-                        if pk != k:
-                            tmp = K[i, k]
-                            K[i, k] = K[i, pk]
-                            K[i, pk] = tmp
-                    for k in range(n):
-                        acc = K[i, k]
-                        for j in range(k):
-                            acc -= W[k, j] * K[i, j]
-                        K[i, k] = acc
-                    for k in range(n - 1, -1, -1):
-                        acc = K[i, k]
-                        for j in range(k + 1, n):
-                            acc -= W[k, j] * K[i, j]
-                        K[i, k] = acc / W[k, k]
-                for m in range(n):
-                    acc = 0.0
-                    acc_e = 0.0
-                    for i in range(s):
-                        acc += B[i] * K[i, m]
-                        acc_e += E[i] * K[i, m]
-                    y_new[m] = y[m] + acc
-                    err[m] = acc_e
+                # ---- stages, y_new and the error estimate (kernels/rosenbrock/step.py)
+                hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, W, False, -1, 0, piv, J, False,
+                              rhs, p, ytmp, fbuf, cbuf)
+                combine_stages(s, B, E, y, K, y_new, err)
                 nfev += s - 1
-                # ---- error norm: RMS of err / (atol + rtol max(|y|, |y_new|)) (control.py's
-                #      error_scale + rms_norm_scaled), y_new finite
-                acc = 0.0
-                finite = True
-                for i in range(n):
-                    sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
-                    ri = err[i] / sc
-                    acc += ri * ri
-                    if not math.isfinite(y_new[i]):
-                        finite = False
-                err_norm = math.sqrt(acc / n)
-                if not (err_norm < np.inf) or not finite:
-                    err_norm = np.inf
-                if err_norm <= 1.0:
-                    fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-                    if naccept > 0:
-                        fac_gus = (h_acc / abs(h)) * (err_norm * err_norm / err_acc) ** exponent
-                        fac_gus = min(FAC_MAX, max(FAC_MIN, fac_gus / SAFE))
-                        fac = max(fac, fac_gus)
-                    h_acc = abs(h)
-                    err_acc = max(err_norm, 1e-2)
-                    h_abs = abs(h) / fac
-                    if step_rejected:
-                        h_abs = min(h_abs, abs(h))
-                    accepted = True
-                else:
-                    if math.isfinite(err_norm):
-                        fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-                    else:
-                        fac = FAC_MAX
-                    h_abs = abs(h) / fac
+                err_norm = rosenbrock_error_norm(y, y_new, err, atol, rtol)
+                accepted, h_abs, h_acc, err_acc = rosenbrock_step_size(
+                    err_norm, exponent, h, naccept, h_acc, err_acc, step_rejected)
+                if not accepted:
                     step_rejected = True
                     nreject += 1
             if not accepted:
@@ -591,9 +433,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                     n_back = 0
 
             # ---- dense output, events, saving ----------------------------------------------
-            if dense or n_events > 0 or (
-                    use_t_eval and i_eval < t_eval.shape[0]
-                    and direction * (t_eval[i_eval] - t_new) < 0.0):
+            if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 rosenbrock_dense(0, H, h, y, y_new, K, hv, Q)
             stop = False
             t_stop = t_new
@@ -610,28 +450,9 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                 if stop:
                     t_stop = t + theta_stop * h
                     status = st.TERMINATED
-            if dense:
-                record_segment(t, h, y, Q, seg_t, seg_h, seg_data, n_seg)
-                n_seg += 1
-            if use_t_eval:
-                while i_eval < t_eval.shape[0] and direction * (t_eval[i_eval] - t_stop) <= 0.0:
-                    te = t_eval[i_eval]
-                    t_out[n_out] = te
-                    if te == t_new:
-                        for i in range(n):
-                            y_out[n_out, i] = y_new[i]
-                    else:
-                        evaluate_dense(y, Q, (te - t) / h, y_out, n_out)
-                    n_out += 1
-                    i_eval += 1
-            else:
-                t_out[n_out] = t_stop
-                if stop:
-                    evaluate_dense(y, Q, (t_stop - t) / h, y_out, n_out)
-                else:
-                    for i in range(n):
-                        y_out[n_out, i] = y_new[i]
-                n_out += 1
+            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                             use_t_eval, t_eval, i_eval, direction, t_out,
+                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
             if stop:
                 t = t_stop
                 evaluate_dense(y, Q, theta_stop, ybuf, 0)
