@@ -35,7 +35,9 @@ exit. An array whose last use is in one branch, an early return, or a division t
 import numpy as np
 from numba import njit
 
+from . import status as st
 from .buffers import grow_1d, grow_2d
+from .callbacks import call_event
 
 
 @njit(cache=True, nogil=True)
@@ -193,3 +195,52 @@ def save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense, use_t_eval, t_eval,
     n_seg += 0 * (y.shape[0] + y_new.shape[0] + Q.shape[0] + t_eval.shape[0] + t_out.shape[0]
                   + y_out.shape[0] + seg_t.shape[0] + seg_h.shape[0] + seg_data.shape[0])
     return n_out, i_eval, n_seg
+
+
+@njit(cache=True, nogil=True)
+def start_output(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples):
+    """A driver's output buffers and event workspace, with the event functions' values at
+    (t0, y0) in ``g_old`` (call it after the first RHS evaluation, as scipy does).
+
+    Returns
+    -------
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     ev_count, g_old, g_new, found_theta, found_index)
+        :func:`output_buffers` followed by :func:`event_workspace`.
+    """
+    n_events = event_addresses.shape[0]
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
+     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
+                                       event_samples)
+    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
+    for e in range(n_events):
+        g_old[e] = call_event(event_addresses[e], t0, y0, p)
+    return (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+            ev_count, g_old, g_new, found_theta, found_index)
+
+
+@njit(cache=True, nogil=True)
+def start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out):
+    """Status of a solve that ends where it starts: an empty interval (every ``t_eval`` point
+    at (t0, y0), SUCCESS), or else a non-finite f(t0, y0) (NON_FINITE). Returns (status, n_out)."""
+    if t1 == t0:
+        return st.SUCCESS, fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
+    return st.NON_FINITE, n_out
+
+
+@njit(cache=True, nogil=True)
+def solve_counters(size, nfev, naccept, nreject, t, njev, nlu, h_abs, attempts):
+    """The counters a driver returns, the first ``size`` of
+    [nfev, naccept, nreject, t_final, njev, nlu, h_abs_next, attempts]."""
+    out = np.zeros(size)
+    out[0] = nfev
+    out[1] = naccept
+    out[2] = nreject
+    out[3] = t
+    if size > 4:
+        out[4] = njev
+        out[5] = nlu
+    if size > 6:
+        out[6] = h_abs
+        out[7] = attempts
+    return out

@@ -11,15 +11,15 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..callbacks import call_event, call_rhs
+from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_factor
 from ..newton import EPS, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10
-from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
-                      output_buffers, output_full, save_step)
+from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
+                      start_output, start_status)
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_FACTOR, MAX_ORDER,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
@@ -106,37 +106,20 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     yscale = np.empty(n)
     ybuf = np.empty((1, n))
 
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
-     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
-                                       event_samples)
-    i_eval = 0
-    n_seg = 0
-    n_ev = 0
-    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
-
-    counters = np.zeros(6)
-    nfev = 0
-    njev = 0
-    nlu = 0
-    naccept = 0
-    nreject = 0
-    attempts = 0
     t = t0
     call_rhs(rhs, t, y, p, f)
-    nfev += 1
-    for e in range(n_events):
-        g_old[e] = call_event(event_addresses[e], t, y, p)
+    nfev = 1
+    njev = nlu = naccept = nreject = attempts = 0
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0
 
     if t1 == t0 or not all_finite(f):
-        if t1 == t0:
-            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
-        else:
-            status = st.NON_FINITE
-        counters[0] = nfev
-        counters[3] = t0
-        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters)
+        status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
+                n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
     rtol_min = rtol[0]
     for i in range(n):
@@ -433,11 +416,6 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 finished = True
                 break
 
-    counters[0] = nfev
-    counters[1] = naccept
-    counters[2] = nreject
-    counters[3] = t
-    counters[4] = njev
-    counters[5] = nlu
+    counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)

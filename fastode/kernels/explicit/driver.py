@@ -11,12 +11,12 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..callbacks import call_event, call_rhs_row
+from ..callbacks import call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
 from ..interpolation import dense_coefficients, extra_stages
-from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
-                      output_buffers, output_full, save_step)
+from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
+                      start_output, start_status)
 from .record import record_events
 from .step import all_finite, all_finite_row, rk_step
 
@@ -66,38 +66,21 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
 
     # Output buffers. They grow only between steps, outside the hot loop: reassigning arrays
     # inside it costs reference-count traffic on every step.
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
-     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
-                                       event_samples)
-    i_eval = 0
-    n_seg = 0
-    n_ev = 0
-    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
-
-    counters = np.zeros(4)
-    nfev = 0
-    naccept = 0
-    nreject = 0
-    attempts = 0
     t = t0
     call_rhs_row(rhs, t, y, p, K, 0)
-    nfev += 1
-    for e in range(n_events):
-        g_old[e] = call_event(event_addresses[e], t, y, p)
+    nfev = 1
+    naccept = nreject = attempts = 0
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0
 
-    if t1 == t0:
-        n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
-        counters[0] = nfev
-        counters[3] = t0
-        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters)
-    if not (all_finite_row(K, 0) and all_finite(y0)):
-        # a NaN in y0 would make the step size NaN, and no NaN comparison ends the loop
-        counters[0] = nfev
-        counters[3] = t0
-        return (st.NON_FINITE, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters)
+    # a NaN in y0 would make the step size NaN, and no NaN comparison ends the loop
+    if t1 == t0 or not (all_finite_row(K, 0) and all_finite(y0)):
+        status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
+                n_ev, solve_counters(4, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
     error_exponent = -1.0 / (error_order + 1.0)
     n_fixed = 0
@@ -238,9 +221,6 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 finished = True
                 break
 
-    counters[0] = nfev
-    counters[1] = naccept
-    counters[2] = nreject
-    counters[3] = t
+    counters = solve_counters(4, nfev, naccept, nreject, t, 0, 0, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)

@@ -12,7 +12,7 @@ from numba import njit
 
 from .. import status as st
 from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
-from ..callbacks import call_event, call_rhs
+from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.record import record_events
 from ..explicit.step import all_finite
@@ -20,8 +20,8 @@ from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, eva
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
-                      output_buffers, output_full, save_step)
+from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
+                      start_output, start_status)
 from .coefficients import MAX_SINGULAR
 from .dense import rosenbrock_dense
 from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
@@ -86,37 +86,20 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     Q = np.zeros((n, q))
     ybuf = np.empty((1, n))
 
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
-     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
-                                       event_samples)
-    i_eval = 0
-    n_seg = 0
-    n_ev = 0
-    ev_count, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
-
-    counters = np.zeros(6)
-    nfev = 0
-    njev = 0
-    nlu = 0
-    naccept = 0
-    nreject = 0
-    attempts = 0
     t = t0
     call_rhs(rhs, t, y, p, fy)
-    nfev += 1
-    for e in range(n_events):
-        g_old[e] = call_event(event_addresses[e], t, y, p)
+    nfev = 1
+    njev = nlu = naccept = nreject = attempts = 0
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0
 
     if t1 == t0 or not all_finite(fy):
-        if t1 == t0:
-            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
-        else:
-            status = st.NON_FINITE
-        counters[0] = nfev
-        counters[3] = t0
-        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters)
+        status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
+                n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
     if first_step > 0.0:
         h_abs = first_step
@@ -333,11 +316,6 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 finished = True
                 break
 
-    counters[0] = nfev
-    counters[1] = naccept
-    counters[2] = nreject
-    counters[3] = t
-    counters[4] = njev
-    counters[5] = nlu
+    counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)

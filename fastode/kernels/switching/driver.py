@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ..callbacks import call_event, call_rhs, call_rhs_row
+from ..callbacks import call_rhs, call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
 from ..explicit.record import record_events
@@ -22,8 +22,8 @@ from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGU
                         evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (event_workspace, fill_constant, grow_output, interpolant_needed,
-                      output_buffers, output_full, save_step)
+from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
+                      start_output, start_status)
 from ..rosenbrock.coefficients import (MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
                                        R4_d)
 from ..rosenbrock.dense import rosenbrock_dense
@@ -72,35 +72,20 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     Q = np.zeros((n, q))
     ybuf = np.empty((1, n))
 
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
-     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
-                                       event_samples)
-    i_eval = 0
-    n_seg = 0
-    n_ev = 0
-    _, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
-
-    counters = np.zeros(8)
-    nfev = 0
-    naccept = 0
-    nreject = 0
-    attempts = 0
     t = t0
     call_rhs_row(rhs, t, y, p, K, 0)
-    nfev += 1
-    for e in range(n_events):
-        g_old[e] = call_event(event_addresses[e], t, y, p)
+    nfev = 1
+    naccept = nreject = attempts = 0
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     _, g_old, g_new, found_theta, found_index) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0
     h_abs = 0.0
     if t1 == t0 or not all_finite_row(K, 0):
-        if t1 == t0:
-            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
-        else:
-            status = st.NON_FINITE
-        counters[0] = nfev
-        counters[3] = t0
-        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters, y)
+        status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
+                n_ev, solve_counters(8, nfev, 0, 0, t0, 0, 0, 0.0, 0), y)
 
     error_exponent = -1.0 / (error_order + 1.0)
     if first_step > 0.0:
@@ -236,12 +221,7 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                 finished = True
                 break
 
-    counters[0] = nfev
-    counters[1] = naccept
-    counters[2] = nreject
-    counters[3] = t
-    counters[6] = h_abs
-    counters[7] = attempts
+    counters = solve_counters(8, nfev, naccept, nreject, t, 0, 0, h_abs, attempts)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters, y)
 
@@ -286,37 +266,20 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     cbuf = np.empty(n)
     ybuf = np.empty((1, n))
 
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
-     events_per_step) = output_buffers(n, q, t0, y0, t_eval, use_t_eval, dense, n_events,
-                                       event_samples)
-    i_eval = 0
-    n_seg = 0
-    n_ev = 0
-    _, g_old, g_new, found_theta, found_index = event_workspace(n_events, event_samples)
-
-    counters = np.zeros(8)
-    nfev = 0
-    njev = 0
-    nlu = 0
-    naccept = 0
-    nreject = 0
-    attempts = 0
     t = t0
     call_rhs(rhs, t, y, p, fy)
-    nfev += 1
-    for e in range(n_events):
-        g_old[e] = call_event(event_addresses[e], t, y, p)
+    nfev = 1
+    njev = nlu = naccept = nreject = attempts = 0
+    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     _, g_old, g_new, found_theta, found_index) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0
     h_abs = 0.0
     if t1 == t0 or not all_finite(fy):
-        if t1 == t0:
-            n_out = fill_constant(t_eval, use_t_eval, t0, y0, t_out, y_out, n_out)
-        else:
-            status = st.NON_FINITE
-        counters[0] = nfev
-        counters[3] = t0
-        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                ev_t, ev_y, ev_index, n_ev, counters, y)
+        status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
+        return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
+                n_ev, solve_counters(8, nfev, 0, 0, t0, 0, 0, 0.0, 0), y)
 
     if first_step > 0.0:
         h_abs = first_step
@@ -476,13 +439,6 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                 finished = True
                 break
 
-    counters[0] = nfev
-    counters[1] = naccept
-    counters[2] = nreject
-    counters[3] = t
-    counters[4] = njev
-    counters[5] = nlu
-    counters[6] = h_abs
-    counters[7] = attempts
+    counters = solve_counters(8, nfev, naccept, nreject, t, njev, nlu, h_abs, attempts)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters, y)
