@@ -2,6 +2,8 @@
 
 * ``lu_factor_inline`` / ``lu_solve_inline``: fastode.kernels.linalg's LU, inlined.
 * ``spacing10``, ``needs_interpolant``: scipy's minimal step; whether a step's interpolant is used.
+* ``fill_iteration_matrix`` / ``fill_iteration_matrix_band``: M - c J, dense or in LAPACK's band
+  layout, before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
 
 Their Jacobians (scipy's ``num_jac`` finite differences, or the user's) come from
 fastode.kernels.jacobian.
@@ -35,3 +37,33 @@ def needs_interpolant(dense, n_events, use_t_eval, t_eval, i_eval, t_new, direct
     return dense or n_events > 0 or (
         use_t_eval and i_eval < t_eval.shape[0]
         and direction * (t_eval[i_eval] - t_new) < 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fill_iteration_matrix(J, mass, has_mass, c, LU):
+    """LU = M - c J (M the identity unless ``has_mass``), to be factored in place."""
+    n = LU.shape[0]
+    for i in range(n):
+        for j in range(n):
+            if has_mass:
+                mij = mass[i, j]
+            else:
+                mij = 1.0 if i == j else 0.0
+            LU[i, j] = mij - c * J[i, j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb):
+    """LUb = M - c J in LAPACK's gbtrf layout (fastode.kernels.linalg; the top kl rows, the
+    fill-in workspace, zeroed), from J in band storage ``Jb``; a mass matrix lies in the band."""
+    n = LUb.shape[1]
+    kv = kl + ku
+    for j in range(n):
+        for r in range(kl):
+            LUb[r, j] = 0.0
+        for i in range(max(0, j - ku), min(n, j + kl + 1)):
+            if has_mass:
+                mij = mass[i, j]
+            else:
+                mij = 1.0 if i == j else 0.0
+            LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]

@@ -17,13 +17,13 @@ from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_factor
-from ..newton import EPS, lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10
+from ..newton import (EPS, fill_iteration_matrix, fill_iteration_matrix_band,
+                      lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
 from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
                       start_output, start_status)
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_FACTOR, MAX_ORDER,
-                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
-                     fill_iteration_matrix, fill_iteration_matrix_band)
+                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (change_D, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,

@@ -78,36 +78,6 @@ def change_D(D, order, factor, R, U, RU, tmp):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fill_iteration_matrix(J, mass, has_mass, c, LU):
-    """LU = M - c J (M the identity unless ``has_mass``), to be factored in place."""
-    n = LU.shape[0]
-    for i in range(n):
-        for j in range(n):
-            if has_mass:
-                mij = mass[i, j]
-            else:
-                mij = 1.0 if i == j else 0.0
-            LU[i, j] = mij - c * J[i, j]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb):
-    """LUb = M - c J in LAPACK's gbtrf layout (fastode.kernels.linalg; the top kl rows, the
-    fill-in workspace, zeroed), from J in band storage ``Jb``; a mass matrix lies in the band."""
-    n = LUb.shape[1]
-    kv = kl + ku
-    for j in range(n):
-        for r in range(kl):
-            LUb[r, j] = 0.0
-        for i in range(max(0, j - ku), min(n, j + kl + 1)):
-            if has_mass:
-                mij = mass[i, j]
-            else:
-                mij = 1.0 if i == j else 0.0
-            LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
-
-
-@njit(cache=True, nogil=True, inline="always")
 def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y, d, fbuf, b,
                mass, has_mass):
     """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,

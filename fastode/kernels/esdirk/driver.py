@@ -17,7 +17,8 @@ from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import EPS, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
+from ..newton import (EPS, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
+                      spacing10)
 from ..output import (grow_output, output_full, save_step, solve_counters, start_output,
                       start_status)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
@@ -25,7 +26,8 @@ from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FA
                      fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (factor_w, lu_factor_inline, stage_newton, lu_solve, output_full, save_step)
+INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, output_full,
+          save_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -222,7 +224,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                             else:
                                 converged, n_it, rate, eta, nf, finite = stage_newton(
                                     rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
-                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass)
+                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass, -1, 0)
                                 nfev += nf
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)

@@ -11,7 +11,8 @@ from ..callbacks import call_rhs
 from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR,
                         evaluate_jacobian, num_jac_dense)
 from ..linalg import band_lu_factor, band_lu_solve
-from ..newton import lu_factor_inline as lu_factor, lu_solve_inline as lu_solve
+from ..newton import (fill_iteration_matrix, fill_iteration_matrix_band,
+                      lu_factor_inline as lu_factor, lu_solve_inline as lu_solve)
 
 NEWTON_MAXITER = 7
 MIN_FACTOR = 0.2
@@ -27,14 +28,7 @@ FAIL_STATUS = (st.STEP_TOO_SMALL, st.NON_FINITE, SINGULAR, NEWTON_FAILED)
 @njit(cache=True, nogil=True, inline="always")
 def factor_w(J, mass, has_mass, hg, LU, piv):
     """LU = M - hg J, factored in place; True when singular."""
-    n = J.shape[0]
-    for i in range(n):
-        for j in range(n):
-            if has_mass:
-                m = mass[i, j]
-            else:
-                m = 1.0 if i == j else 0.0
-            LU[i, j] = m - hg * J[i, j]
+    fill_iteration_matrix(J, mass, has_mass, hg, LU)
     info = lu_factor(LU, piv)
     return info != 0
 
@@ -69,8 +63,10 @@ def fresh_jacobian(mode, rhs, jac, p, t, y, fx, atol, J, Jb, kl, ku, group_ptr, 
 
 @njit(cache=True, nogil=True, inline="always")
 def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
-                 LU, piv, mass, has_mass):
-    """Solve M u - R - hg f(ti, y + u) = 0 from the guess in ``u`` (simplified Newton).
+                 LU, piv, mass, has_mass, kl, ku):
+    """Solve M u - R - hg f(ti, y + u) = 0 from the guess in ``u`` (simplified Newton), with the
+    factors of :func:`factor_w` (``kl`` < 0) or the banded ones of :func:`factor_w_band` (a mass
+    matrix inside the band).
 
     On convergence writes z = (M u - R) / gamma into Z[row]. Returns
     (converged, n_iter, rate (-1: none), eta, nfev, finite).
@@ -97,13 +93,17 @@ def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale,
         if has_mass:
             for m in range(n):
                 acc = 0.0
-                for j in range(n):
+                for j in range(max(0, m - kl) if kl >= 0 else 0,
+                               min(n, m + ku + 1) if kl >= 0 else n):
                     acc += mass[m, j] * u[j]
                 res[m] = R[m] + hg * fbuf[m] - acc
         else:
             for m in range(n):
                 res[m] = R[m] + hg * fbuf[m] - u[m]
-        lu_solve(LU, piv, res)
+        if kl >= 0:
+            band_lu_solve(LU, kl, ku, piv, res)
+        else:
+            lu_solve(LU, piv, res)
         acc = 0.0
         for m in range(n):
             r = res[m] / scale[m]
@@ -128,7 +128,8 @@ def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale,
         if has_mass:
             for m in range(n):
                 acc = 0.0
-                for j in range(n):
+                for j in range(max(0, m - kl) if kl >= 0 else 0,
+                               min(n, m + ku + 1) if kl >= 0 else n):
                     acc += mass[m, j] * u[j]
                 Z[row, m] = (acc - R[m]) * ig
         else:
@@ -143,85 +144,18 @@ def factor_w_band(Jb, mass, has_mass, hg, kl, ku, LU, piv):
     [ku + i - j, j]; ``LU`` (2 kl + ku + 1, n) gets M - hg J in LAPACK's gbtrf layout, factored
     in place by fastode.kernels.linalg.band_lu_factor (M inside the band). True when
     singular."""
-    n = Jb.shape[1]
-    kv = kl + ku
-    for j in range(n):
-        for r in range(kl):
-            LU[r, j] = 0.0
-        for i in range(max(0, j - ku), min(n, j + kl + 1)):
-            if has_mass:
-                m = mass[i, j]
-            else:
-                m = 1.0 if i == j else 0.0
-            LU[kv + i - j, j] = m - hg * Jb[ku + i - j, j]
-    return band_lu_factor(LU, kl, ku, piv) != 0
+    fill_iteration_matrix_band(Jb, mass, has_mass, hg, kl, ku, LU)
+    info = band_lu_factor(LU, kl, ku, piv)
+    return info != 0
 
 
 @njit(cache=True, nogil=True)
 def stage_newton_band(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
                       LU, piv, mass, has_mass, kl, ku):
-    """:func:`stage_newton` with the banded factors of :func:`factor_w_band` (a mass matrix
-    inside the band). Returns (converged, n_iter, rate (-1: none), eta, nfev, finite)."""
-    n = y.shape[0]
-    dn_old = -1.0
-    rate = -1.0
-    eta = eta0
-    converged = False
-    finite = True
-    nfev = 0
-    k = 0
-    inv_n = 1.0 / n
-    for k in range(NEWTON_MAXITER):
-        for m in range(n):
-            ytmp[m] = y[m] + u[m]
-        call_rhs(rhs, ti, ytmp, p, fbuf)
-        nfev += 1
-        for m in range(n):
-            if not math.isfinite(fbuf[m]):
-                finite = False
-        if not finite:
-            break
-        if has_mass:
-            for m in range(n):
-                acc = 0.0
-                for j in range(max(0, m - kl), min(n, m + ku + 1)):
-                    acc += mass[m, j] * u[j]
-                res[m] = R[m] + hg * fbuf[m] - acc
-        else:
-            for m in range(n):
-                res[m] = R[m] + hg * fbuf[m] - u[m]
-        band_lu_solve(LU, kl, ku, piv, res)
-        acc = 0.0
-        for m in range(n):
-            r = res[m] / scale[m]
-            acc += r * r
-        dn = math.sqrt(acc * inv_n)
-        if not math.isfinite(dn):
-            finite = False
-            break
-        if dn_old >= 0.0:
-            rate = dn / dn_old
-            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dn > tol:
-                break
-            eta = rate / (1.0 - rate)
-        for m in range(n):
-            u[m] += res[m]
-        if dn == 0.0 or eta * dn <= tol:
-            converged = True
-            break
-        dn_old = dn
-    if converged:
-        ig = 1.0 / gamma
-        if has_mass:
-            for m in range(n):
-                acc = 0.0
-                for j in range(max(0, m - kl), min(n, m + ku + 1)):
-                    acc += mass[m, j] * u[j]
-                Z[row, m] = (acc - R[m]) * ig
-        else:
-            for m in range(n):
-                Z[row, m] = (u[m] - R[m]) * ig
-    return converged, k + 1, rate, eta, nfev, finite
+    """:func:`stage_newton` with the banded factors (one compiled copy for the banded path).
+    Returns (converged, n_iter, rate (-1: none), eta, nfev, finite)."""
+    return stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol,
+                        eta0, LU, piv, mass, has_mass, kl, ku)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -163,7 +163,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
             if not singular:
                 converged, n_iter, rate, nf, finite = radau_newton(
                     rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr, LUc,
-                    pivc, br, bc, mass, has_mass, mw)
+                    pivc, br, bc, mass, has_mass, mw, -1, 0)
                 nfev += nf
             if not converged:
                 if current_jac:
@@ -187,7 +187,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
         for m in range(n):
             y_new[m] = y[m] + Z[2, m]
             ze[m] = (Z[0, m] * E0 + Z[1, m] * E1 + Z[2, m] * E2) / h
-        mass_times(mass, has_mass, ze, err)
+        mass_times(mass, has_mass, -1, 0, ze, err)
         for m in range(n):
             err[m] = f[m] + err[m]
         lu_solve(LUr, pivr, err)
@@ -203,7 +203,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
                 ytmp[m] = y[m] + err[m]
             call_rhs(rhs, t, ytmp, p, fbuf)
             nfev += 1
-            mass_times(mass, has_mass, ze, err)
+            mass_times(mass, has_mass, -1, 0, ze, err)
             acc = 0.0
             for m in range(n):
                 err[m] = fbuf[m] + err[m]

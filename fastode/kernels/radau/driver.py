@@ -251,7 +251,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                         else:
                             converged, n_iter, rate, nf, finite = radau_newton(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
-                                LUc, pivc, br, bc, mass, has_mass, mw)
+                                LUc, pivc, br, bc, mass, has_mass, mw, -1, 0)
                         nfev += nf
                     if not converged:
                         if current_jac:
@@ -282,7 +282,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                         err[m] = f[m] + err[m]
                     band_lu_solve(LUrb, kl, ku, pivr, err)
                 else:
-                    mass_times(mass, has_mass, ze, err)
+                    mass_times(mass, has_mass, -1, 0, ze, err)
                     for m in range(n):
                         err[m] = f[m] + err[m]
                     lu_solve(LUr, pivr, err)
@@ -305,7 +305,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                             err[m] = fbuf[m] + err[m]
                         band_lu_solve(LUrb, kl, ku, pivr, err)
                     else:
-                        mass_times(mass, has_mass, ze, err)
+                        mass_times(mass, has_mass, -1, 0, ze, err)
                         for m in range(n):
                             err[m] = fbuf[m] + err[m]
                         lu_solve(LUr, pivr, err)

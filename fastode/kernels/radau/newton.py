@@ -74,8 +74,10 @@ def factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc):
 
 @njit(cache=True, nogil=True, inline="always")
 def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                 br, bc, mass, has_mass, mw):
-    """Solve the collocation system by simplified Newton from the guess Z0 (3, n).
+                 br, bc, mass, has_mass, mw, kl, ku):
+    """Solve the collocation system by simplified Newton from the guess Z0 (3, n), with the
+    factors of :func:`factor_radau` (``kl`` < 0) or, when ``kl`` >= 0, the banded ones of
+    :func:`factor_radau_band` (a mass matrix inside the band).
 
     Returns (converged, n_iter, rate (-1: none), nfev, finite); Z holds the last iterate.
     """
@@ -126,7 +128,8 @@ def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc,
                 a0 = 0.0
                 a1 = 0.0
                 a2 = 0.0
-                for j in range(n):
+                for j in range(max(0, m - kl) if kl >= 0 else 0,
+                               min(n, m + ku + 1) if kl >= 0 else n):
                     a0 += mass[m, j] * W[0, j]
                     a1 += mass[m, j] * W[1, j]
                     a2 += mass[m, j] * W[2, j]
@@ -150,8 +153,12 @@ def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc,
                 bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
                                  f0 * TI20 + f1 * TI21 + f2 * TI22)
                          - mc * complex(W[1, m], W[2, m]))
-        lu_solve(LUr, pivr, br)
-        lu_solve(LUc, pivc, bc)
+        if kl >= 0:
+            band_lu_solve(LUr, kl, ku, pivr, br)
+            band_lu_solve(LUc, kl, ku, pivc, bc)
+        else:
+            lu_solve(LUr, pivr, br)
+            lu_solve(LUc, pivc, bc)
         acc = 0.0
         for m in range(n):
             s = scale[m]
@@ -186,13 +193,13 @@ def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc,
 
 
 @njit(cache=True, nogil=True, inline="always")
-def mass_times(mass, has_mass, v, out):
-    """out = M v (or v)."""
+def mass_times(mass, has_mass, kl, ku, v, out):
+    """out = M v (or v); ``kl`` >= 0: M lies inside the band (kl sub-, ku super-diagonals)."""
     n = v.shape[0]
     if has_mass:
         for i in range(n):
             acc = 0.0
-            for j in range(n):
+            for j in range(max(0, i - kl) if kl >= 0 else 0, min(n, i + ku + 1) if kl >= 0 else n):
                 acc += mass[i, j] * v[j]
             out[i] = acc
     else:
@@ -202,17 +209,8 @@ def mass_times(mass, has_mass, v, out):
 
 @njit(cache=True, nogil=True)
 def mass_times_band(mass, has_mass, kl, ku, v, out):
-    """out = M v (or v) for a mass matrix inside the band (kl sub-, ku super-diagonals)."""
-    n = v.shape[0]
-    if has_mass:
-        for i in range(n):
-            acc = 0.0
-            for j in range(max(0, i - kl), min(n, i + ku + 1)):
-                acc += mass[i, j] * v[j]
-            out[i] = acc
-    else:
-        for i in range(n):
-            out[i] = v[i]
+    """:func:`mass_times` for a mass matrix inside the band (one compiled copy)."""
+    mass_times(mass, has_mass, kl, ku, v, out)
 
 
 @njit(cache=True, nogil=True)
@@ -246,109 +244,7 @@ def factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUr, pivr, LUc, pivc):
 @njit(cache=True, nogil=True)
 def radau_newton_band(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
                       br, bc, mass, has_mass, mw, kl, ku):
-    """:func:`radau_newton` with the banded factors of :func:`factor_radau_band` (a mass
-    matrix inside the band). Returns (converged, n_iter, rate (-1: none), nfev, finite)."""
-    n = y.shape[0]
-    mr = MU_REAL / h
-    mcr = MU_CR / h
-    mci = MU_CI / h
-    mc = complex(mcr, mci)
-    for m in range(n):
-        z0 = Z0[0, m]
-        z1 = Z0[1, m]
-        z2 = Z0[2, m]
-        Z[0, m] = z0
-        Z[1, m] = z1
-        Z[2, m] = z2
-        W[0, m] = TI00 * z0 + TI01 * z1 + TI02 * z2
-        W[1, m] = TI10 * z0 + TI11 * z1 + TI12 * z2
-        W[2, m] = TI20 * z0 + TI21 * z1 + TI22 * z2
-    dw_norm_old = -1.0
-    rate = -1.0
-    converged = False
-    finite = True
-    nfev = 0
-    k = 0
-    ch0 = h * C0
-    ch1 = h * C1
-    ch2 = h * C2
-    inv_size = 1.0 / (3 * n)
-    for k in range(NEWTON_MAXITER):
-        for m in range(n):
-            ytmp[m] = y[m] + Z[0, m]
-        call_rhs_row(rhs, t + ch0, ytmp, p, F, 0)
-        for m in range(n):
-            ytmp[m] = y[m] + Z[1, m]
-        call_rhs_row(rhs, t + ch1, ytmp, p, F, 1)
-        for m in range(n):
-            ytmp[m] = y[m] + Z[2, m]
-        call_rhs_row(rhs, t + ch2, ytmp, p, F, 2)
-        nfev += 3
-        for i in range(3):
-            for m in range(n):
-                if not math.isfinite(F[i, m]):
-                    finite = False
-        if not finite:
-            break
-        if has_mass:
-            for m in range(n):
-                a0 = 0.0
-                a1 = 0.0
-                a2 = 0.0
-                for j in range(max(0, m - kl), min(n, m + ku + 1)):
-                    a0 += mass[m, j] * W[0, j]
-                    a1 += mass[m, j] * W[1, j]
-                    a2 += mass[m, j] * W[2, j]
-                mw[0, m] = a0
-                mw[1, m] = a1
-                mw[2, m] = a2
-            for m in range(n):
-                f0 = F[0, m]
-                f1 = F[1, m]
-                f2 = F[2, m]
-                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * mw[0, m]
-                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
-                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
-                         - mc * complex(mw[1, m], mw[2, m]))
-        else:
-            for m in range(n):
-                f0 = F[0, m]
-                f1 = F[1, m]
-                f2 = F[2, m]
-                br[m] = (f0 * TI00 + f1 * TI01 + f2 * TI02) - mr * W[0, m]
-                bc[m] = (complex(f0 * TI10 + f1 * TI11 + f2 * TI12,
-                                 f0 * TI20 + f1 * TI21 + f2 * TI22)
-                         - mc * complex(W[1, m], W[2, m]))
-        band_lu_solve(LUr, kl, ku, pivr, br)
-        band_lu_solve(LUc, kl, ku, pivc, bc)
-        acc = 0.0
-        for m in range(n):
-            s = scale[m]
-            r0 = br[m] / s
-            r1 = bc[m].real / s
-            r2 = bc[m].imag / s
-            acc += r0 * r0 + r1 * r1 + r2 * r2
-        dw_norm = math.sqrt(acc * inv_size)
-        if not math.isfinite(dw_norm):
-            finite = False
-            break
-        has_rate = dw_norm_old >= 0.0
-        if has_rate:
-            rate = dw_norm / dw_norm_old
-            if rate >= 1.0 or rate ** (NEWTON_MAXITER - k) / (1.0 - rate) * dw_norm > tol:
-                break
-        for m in range(n):
-            w0 = W[0, m] + br[m]
-            w1 = W[1, m] + bc[m].real
-            w2 = W[2, m] + bc[m].imag
-            W[0, m] = w0
-            W[1, m] = w1
-            W[2, m] = w2
-            Z[0, m] = T00 * w0 + T01 * w1 + T02 * w2
-            Z[1, m] = T10 * w0 + T11 * w1 + T12 * w2
-            Z[2, m] = T20 * w0 + T21 * w1 + T22 * w2
-        if dw_norm == 0.0 or (has_rate and rate / (1.0 - rate) * dw_norm < tol):
-            converged = True
-            break
-        dw_norm_old = dw_norm
-    return converged, k + 1, rate, nfev, finite
+    """:func:`radau_newton` with the banded factors (one compiled copy for the banded path:
+    its O(n (kl + ku)) work per call dwarfs the call's reference counts)."""
+    return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
+                        br, bc, mass, has_mass, mw, kl, ku)
