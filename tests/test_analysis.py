@@ -1,0 +1,145 @@
+"""fastode.analysis (issue #14): equilibria and their classification, Lyapunov functions and
+exponents, continuation (folds, Hopf points), sweeps and portraits."""
+import numpy as np
+import pytest
+
+from fastode.analysis import classify, equilibria, lyapunov_check
+
+
+def pendulum(t, y, b):
+    return np.array([y[1], -np.sin(y[0]) - b * y[1]])
+
+
+def lotka_volterra(t, y, a, b, c, d):
+    return np.array([a * y[0] - b * y[0] * y[1], -c * y[1] + d * y[0] * y[1]])
+
+
+def saddle_node(t, y, r):
+    return np.array([r - y[0] ** 2, -y[1]])
+
+
+# ---- equilibria and classification ---------------------------------------------------------
+
+def test_damped_pendulum_equilibria():
+    eq = equilibria(pendulum, bounds=[(-4, 4), (-2, 2)], args=(0.5,))
+    assert len(eq) == 3
+    np.testing.assert_allclose(eq.points[:, 0], [-np.pi, 0.0, np.pi], atol=1e-10)
+    np.testing.assert_allclose(eq.points[:, 1], 0.0, atol=1e-10)
+    assert eq.kinds == ["saddle", "stable focus", "saddle"]
+    assert list(eq.stable) == [False, True, False]
+    # eigenvalues at the bottom: l^2 + 0.5 l + 1 = 0
+    np.testing.assert_allclose(sorted(eq.eigenvalues[1], key=np.imag),
+                               np.roots([1, 0.5, 1])[np.argsort(np.roots([1, 0.5, 1]).imag)],
+                               rtol=1e-8)
+    # overdamped (b = 3): the bottom is a stable node
+    assert equilibria(pendulum, bounds=[(-1, 1), (-1, 1)], args=(3.0,)).kinds == ["stable node"]
+    # undamped: a centre of the linearisation
+    assert equilibria(pendulum, bounds=[(-1, 1), (-1, 1)], args=(0.0,)).kinds == ["centre"]
+
+
+def test_lotka_volterra_equilibria_with_user_jacobian():
+    args = (1.0, 0.5, 0.75, 0.25)
+
+    def jac(t, y, a, b, c, d):
+        return np.array([[a - b * y[1], -b * y[0]], [d * y[1], -c + d * y[0]]])
+
+    for j in (None, jac):
+        eq = equilibria(lotka_volterra, bounds=[(-1, 5), (-1, 5)], args=args, jac=j)
+        np.testing.assert_allclose(eq.points, [[0, 0], [3, 2]], atol=1e-10)
+        assert eq.kinds == ["saddle", "centre"]
+        np.testing.assert_allclose(np.abs(eq.eigenvalues[1].imag), np.sqrt(0.75), rtol=1e-8)
+
+
+def test_saddle_node_normal_form():
+    two = equilibria(saddle_node, bounds=[(-3, 3), (-3, 3)], args=(1.0,))
+    np.testing.assert_allclose(two.points, [[-1, 0], [1, 0]], atol=1e-10)
+    assert two.kinds == ["saddle", "stable node"]
+    one = equilibria(saddle_node, bounds=[(-3, 3), (-3, 3)], args=(0.0,))
+    assert len(one) == 1 and one.kinds == ["degenerate"]
+    assert abs(one.points[0, 0]) < 1e-4  # a double root: Newton converges linearly
+    # no equilibria: an empty result, not an error
+    none = equilibria(saddle_node, bounds=[(-3, 3), (-3, 3)], args=(-1.0,))
+    assert len(none) == 0 and none.points.shape == (0, 2) and none.kinds == []
+
+
+def test_region_without_equilibria_and_guesses():
+    assert len(equilibria(pendulum, bounds=[(0.5, 2), (0.5, 1)], args=(0.5,))) == 0
+    eq = equilibria(pendulum, guesses=[[3.0, 0.1], [2.9, -0.1], [0.2, 0.0]], args=(0.5,))
+    np.testing.assert_allclose(eq.points[:, 0], [0.0, np.pi], atol=1e-10)
+    assert list(eq.counts) == [1, 2]
+
+
+def test_classify_kinds():
+    assert classify([-1.0, -2.0]) == "stable node"
+    assert classify([1.0, 2.0]) == "unstable node"
+    assert classify([1 + 1j, 1 - 1j]) == "unstable focus"
+    assert classify([-1 + 1j, -1 - 1j]) == "stable focus"
+    assert classify([-1.0, 2.0]) == "saddle"
+    assert classify([2j, -2j]) == "centre"
+    assert classify([0.0, -1.0]) == "degenerate"
+    assert classify(np.array([[0.0, 1.0], [-1.0, -0.1]])) == "stable focus"
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="bounds"):
+        equilibria(pendulum, bounds=[(1, 0), (0, 1)], args=(0.5,))
+    with pytest.raises(ValueError, match="bounds"):
+        equilibria(pendulum, bounds=[(0, 1, 2)], args=(0.5,))
+    with pytest.raises(ValueError, match="guesses"):
+        equilibria(pendulum, guesses=[[np.nan, 0.0]], args=(0.5,))
+    with pytest.raises(ValueError, match="bounds.*guesses"):
+        equilibria(pendulum, args=(0.5,))
+    with pytest.raises(ValueError, match="jac"):  # non-square Jacobian
+        equilibria(pendulum, guesses=[0.1, 0.0], args=(0.5,),
+                   jac=lambda t, y, b: np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="jac"):
+        equilibria(pendulum, guesses=[0.1, 0.0], args=(0.5,), jac=np.eye(3))
+    with pytest.raises(ValueError, match="bounds"):  # 3 pairs for a 2-component guess
+        equilibria(pendulum, guesses=[0.1, 0.0], bounds=[(0, 1)] * 3, args=(0.5,))
+    with pytest.raises(ValueError, match="n_starts"):
+        equilibria(pendulum, bounds=[(0, 1), (0, 1)], args=(0.5,), n_starts=0)
+    with pytest.raises(TypeError, match="fun"):
+        equilibria(3.0, guesses=[0.0, 0.0])
+    with pytest.raises(ValueError, match="eigenvalues"):
+        classify(np.zeros((2, 3)))
+
+
+def test_user_exception_is_raised():
+    def broken(t, y):
+        if y[0] > 0.5:
+            raise RuntimeError("boom")
+        return np.array([y[0] - 1.0])
+
+    with pytest.raises(RuntimeError, match="boom"):
+        equilibria(broken, guesses=[[0.0]])
+
+
+# ---- Lyapunov functions ----------------------------------------------------------------------
+
+def test_lyapunov_check_pendulum_energy():
+    def energy(y):
+        return 0.5 * y[1] ** 2 + 1.0 - np.cos(y[0])
+
+    damped = lyapunov_check(energy, pendulum, region=[(-2, 2), (-2, 2)], args=(0.5,))
+    # dE/dt = -b y1^2 <= 0: non-increasing, not strictly decreasing (zero on y1 = 0)
+    assert damped.non_increasing and not damped.decreasing
+    assert damped.max_vdot <= 1e-8
+    grid = damped.points
+    np.testing.assert_allclose(damped.vdot, -0.5 * grid[:, 1] ** 2, atol=1e-8)
+    # a wrong sign of damping: E grows, the failing points are reported
+    growing = lyapunov_check(energy, pendulum, region=[(-2, 2), (-2, 2)], args=(-0.5,),
+                             grad=lambda y: np.array([np.sin(y[0]), y[1]]))
+    assert not growing.non_increasing
+    assert np.all(growing.violations[:, 1] != 0.0)
+    # strict: V = x^2 + y^2 for x' = -x, y' = -y, the origin excluded
+    strict = lyapunov_check(lambda y: y @ y, lambda t, y: -y, region=[(-1, 1), (-1, 1)],
+                            equilibrium=[0.0, 0.0])
+    assert strict.decreasing
+
+
+def test_lyapunov_check_on_trajectories():
+    import fastode
+    sol = fastode.solve_ivp(pendulum, (0, 10), [1.0, 0.0], args=(0.5,), rtol=1e-8)
+    res = lyapunov_check(lambda y: 0.5 * y[1] ** 2 + 1 - np.cos(y[0]), pendulum,
+                         trajectories=sol, args=(0.5,))
+    assert res.points.shape == (sol.t.size, 2) and res.non_increasing
