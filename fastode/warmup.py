@@ -57,8 +57,9 @@ def _pendulum(t, y, b):
 
 
 def _analysis():
-    """fastode.analysis: the Newton, Jacobian and grid kernels."""
-    from .analysis import equilibria, lyapunov_check
+    """fastode.analysis: the Newton, Jacobian, grid and Benettin kernels."""
+    from .analysis import equilibria, lyapunov_check, lyapunov_exponents
+    lyapunov_exponents(_pendulum, [1.0, 0.0], (0.0, 0.2), args=(0.5,), dt=0.1, dt_renorm=0.1)
     equilibria(_pendulum, bounds=[(-1.0, 1.0), (-1.0, 1.0)], args=(0.5,), n_starts=4)
     lyapunov_check(lambda y: y[0] ** 2 + y[1] ** 2, _pendulum, region=[(-1.0, 1.0)] * 2,
                    args=(0.5,), n_grid=3)
