@@ -57,8 +57,9 @@ def _pendulum(t, y, b):
 
 
 def _analysis():
-    """fastode.analysis: the Newton, Jacobian, grid and Benettin kernels."""
-    from .analysis import equilibria, lyapunov_check, lyapunov_exponents
+    """fastode.analysis: the Newton, Jacobian, grid, Benettin and continuation kernels."""
+    from .analysis import continuation, equilibria, lyapunov_check, lyapunov_exponents
+    continuation(_pendulum, [0.0, 0.0], 0.5, 0, args=(0.5,), max_points=3)
     lyapunov_exponents(_pendulum, [1.0, 0.0], (0.0, 0.2), args=(0.5,), dt=0.1, dt_renorm=0.1)
     equilibria(_pendulum, bounds=[(-1.0, 1.0), (-1.0, 1.0)], args=(0.5,), n_starts=4)
     lyapunov_check(lambda y: y[0] ** 2 + y[1] ** 2, _pendulum, region=[(-1.0, 1.0)] * 2,

@@ -210,3 +210,60 @@ def test_lyapunov_bad_input_and_blow_up():
     # finite-time blow-up (y' = y^2): reported, not a number with success=True
     res = lyapunov_exponents(lambda t, y: y ** 2, [1.0], (0, 5))
     assert not res.success and "non-finite" in res.message
+
+
+# ---- continuation ----------------------------------------------------------------------------
+
+def brusselator(t, y, a, b):
+    x, v = y
+    return np.array([a - (b + 1) * x + x * x * v, b * x - x * x * v])
+
+
+def test_brusselator_hopf_located():
+    from fastode.analysis import continuation
+    res = continuation(brusselator, [1.0, 1.0], 1.0, 1, args=(1.0, 1.0), p_max=3.0)
+    assert res.success
+    assert [s["kind"] for s in res.special] == ["hopf"]
+    hopf = res.hopfs[0]
+    assert hopf["located"]
+    assert abs(hopf["param"] - 2.0) < 1e-8            # b = 1 + a^2
+    np.testing.assert_allclose(hopf["state"], [1.0, 2.0], atol=1e-8)  # (a, b / a)
+    assert abs(hopf["frequency"] - 1.0) < 1e-6        # omega = a
+    # stable before the Hopf point, unstable after; the branch is x = a, y = b / a
+    assert np.all(res.stable[res.param < 2.0 - 1e-6]) and not np.any(res.stable[res.param > 2.0 + 1e-6])
+    np.testing.assert_allclose(res.states[:, 1], res.param, atol=1e-9)
+
+
+def test_fold_of_normal_form_located():
+    from fastode.analysis import continuation
+
+    def fold(t, y, r):
+        return np.array([r - y[0] ** 2])
+
+    res = continuation(fold, [1.0], 1.0, 0, args=(1.0,), direction=-1, p_max=2.0)
+    assert [s["kind"] for s in res.special] == ["fold"]
+    f = res.folds[0]
+    assert f["located"] and abs(f["param"]) < 1e-8 and abs(f["state"][0]) < 1e-8
+    # around the fold: x > 0 stable (f' = -2x), x < 0 unstable; the branch r = x^2 followed
+    np.testing.assert_allclose(res.param, res.states[:, 0] ** 2, atol=1e-10)
+    assert np.all(res.stable[res.states[:, 0] > 1e-6]) and not np.any(res.stable[res.states[:, 0] < -1e-6])
+    assert res.param[-1] > 2.0  # came back up the lower branch to p_max
+    # in two dimensions with a user Jacobian (the saddle-node normal form)
+    res2 = continuation(saddle_node, [1.0, 0.0], 1.0, 0, args=(1.0,), direction=-1, p_max=2.0,
+                        jac=lambda t, y, r: np.array([[-2 * y[0], 0.0], [0.0, -1.0]]))
+    assert [s["kind"] for s in res2.special] == ["fold"]
+    assert abs(res2.folds[0]["param"]) < 1e-8
+
+
+def test_continuation_bad_input():
+    from fastode.analysis import continuation
+    with pytest.raises(TypeError, match="param"):
+        continuation(brusselator, [1.0, 1.0], 1.0, 1.5, args=(1.0, 1.0))
+    with pytest.raises(ValueError, match="param"):
+        continuation(brusselator, [1.0, 1.0], 1.0, 2, args=(1.0, 1.0))
+    with pytest.raises(TypeError, match="args"):
+        continuation(brusselator, [1.0, 1.0], 1.0, 1, args=(1.0, np.ones(2)))
+    with pytest.raises(ValueError, match="y0"):
+        continuation(brusselator, [1.0, np.inf], 1.0, 1, args=(1.0, 1.0))
+    with pytest.raises(ValueError, match="y0"):  # no equilibrium near y0 at p0 (r < 0)
+        continuation(lambda t, y, r: np.array([r - y[0] ** 2]), [1.0], -1.0, 0, args=(1.0,))
