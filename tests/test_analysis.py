@@ -267,3 +267,64 @@ def test_continuation_bad_input():
         continuation(brusselator, [1.0, np.inf], 1.0, 1, args=(1.0, 1.0))
     with pytest.raises(ValueError, match="y0"):  # no equilibrium near y0 at p0 (r < 0)
         continuation(lambda t, y, r: np.array([r - y[0] ** 2]), [1.0], -1.0, 0, args=(1.0,))
+
+
+# ---- sweeps and pictures ---------------------------------------------------------------------
+
+def rossler(t, y, p):
+    return np.array([-y[1] - y[2], y[0] + p[0] * y[1], p[1] + y[2] * (y[0] - p[2])])
+
+
+def test_rossler_period_doubling_sweep():
+    from fastode.analysis import bifurcation_diagram
+    # c = 2.5: a period-1 cycle (one maximum of x); c = 3.5: period 2 (two maxima)
+    d = bifurcation_diagram(rossler, [1.0, 1.0, 0.0], 2, [2.5, 3.5], params=[0.2, 0.2, 0.0],
+                            transient=300.0, record=60.0, rtol=1e-9, atol=1e-11)
+    assert d.success.all()
+    # distinct maxima: groups more than 0.01 apart (the parabola through samples 0.05 apart
+    # places a maximum to ~1e-4)
+    distinct = [1 + int(np.sum(np.diff(np.sort(p)) > 0.01)) for p in d.points]
+    assert distinct == [1, 2]
+    assert d.param.shape == d.observed.shape and d.param.size == sum(len(p) for p in d.points)
+    final = bifurcation_diagram(lambda t, y, p: np.array([p[0] - y[0]]), [0.0], 0, [1.0, 2.0],
+                                transient=0.0, record=30.0, observable="final")
+    np.testing.assert_allclose(final.observed, [1.0, 2.0], atol=1e-6)
+    with pytest.raises(ValueError, match="observable"):
+        bifurcation_diagram(rossler, [1.0, 1.0, 0.0], 2, [2.5], params=[0.2, 0.2, 0.0],
+                            observable="mean")
+    with pytest.raises(ValueError, match="values"):
+        bifurcation_diagram(rossler, [1.0, 1.0, 0.0], 2, [np.nan], params=[0.2, 0.2, 0.0])
+    with pytest.raises(ValueError, match="param_index"):
+        bifurcation_diagram(rossler, [1.0, 1.0, 0.0], 3, [1.0], params=[0.2, 0.2, 0.0])
+
+
+def test_local_extrema_refined():
+    from fastode.analysis.sweep import local_extrema
+    t = np.arange(0.0, 20.0, 0.05)
+    peaks = local_extrema(np.sin(t)[None, :])[0]
+    np.testing.assert_allclose(peaks, 1.0, atol=1e-5)   # the samples alone: 1 - 3e-4
+    assert peaks.size == 3
+    np.testing.assert_allclose(local_extrema(np.sin(t)[None, :], maxima=False)[0], -1.0,
+                               atol=1e-5)
+
+
+def test_phase_portrait_and_branch_plot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fastode.analysis import continuation, phase_portrait
+    ax = phase_portrait(pendulum, (-4, 4), (-3, 3), args=(0.5,), trajectories=[[0.0, 2.0]],
+                        t_span=(0, 5), n_grid=15)
+    assert ax.fastode_equilibria.kinds == ["saddle", "stable focus", "saddle"]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "stable focus" in labels and "saddle" in labels
+    path = ax.lines[-1].get_xydata()
+    np.testing.assert_allclose(path[0], [0.0, 2.0])
+    with pytest.raises(ValueError, match="fun"):  # a 3-component system called with (x, y)
+        phase_portrait(lorenz, (-1, 1), (-1, 1), args=LORENZ_ARGS)
+    with pytest.raises(ValueError, match="xlim"):
+        phase_portrait(pendulum, (1, -1), (-1, 1), args=(0.5,))
+    res = continuation(brusselator, [1.0, 1.0], 1.0, 1, args=(1.0, 1.0), p_max=3.0)
+    ax2 = res.plot(component=0)
+    assert "hopf" in ax2.get_legend_handles_labels()[1]
+    plt.close("all")
