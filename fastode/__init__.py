@@ -14,14 +14,15 @@ from .rhs import FallbackWarning
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
-           "__version__"]
+           "analysis", "__version__"]
 
 # loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
 # modules define ~100 numba dispatchers) that a script solving one problem need not pay
 _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensemble": "ensemble",
          "OdeSolver": "solvers", "RK23": "solvers", "RK45": "solvers", "DOP853": "solvers",
          "Tsit5": "solvers", "Vern7": "solvers", "Radau": "solvers", "BDF": "solvers",
-         "LSODA": "solvers", "warmup": "warmup"}
+         "LSODA": "solvers", "warmup": "warmup",
+         "analysis": "analysis"}  # a subpackage: fastode.analysis (issue #14)
 
 
 def __getattr__(name):
@@ -29,7 +30,9 @@ def __getattr__(name):
     if module is None:
         raise AttributeError(f"module 'fastode' has no attribute {name!r}")
     import importlib
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = importlib.import_module(f"{__name__}.{module}")
+    if module != name:  # a name in a module (a subpackage is itself the value)
+        value = getattr(value, name)
     globals()[name] = value
     return value
 

@@ -52,6 +52,20 @@ def _ensemble():
     solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
 
 
+def _pendulum(t, y, b):
+    return np.array([y[1], -np.sin(y[0]) - b * y[1]])
+
+
+def _analysis():
+    """fastode.analysis: the Newton, Jacobian, grid, Benettin and continuation kernels."""
+    from .analysis import continuation, equilibria, lyapunov_check, lyapunov_exponents
+    continuation(_pendulum, [0.0, 0.0], 0.5, 0, args=(0.5,), max_points=3)
+    lyapunov_exponents(_pendulum, [1.0, 0.0], (0.0, 0.2), args=(0.5,), dt=0.1, dt_renorm=0.1)
+    equilibria(_pendulum, bounds=[(-1.0, 1.0), (-1.0, 1.0)], args=(0.5,), n_starts=4)
+    lyapunov_check(lambda y: y[0] ** 2 + y[1] ** 2, _pendulum, region=[(-1.0, 1.0)] * 2,
+                   args=(0.5,), n_grid=3)
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -68,6 +82,7 @@ JOBS = {
     "LSODA class": lambda: _step_class("LSODA"),
     "ensemble": _ensemble,
     "RK45 class": lambda: _step_class("RK45"),
+    "analysis": _analysis,
 }
 
 
