@@ -13,7 +13,7 @@ from .rhs import FallbackWarning
 
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
-           "warmup",
+           "warmup", "solve_sde", "SdeResult",
            "__version__"]
 
 # loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
@@ -21,7 +21,8 @@ __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "Od
 _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensemble": "ensemble",
          "OdeSolver": "solvers", "RK23": "solvers", "RK45": "solvers", "DOP853": "solvers",
          "Tsit5": "solvers", "Vern7": "solvers", "Radau": "solvers", "BDF": "solvers",
-         "LSODA": "solvers", "warmup": "warmup"}
+         "LSODA": "solvers", "warmup": "warmup",
+         "solve_sde": "sde", "SdeResult": "sde"}
 
 
 def __getattr__(name):

@@ -52,6 +52,16 @@ def _ensemble():
     solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
 
 
+def _sde():
+    from .sde import solve_sde
+
+    def g(t, y, k):
+        return 0.1 + 0.0 * y
+    # one call per path kernel: low-order fixed steps, SRI adaptive (SRA shares its driver)
+    solve_sde(_decay, g, (0.0, 1.0), [1.0], method="EM", dt=0.5, args=(1.0,), seed=0)
+    solve_sde(_decay, g, (0.0, 1.0), [1.0], args=(1.0,), seed=0)
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -68,6 +78,7 @@ JOBS = {
     "LSODA class": lambda: _step_class("LSODA"),
     "ensemble": _ensemble,
     "RK45 class": lambda: _step_class("RK45"),
+    "SDE": _sde,
 }
 
 
