@@ -13,7 +13,7 @@ import numpy as np
 from ..ivp_common import compiled_rhs, pack, validate_args, validate_t_eval, validate_t_span, \
     validate_y0
 from ..kernels import status as st
-from ..rhs import Extras, raise_failures
+from ..rhs import Extras, _cache_for, raise_failures
 from . import driver, tableaus
 from .random import seed_key
 from .result import SdeResult, summary_message
@@ -290,22 +290,32 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         t_save = validate_t_eval(t_eval, t0, t1)
     h0 = _positive("first_step", first_step) if first_step is not None else (t1 - t0) / 100
 
-    # the functions: called once in Python (shapes, with errors naming them), then compiled
-    _check_output("drift", drift, t0, y0_arr, args, "", (n,))
-    g0 = _check_output("diffusion", diffusion, t0, y0_arr, args,
-                       f" for noise={noise!r} (one entry per component)", (n,))
-    if noise == "additive":
-        bumped = y0_arr + 0.5 + np.abs(y0_arr)
-        g1 = np.asarray(diffusion(t0, bumped, *args), dtype=np.float64)
-        if not np.allclose(g0, g1, rtol=1e-12, atol=0.0):
-            raise ValueError("noise='additive' but `diffusion` depends on y (its values "
-                             "changed when y0 changed); use noise='diagonal' or 'scalar'.")
     use_dderiv = diffusion_derivative is not None
-    if use_dderiv:
-        if name != "milstein":
-            raise ValueError("`diffusion_derivative` is used by method='milstein' only.")
-        _check_output("diffusion_derivative", diffusion_derivative, t0, y0_arr, args, "", (n,))
+    if use_dderiv and name != "milstein":
+        raise ValueError("`diffusion_derivative` is used by method='milstein' only.")
     specs, p = pack(args)
+    # the functions: called once in Python (shapes, with errors naming them), then compiled;
+    # the checks are remembered per function and argument layout, as the compiled code is
+    check_key = ("sde-check", n, specs, noise)
+    checked = _cache_for(drift).get(check_key) is diffusion and (
+        not use_dderiv or _cache_for(diffusion).get(check_key) is diffusion_derivative)
+    if not checked:
+        _check_output("drift", drift, t0, y0_arr, args, "", (n,))
+        g0 = _check_output("diffusion", diffusion, t0, y0_arr, args,
+                           f" for noise={noise!r} (one entry per component)", (n,))
+        if noise == "additive":
+            bumped = y0_arr + 0.5 + np.abs(y0_arr)
+            g1 = np.asarray(diffusion(t0, bumped, *args), dtype=np.float64)
+            if not np.allclose(g0, g1, rtol=1e-12, atol=0.0):
+                raise ValueError("noise='additive' but `diffusion` depends on y (its values "
+                                 "changed when y0 changed); use noise='diagonal' or 'scalar'.")
+        if use_dderiv:
+            _check_output("diffusion_derivative", diffusion_derivative, t0, y0_arr, args, "",
+                          (n,))
+        if specs is not None:
+            _cache_for(drift)[check_key] = diffusion
+            if use_dderiv:
+                _cache_for(diffusion)[check_key] = diffusion_derivative
     extras = Extras(specs)
     c_drift = compiled_rhs(drift, t0, y0_arr, n, False, args, specs, False, extras)
     c_diff = compiled_rhs(diffusion, t0, y0_arr, n, False, args, specs, False, extras)
@@ -327,12 +337,13 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     out = np.full((n_paths, n, t_save.size), np.nan)
     status = np.zeros(n_paths, dtype=np.int64)
     counters = np.zeros((n_paths, 4), dtype=np.int64)
-    driver.solve_paths(chosen.kind, c_drift.address, c_diff.address,
-                       compiled[2].address if use_dderiv else c_diff.address, use_dderiv, p,
-                       y0_arr.reshape(1, n), t0, t1, h0, n_steps, adaptive, rtol, atol,
-                       1.0 if interpretation == "ito" else 0.0, *tab,
-                       m, 0 if noise == "scalar" else 1, k0, k1, first_path, zsrc,
-                       dW is not None, t_save, max_steps, out, status, counters)
+    run = driver.solve_one if n_paths == 1 else driver.solve_paths
+    run(chosen.kind, c_drift.address, c_diff.address,
+        compiled[2].address if use_dderiv else c_diff.address, use_dderiv, p,
+        y0_arr.reshape(1, n), t0, t1, h0, n_steps, adaptive, rtol, atol,
+        1.0 if interpretation == "ito" else 0.0, *tab,
+        m, 0 if noise == "scalar" else 1, k0, k1, first_path, zsrc,
+        dW is not None, t_save, max_steps, out, status, counters)
     if any(c.errors or (c.failure is not None and c.failure.flag[0]) for c in compiled):
         raise_failures(compiled, args, 1.0)
     totals = counters.sum(axis=0)

@@ -265,3 +265,15 @@ def solve_paths(kind, drift, diff, dderiv, use_dderiv, p, y0s, t0, t1, h0, n_ste
                                alpha, beta1, beta2, beta3, beta4, fneed, gneed, n_err, n_stages,
                                m, diag, k0, k1, path0 + r, zsrc, use_zsrc, r, t_save, max_steps,
                                out, counters)
+
+
+@njit(cache=True, nogil=True)
+def solve_one(kind, drift, diff, dderiv, use_dderiv, p, y0s, t0, t1, h0, n_steps, adaptive,
+              rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha, beta1, beta2, beta3, beta4,
+              fneed, gneed, n_err, n_stages, m, diag, k0, k1, path0, zsrc, use_zsrc, t_save,
+              max_steps, out, status, counters):
+    """``solve_paths`` for one path, without starting the thread pool (~10 us saved)."""
+    status[0] = solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0s[0], t0, t1, h0,
+                           n_steps, adaptive, rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha,
+                           beta1, beta2, beta3, beta4, fneed, gneed, n_err, n_stages, m, diag,
+                           k0, k1, path0, zsrc, use_zsrc, 0, t_save, max_steps, out, counters)
