@@ -62,6 +62,17 @@ def _sde():
     solve_sde(_decay, g, (0.0, 1.0), [1.0], args=(1.0,), seed=0)
 
 
+def _langevin():
+    from .langevin import sample
+
+    def grad(x):
+        return -x
+
+    def logp(x):
+        return -0.5 * x[0] * x[0]
+    sample(grad, [0.0], method="MALA", n_samples=2, log_density=logp, seed=0)
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -79,6 +90,7 @@ JOBS = {
     "ensemble": _ensemble,
     "RK45 class": lambda: _step_class("RK45"),
     "SDE": _sde,
+    "Langevin": _langevin,
 }
 
 
