@@ -43,40 +43,45 @@ ALIASES = {"EM": "euler_maruyama", "em": "euler_maruyama", "sriw1": "SRIW1", "so
            "sra1": "SRA1", "sosra": "SOSRA", "heun": "euler_heun"}
 NOISES = ("diagonal", "scalar", "additive")
 
-_Z4 = np.zeros(4)
-_Z44 = np.zeros((4, 4))
 _NO_ZSRC = np.zeros((1, 1))
-_NO_FLAGS = np.zeros(4, dtype=np.int64)
+
+
+_TABLEAUS: dict = {}
 
 
 def _tableau_arrays(method):
-    """The 15 tableau arguments of the driver (zeros for the low-order methods)."""
+    """(mats (4, 4, 4): A0, A1, B0, B1; vecs (7, 4): c0, c1, alpha, beta1..4; flags (2, 4):
+    the stages whose f and g the step evaluates; n_err; n_stages), zeros for the low-order
+    methods; built once per method."""
+    hit = _TABLEAUS.get(method)
+    if hit is not None:
+        return hit
+    mats = np.zeros((4, 4, 4))
+    vecs = np.zeros((7, 4))
+    flags = np.zeros((2, 4), dtype=np.int64)
+    n_err = n_stages = 0
     if method.kind == driver.SRI:
         tab = getattr(tableaus, method.tableau)
-        A0, A1, B0, B1 = tab["A0"], tab["A1"], tab["B0"], tab["B1"]
-        alpha = tab["alpha"]
-        b = [tab["beta1"], tab["beta2"], tab["beta3"], tab["beta4"]]
-        n_err = tab["n_err"]
+        for k, key in enumerate(("A0", "A1", "B0", "B1")):
+            mats[k] = tab[key]
+        for k, key in enumerate(("c0", "c1", "alpha", "beta1", "beta2", "beta3", "beta4")):
+            vecs[k] = tab[key]
+        n_err, n_stages = tab["n_err"], 4
+        A0, A1, B0, B1 = mats
         # which stages' f and g the step uses (SRIW1 evaluates f at 2 of its 4 stages)
-        fneed = np.array([alpha[s] != 0 or s < n_err or A0[:, s].any() or A1[:, s].any()
-                          for s in range(4)], dtype=np.int64)
-        gneed = np.array([any(x[s] != 0 for x in b) or B0[:, s].any() or B1[:, s].any()
-                          for s in range(4)], dtype=np.int64)
-        return (A0, A1, B0, B1, tab["c0"], tab["c1"], alpha, b[0], b[1], b[2], b[3],
-                fneed, gneed, n_err, 4)
-    if method.kind == driver.SRA:
+        for s in range(4):
+            flags[0, s] = (vecs[2, s] != 0 or s < n_err or A0[:, s].any() or A1[:, s].any())
+            flags[1, s] = (vecs[3:, s].any() or B0[:, s].any() or B1[:, s].any())
+    elif method.kind == driver.SRA:
         tab = getattr(tableaus, method.tableau)
         k = tableaus.SRA_STAGES[method.tableau]
-
-        def pad(a):
-            out = np.zeros((4, 4) if a.ndim == 2 else 4)
-            out[tuple(slice(0, s) for s in a.shape)] = a
-            return out
-        return (pad(tab["A0"]), _Z44, pad(tab["B0"]), _Z44, pad(tab["c0"]), pad(tab["c1"]),
-                pad(tab["alpha"]), pad(tab["beta1"]), pad(tab["beta2"]), _Z4, _Z4,
-                _NO_FLAGS, _NO_FLAGS, 0, k)
-    return (_Z44, _Z44, _Z44, _Z44, _Z4, _Z4, _Z4, _Z4, _Z4, _Z4, _Z4, _NO_FLAGS, _NO_FLAGS,
-            0, 0)
+        mats[0, :3, :3] = tab["A0"]
+        mats[2, :3, :3] = tab["B0"]
+        for row, key in ((0, "c0"), (1, "c1"), (2, "alpha"), (3, "beta1"), (4, "beta2")):
+            vecs[row, :3] = tab[key]
+        n_stages = k
+    hit = _TABLEAUS[method] = (mats, vecs, flags, n_err, n_stages)
+    return hit
 
 
 def _method(method, noise, interpretation):
@@ -332,18 +337,19 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         zsrc = _supplied_normals(dW, n_paths, n_steps, m, h_fixed, order15)
     else:
         zsrc = _NO_ZSRC
-    tab = _tableau_arrays(chosen)
+    mats, vecs, flags, n_err, n_stages = _tableau_arrays(chosen)
     k0, k1 = seed_key(seed)
+    ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m,
+                     0 if noise == "scalar" else 1, first_path, dW is not None, max_steps,
+                     int(k0), int(k1)], dtype=np.int64)
+    reals = np.array([t0, t1, h0, rtol, atol, 1.0 if interpretation == "ito" else 0.0])
     out = np.full((n_paths, n, t_save.size), np.nan)
     status = np.zeros(n_paths, dtype=np.int64)
     counters = np.zeros((n_paths, 4), dtype=np.int64)
     run = driver.solve_one if n_paths == 1 else driver.solve_paths
-    run(chosen.kind, c_drift.address, c_diff.address,
-        compiled[2].address if use_dderiv else c_diff.address, use_dderiv, p,
-        y0_arr.reshape(1, n), t0, t1, h0, n_steps, adaptive, rtol, atol,
-        1.0 if interpretation == "ito" else 0.0, *tab,
-        m, 0 if noise == "scalar" else 1, k0, k1, first_path, zsrc,
-        dW is not None, t_save, max_steps, out, status, counters)
+    run(c_drift.address, c_diff.address, compiled[2].address if use_dderiv else c_diff.address,
+        p, y0_arr.reshape(1, n), ints, reals, mats, vecs, flags, zsrc, t_save, out, status,
+        counters)
     if any(c.errors or (c.failure is not None and c.failure.flag[0]) for c in compiled):
         raise_failures(compiled, args, 1.0)
     totals = counters.sum(axis=0)

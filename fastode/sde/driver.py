@@ -248,14 +248,30 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
                          + dw.shape[0] + dz.shape[0] + st_h.shape[0] + st_w.shape[0])
 
 
+@njit(inline="always", cache=True)
+def _unpack(ints, reals):
+    return (ints[0], ints[1] != 0, ints[2], ints[3] != 0, ints[4], ints[5], ints[6], ints[7],
+            ints[8], ints[9] != 0, ints[10], np.uint64(ints[11]), np.uint64(ints[12]),
+            reals[0], reals[1], reals[2], reals[3], reals[4], reals[5])
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def solve_paths(kind, drift, diff, dderiv, use_dderiv, p, y0s, t0, t1, h0, n_steps, adaptive,
-                rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha, beta1, beta2, beta3, beta4,
-                fneed, gneed, n_err, n_stages, m, diag, k0, k1, path0, zsrc, use_zsrc, t_save,
-                max_steps, out, status, counters):
+def solve_paths(drift, diff, dderiv, p, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
+                status, counters):
     """Every path ``r`` of ``out`` (shape (n_paths, n, len(t_save))), in parallel: path index
     ``path0 + r``, initial state ``y0s[r]`` (or ``y0s[0]`` for all). Fills ``out``,
-    ``status[r]`` and ``counters[r]``."""
+    ``status[r]`` and ``counters[r]``.
+
+    The options come packed (a call of a numba function costs per argument):
+    ``ints`` = [kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc,
+    max_steps, k0, k1], ``reals`` = [t0, t1, h0, rtol, atol, ito], ``mats`` = [A0, A1, B0,
+    B1], ``vecs`` = [c0, c1, alpha, beta1, beta2, beta3, beta4], ``flags`` = [fneed, gneed]."""
+    (kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc, max_steps,
+     k0, k1, t0, t1, h0, rtol, atol, ito) = _unpack(ints, reals)
+    A0, A1, B0, B1 = mats[0], mats[1], mats[2], mats[3]
+    c0, c1, alpha, beta1, beta2, beta3, beta4 = (vecs[0], vecs[1], vecs[2], vecs[3], vecs[4],
+                                                 vecs[5], vecs[6])
+    fneed, gneed = flags[0], flags[1]
     n_paths = out.shape[0]
     shared = y0s.shape[0] == 1
     for r in prange(n_paths):
@@ -268,12 +284,13 @@ def solve_paths(kind, drift, diff, dderiv, use_dderiv, p, y0s, t0, t1, h0, n_ste
 
 
 @njit(cache=True, nogil=True)
-def solve_one(kind, drift, diff, dderiv, use_dderiv, p, y0s, t0, t1, h0, n_steps, adaptive,
-              rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha, beta1, beta2, beta3, beta4,
-              fneed, gneed, n_err, n_stages, m, diag, k0, k1, path0, zsrc, use_zsrc, t_save,
-              max_steps, out, status, counters):
-    """``solve_paths`` for one path, without starting the thread pool (~10 us saved)."""
+def solve_one(drift, diff, dderiv, p, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
+              status, counters):
+    """``solve_paths`` for one path, without starting the thread pool."""
+    (kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc, max_steps,
+     k0, k1, t0, t1, h0, rtol, atol, ito) = _unpack(ints, reals)
     status[0] = solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0s[0], t0, t1, h0,
-                           n_steps, adaptive, rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha,
-                           beta1, beta2, beta3, beta4, fneed, gneed, n_err, n_stages, m, diag,
-                           k0, k1, path0, zsrc, use_zsrc, 0, t_save, max_steps, out, counters)
+                           n_steps, adaptive, rtol, atol, ito, mats[0], mats[1], mats[2],
+                           mats[3], vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5],
+                           vecs[6], flags[0], flags[1], n_err, n_stages, m, diag, k0, k1, path0,
+                           zsrc, use_zsrc, 0, t_save, max_steps, out, counters)

@@ -58,6 +58,8 @@ class SdeResult(dict):
 def summary_message(status) -> str:
     """One line for the whole ensemble: success, or the failures counted by kind."""
     status = np.asarray(status)
+    if not status.any():
+        return f"All {status.size} paths reached the end of the interval."
     bad = status[status < 0]
     if bad.size == 0:
         return f"All {status.size} paths reached the end of the interval."
