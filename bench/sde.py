@@ -264,7 +264,7 @@ def order15_rows(paths, quick):
             return GS * y
     ts = torch.tensor([0.0, 1.0], dtype=torch.float64)
     for steps in (int(s) for s in STEP_GRID if s <= (3000 if quick else 9000)):
-        bm = torchsde.BrownianInterval(0.0, 1.0, size=(paths, 1), dtype=torch.float64,
+        bm = torchsde.BrownianInterval(0.0, 1.0, size=(paths, 1), dtype=torch.float64, entropy=1,
                                        levy_area_approximation="space-time")
         y0 = torch.ones(paths, 1, dtype=torch.float64)
         with torch.no_grad():

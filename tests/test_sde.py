@@ -354,3 +354,34 @@ def test_milstein_user_derivative_matches_finite_difference():
                      n_paths=20, dW=inc, diffusion_derivative=lambda t, y, mu, s: s + 0 * y)
     assert np.allclose(fd.y, user.y, rtol=1e-6)
     assert user.ngev == fd.ngev // 2
+
+
+def test_parameter_sets():
+    """params: every set's paths are what a solve with args=(row,) gives (common random
+    numbers: the same Brownian paths for every set), or with common_noise=False the streams
+    of the paths first_path + s * n_paths + r."""
+    def f(t, y, p):
+        return np.array([p[0] * y[0]])
+
+    def g(t, y, p):
+        return np.array([p[1] * y[0]])
+    P = np.array([[1.0, 0.5], [0.5, 0.2], [-1.0, 0.8]])
+    for method, extra in (("EM", dict(dt=0.01)), ("SRIW1", {})):
+        res = solve_sde(f, g, (0, 1), [1.0], method=method, params=P, n_paths=4, seed=9,
+                        **extra)
+        assert res.y.shape == (3, 4, 1, 2) and res.status.shape == (3, 4)
+        for s in range(3):
+            alone = solve_sde(f, g, (0, 1), [1.0], method=method, args=(P[s],), n_paths=4,
+                              seed=9, **extra)
+            assert np.array_equal(res.y[s], alone.y)
+            assert np.array_equal(res.counters[s], alone.counters)
+    apart = solve_sde(f, g, (0, 1), [1.0], method="EM", dt=0.01, params=P, n_paths=4, seed=9,
+                      common_noise=False)
+    for s in range(3):
+        alone = solve_sde(f, g, (0, 1), [1.0], method="EM", dt=0.01, args=(P[s],), n_paths=4,
+                          seed=9, first_path=4 * s)
+        assert np.array_equal(apart.y[s], alone.y)
+    with pytest.raises(TypeError, match="args.*params"):
+        solve_sde(f, g, (0, 1), [1.0], params=P, args=(1.0,))
+    with pytest.raises(ValueError, match="params"):
+        solve_sde(f, g, (0, 1), [1.0], params=[1.0, 2.0])

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..ensemble_input import _validate_params
 from ..ivp_common import compiled_rhs, pack, validate_args, validate_t_eval, validate_t_span, \
     validate_y0
 from ..kernels import status as st
@@ -181,7 +182,8 @@ def _supplied_normals(dW, n_paths, n_steps, m, h, order15):
 def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal", t_eval=None,
               dt=None, rtol=1e-3, atol=1e-6, args=(), n_paths=1, seed=None,
               interpretation="ito", save="t_eval", dW=None, diffusion_derivative=None,
-              first_path=0, max_steps=1_000_000, first_step=None):
+              first_path=0, max_steps=1_000_000, first_step=None, params=None,
+              common_noise=True):
     """Solve dy = drift(t, y) dt + diffusion(t, y) dW on many paths in parallel.
 
     Parameters
@@ -234,12 +236,19 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         Steps (accepted and rejected) allowed per path.
     first_step : float, optional
         Initial step of the adaptive methods (default (t1 - t0) / 100).
+    params : array_like, shape (n_sets, n_params), optional
+        Parameter sets: ``n_paths`` paths for each, all in one parallel loop; drift and
+        diffusion are then called as ``f(t, y, p)`` with ``p`` one row (no ``args``).
+    common_noise : bool
+        With ``params``: path r of every set is driven by the same Brownian path (stream
+        first_path + r: common random numbers, so differences between sets are not noise);
+        False gives set s the streams first_path + s * n_paths + r.
 
     Returns
     -------
     SdeResult
-        ``t``, ``y`` (n_paths, n, len(t)), ``status`` per path, ``success``, ``message``,
-        counters and the ``seed`` used.
+        ``t``, ``y`` (n_paths, n, len(t)), or (n_sets, n_paths, n, len(t)) with ``params``,
+        ``status`` per path, ``success``, ``message``, counters and the ``seed`` used.
     """
     name, chosen, interpretation = _method(method, noise, interpretation)
     t0, t1 = validate_t_span(t_span)
@@ -249,6 +258,14 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     if is_complex:
         raise TypeError("`y0` must be real for solve_sde.")
     args = validate_args(args)
+    n_sets = 1
+    if params is not None:
+        if args:
+            raise TypeError("Pass either `args` or `params` (drift and diffusion then get one "
+                            "row p of params: f(t, y, p)), not both.")
+        params = _validate_params(params)
+        n_sets = params.shape[0]
+        args = (params[0].copy(),)
     n_paths = _count("n_paths", n_paths, 1)
     first_path = _count("first_path", first_path, 0)
     max_steps = _count("max_steps", max_steps, 1)
@@ -261,6 +278,9 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     atol = _positive("atol", atol)
     order15 = chosen.kind >= driver.SRI
     m = 1 if noise == "scalar" else n
+    if dW is not None and params is not None and not common_noise:
+        raise ValueError("`dW` with `params` drives every parameter set with the same "
+                         "increments: it needs common_noise=True.")
     if dW is not None:
         n_steps = np.shape(dW)[1] if np.ndim(dW) >= 2 else 0
         if n_steps < 1:
@@ -332,6 +352,11 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     for c in compiled:
         if c.failure is not None and c.failure.flag[0]:
             c.failure.buffer[0] = 0.0
+    P = p.reshape(1, -1)
+    if params is not None:
+        # one packed p per set: its row of params, then the run-time values the functions read
+        P = np.tile(p, (n_sets, 1))
+        P[:, :params.shape[1]] = params
 
     if dW is not None:
         zsrc = _supplied_normals(dW, n_paths, n_steps, m, h_fixed, order15)
@@ -341,18 +366,23 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     k0, k1 = seed_key(seed)
     ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m,
                      0 if noise == "scalar" else 1, first_path, dW is not None, max_steps,
-                     int(k0), int(k1)], dtype=np.int64)
+                     int(k0), int(k1), n_paths, not common_noise], dtype=np.int64)
     reals = np.array([t0, t1, h0, rtol, atol, 1.0 if interpretation == "ito" else 0.0])
-    out = np.full((n_paths, n, t_save.size), np.nan)
-    status = np.zeros(n_paths, dtype=np.int64)
-    counters = np.zeros((n_paths, 4), dtype=np.int64)
-    run = driver.solve_one if n_paths == 1 else driver.solve_paths
+    rows = n_sets * n_paths
+    out = np.full((rows, n, t_save.size), np.nan)
+    status = np.zeros(rows, dtype=np.int64)
+    counters = np.zeros((rows, 4), dtype=np.int64)
+    run = driver.solve_one if rows == 1 else driver.solve_paths
     run(c_drift.address, c_diff.address, compiled[2].address if use_dderiv else c_diff.address,
-        p, y0_arr.reshape(1, n), ints, reals, mats, vecs, flags, zsrc, t_save, out, status,
+        P, y0_arr.reshape(1, n), ints, reals, mats, vecs, flags, zsrc, t_save, out, status,
         counters)
     if any(c.errors or (c.failure is not None and c.failure.flag[0]) for c in compiled):
         raise_failures(compiled, args, 1.0)
     totals = counters.sum(axis=0)
+    if params is not None:
+        out = out.reshape(n_sets, n_paths, n, t_save.size)
+        status = status.reshape(n_sets, n_paths)
+        counters = counters.reshape(n_sets, n_paths, 4)
     return SdeResult(t=t_save, y=out, status=status, success=bool((status >= 0).all()),
                      message=summary_message(status), nfev=int(totals[0]), ngev=int(totals[1]),
                      naccept=int(totals[2]), nreject=int(totals[3]), counters=counters,

@@ -62,10 +62,11 @@ def save_points(out, row, y, y_new, t, h, t_save, k):
 @njit(cache=True, nogil=True, error_model="numpy")
 def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps, adaptive,
                rtol, atol, ito, A0, A1, B0, B1, c0, c1, alpha, beta1, beta2, beta3, beta4,
-               fneed, gneed, n_err, n_stages, m, diag, k0, k1, path, zsrc, use_zsrc, row,
-               t_save, max_steps, out, counters):
-    """Integrate one path; returns its status. ``counters[row]`` = [drift calls, diffusion
-    calls, accepted steps, rejected steps]."""
+               fneed, gneed, n_err, n_stages, m, diag, k0, k1, path, zsrc, use_zsrc, zrow,
+               row, t_save, max_steps, out, counters):
+    """Integrate one path into ``out[row]``; returns its status. ``counters[row]`` = [drift
+    calls, diffusion calls, accepted steps, rejected steps]; supplied normals are
+    ``zsrc[zrow]``."""
     n = y0.shape[0]
     n_save = t_save.shape[0]
     need = 2 * m if kind >= SRI else m
@@ -104,7 +105,7 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
         sqh = math.sqrt(h)
         for step in range(n_steps):
             if zpos == size:
-                ctr = refill(zbuf, size, use_zsrc, zsrc, row, k0, k1, path, ctr)
+                ctr = refill(zbuf, size, use_zsrc, zsrc, zrow, k0, k1, path, ctr)
                 zpos = 0
             if kind == EM:
                 em_step(drift, diff, p, t, h, sqh, y, y_new, f, g, zbuf, zpos, diag)
@@ -166,7 +167,7 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
                     dz[j] = st_w[n_stack, m + j]
             else:
                 if zpos + need > size:
-                    ctr = refill(zbuf, size, use_zsrc, zsrc, row, k0, k1, path, ctr)
+                    ctr = refill(zbuf, size, use_zsrc, zsrc, zrow, k0, k1, path, ctr)
                     zpos = 0
                 if n_stack > 0:
                     # a part of the top: the Brownian bridge, the rest stays on the stack
@@ -225,7 +226,7 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
                     break
                 # split the rejected step's increments: push the remainder, then the retry
                 if zpos + need > size:
-                    ctr = refill(zbuf, size, use_zsrc, zsrc, row, k0, k1, path, ctr)
+                    ctr = refill(zbuf, size, use_zsrc, zsrc, zrow, k0, k1, path, ctr)
                     zpos = 0
                 q = h_new / h
                 sd = math.sqrt(q * (1.0 - q) * h)
@@ -256,41 +257,49 @@ def _unpack(ints, reals):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def solve_paths(drift, diff, dderiv, p, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
+def solve_paths(drift, diff, dderiv, P, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
                 status, counters):
-    """Every path ``r`` of ``out`` (shape (n_paths, n, len(t_save))), in parallel: path index
-    ``path0 + r``, initial state ``y0s[r]`` (or ``y0s[0]`` for all). Fills ``out``,
-    ``status[r]`` and ``counters[r]``.
+    """Every row k of ``out`` (shape (n_sets * n_paths, n, len(t_save))), in parallel: path
+    r = k % n_paths of parameter set s = k // n_paths, with parameters ``P[s]`` (the packed
+    ``p`` of that set), initial state ``y0s[r]`` (or ``y0s[0]`` for all), random stream
+    ``path0 + r`` (common random numbers across the sets) or, with ``independent``,
+    ``path0 + k``. Fills ``out``, ``status[k]`` and ``counters[k]``.
 
     The options come packed (a call of a numba function costs per argument):
     ``ints`` = [kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc,
-    max_steps, k0, k1], ``reals`` = [t0, t1, h0, rtol, atol, ito], ``mats`` = [A0, A1, B0,
-    B1], ``vecs`` = [c0, c1, alpha, beta1, beta2, beta3, beta4], ``flags`` = [fneed, gneed]."""
+    max_steps, k0, k1, n_paths, independent], ``reals`` = [t0, t1, h0, rtol, atol, ito],
+    ``mats`` = [A0, A1, B0, B1], ``vecs`` = [c0, c1, alpha, beta1, beta2, beta3, beta4],
+    ``flags`` = [fneed, gneed]."""
     (kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc, max_steps,
      k0, k1, t0, t1, h0, rtol, atol, ito) = _unpack(ints, reals)
+    n_paths = ints[13]
+    independent = ints[14] != 0
     A0, A1, B0, B1 = mats[0], mats[1], mats[2], mats[3]
     c0, c1, alpha, beta1, beta2, beta3, beta4 = (vecs[0], vecs[1], vecs[2], vecs[3], vecs[4],
                                                  vecs[5], vecs[6])
     fneed, gneed = flags[0], flags[1]
-    n_paths = out.shape[0]
+    n_rows = out.shape[0]
     shared = y0s.shape[0] == 1
-    for r in prange(n_paths):
+    for k in prange(n_rows):
+        r = k % n_paths
         y0 = y0s[0] if shared else y0s[r]
-        status[r] = solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0,
+        stream = path0 + k if independent else path0 + r
+        p_row = P[k // n_paths]
+        status[k] = solve_path(kind, drift, diff, dderiv, use_dderiv, p_row, y0, t0, t1, h0,
                                n_steps, adaptive, rtol, atol, ito, A0, A1, B0, B1, c0, c1,
                                alpha, beta1, beta2, beta3, beta4, fneed, gneed, n_err, n_stages,
-                               m, diag, k0, k1, path0 + r, zsrc, use_zsrc, r, t_save, max_steps,
+                               m, diag, k0, k1, stream, zsrc, use_zsrc, r, k, t_save, max_steps,
                                out, counters)
 
 
 @njit(cache=True, nogil=True)
-def solve_one(drift, diff, dderiv, p, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
+def solve_one(drift, diff, dderiv, P, y0s, ints, reals, mats, vecs, flags, zsrc, t_save, out,
               status, counters):
-    """``solve_paths`` for one path, without starting the thread pool."""
+    """``solve_paths`` for one path of one set, without starting the thread pool."""
     (kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag, path0, use_zsrc, max_steps,
      k0, k1, t0, t1, h0, rtol, atol, ito) = _unpack(ints, reals)
-    status[0] = solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0s[0], t0, t1, h0,
+    status[0] = solve_path(kind, drift, diff, dderiv, use_dderiv, P[0], y0s[0], t0, t1, h0,
                            n_steps, adaptive, rtol, atol, ito, mats[0], mats[1], mats[2],
                            mats[3], vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5],
                            vecs[6], flags[0], flags[1], n_err, n_stages, m, diag, k0, k1, path0,
-                           zsrc, use_zsrc, 0, t_save, max_steps, out, counters)
+                           zsrc, use_zsrc, 0, 0, t_save, max_steps, out, counters)

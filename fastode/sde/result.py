@@ -20,9 +20,9 @@ class SdeResult(dict):
     ----------
     t : ndarray, shape (n_points,)
         The save times (``t_eval``, every step with ``save="steps"``, or ``t_span``'s ends).
-    y : ndarray, shape (n_paths, n, n_points)
+    y : ndarray, shape (n_paths, n, n_points) or (n_sets, n_paths, n, n_points)
         The states; points after a path's failure are NaN.
-    status : ndarray of int, shape (n_paths,)
+    status : ndarray of int, shape (n_paths,) or (n_sets, n_paths)
         Per path: 0 success, or a negative code of ``fastode.kernels.status``.
     success : bool
         Every path succeeded.
@@ -32,7 +32,7 @@ class SdeResult(dict):
         Drift and diffusion calls, all paths together.
     naccept, nreject : int
         Accepted and rejected steps, all paths together.
-    counters : ndarray, shape (n_paths, 4)
+    counters : ndarray, shape (n_paths, 4) or (n_sets, n_paths, 4)
         Per path: drift calls, diffusion calls, accepted and rejected steps.
     seed : int
         The seed used (pass it back as ``seed=`` to draw the same paths again).
@@ -57,7 +57,7 @@ class SdeResult(dict):
 
 def summary_message(status) -> str:
     """One line for the whole ensemble: success, or the failures counted by kind."""
-    status = np.asarray(status)
+    status = np.asarray(status).ravel()
     if not status.any():
         return f"All {status.size} paths reached the end of the interval."
     bad = status[status < 0]
