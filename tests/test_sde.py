@@ -309,7 +309,8 @@ def test_philox_stream_normal():
     (dict(n_paths=2.5), TypeError, ["n_paths"]),
     (dict(seed=-1), ValueError, ["seed"]),
     (dict(seed="a"), TypeError, ["seed"]),
-    (dict(noise="general"), ValueError, ["noise", "not implemented"]),
+    (dict(noise="general"), ValueError, ["SRIW1", "noise='general'", "euler_maruyama",
+                                         "euler_heun"]),
     (dict(noise="nope"), ValueError, ["noise"]),
     (dict(interpretation="x"), ValueError, ["interpretation"]),
     (dict(save="all"), ValueError, ["save"]),
@@ -385,3 +386,37 @@ def test_parameter_sets():
         solve_sde(f, g, (0, 1), [1.0], params=P, args=(1.0,))
     with pytest.raises(ValueError, match="params"):
         solve_sde(f, g, (0, 1), [1.0], params=[1.0, 2.0])
+
+
+def test_general_noise_em_and_heun_match_hand_written():
+    """noise='general': diffusion (n, m) with m != n, EM and Euler-Heun against numpy loops
+    on the same increments."""
+    rng = np.random.default_rng(5)
+    n_steps, paths, m = 40, 3, 3
+    dw = rng.standard_normal((paths, n_steps, m)) * math.sqrt(1.0 / n_steps)
+
+    def f(t, y, a):
+        return np.array([-a * y[0] + y[1], -y[1]])
+
+    def g(t, y, a):
+        return np.array([[0.2 * y[0], 0.1, 0.0], [0.05 * y[1], 0.0, 0.3 + 0.0 * t]])
+    h = 1.0 / n_steps
+    for method, interp in (("EM", "ito"), ("euler_heun", "stratonovich")):
+        res = solve_sde(f, g, (0, 1), [1.0, 0.5], method=method, noise="general", args=(2.0,),
+                        dW=dw, n_paths=paths, save="steps", interpretation=interp)
+        for k in range(paths):
+            y = np.array([1.0, 0.5])
+            for s in range(n_steps):
+                t = s * h
+                step = y + h * f(t, y, 2.0) + g(t, y, 2.0) @ dw[k, s]
+                if method == "euler_heun":
+                    step = (y + 0.5 * h * (f(t, y, 2.0) + f(t + h, step, 2.0))
+                            + 0.5 * (g(t, y, 2.0) + g(t + h, step, 2.0)) @ dw[k, s])
+                y = step
+            assert np.allclose(res.y[k, :, -1], y, rtol=1e-12, atol=1e-14)
+    drawn = solve_sde(f, g, (0, 1), [1.0, 0.5], method="EM", noise="general", args=(2.0,),
+                      dt=0.01, n_paths=200, seed=3)
+    assert drawn.success and np.isfinite(drawn.y).all()
+    with pytest.raises(ValueError, match=r"shape \(2,\); expected \(n, m\)"):
+        solve_sde(f, lambda t, y, a: y, (0, 1), [1.0, 0.5], method="EM", noise="general",
+                  args=(2.0,), dt=0.1)

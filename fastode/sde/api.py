@@ -6,6 +6,7 @@ dy = f(t, y) dt + g(t, y) dW (Itô) or dy = f dt + g o dW (Stratonovich). ``drif
 (fastode.sde.driver) calls them through their C addresses.
 """
 import math
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -31,9 +32,9 @@ class Method(NamedTuple):
 
 _LOW = ("diagonal", "scalar", "additive")
 METHODS = {
-    "euler_maruyama": Method(driver.EM, _LOW, ("ito",), False, 0.5),
+    "euler_maruyama": Method(driver.EM, _LOW + ("general",), ("ito",), False, 0.5),
     "milstein": Method(driver.MILSTEIN, _LOW, ("ito", "stratonovich"), False, 1.0),
-    "euler_heun": Method(driver.HEUN, _LOW, ("stratonovich",), False, 0.5),
+    "euler_heun": Method(driver.HEUN, _LOW + ("general",), ("stratonovich",), False, 0.5),
     "SRIW1": Method(driver.SRI, _LOW, ("ito",), True, 1.5, "SRIW1"),
     "SOSRI": Method(driver.SRI, _LOW, ("ito",), True, 1.5, "SOSRI"),
     # additive noise: Itô and Stratonovich are the same equation
@@ -42,7 +43,7 @@ METHODS = {
 }
 ALIASES = {"EM": "euler_maruyama", "em": "euler_maruyama", "sriw1": "SRIW1", "sosri": "SOSRI",
            "sra1": "SRA1", "sosra": "SOSRA", "heun": "euler_heun"}
-NOISES = ("diagonal", "scalar", "additive")
+NOISES = ("diagonal", "scalar", "additive", "general")
 
 _NO_ZSRC = np.zeros((1, 1))
 
@@ -93,9 +94,7 @@ def _method(method, noise, interpretation):
         raise ValueError(f"Unknown `method` {method!r}; choose one of {sorted(METHODS)} "
                          f"(or 'EM').")
     if noise not in NOISES:
-        extra = (" (general noise, diffusion of shape (n, m), is not implemented yet)"
-                 if noise == "general" else "")
-        raise ValueError(f"`noise` must be one of {NOISES}; got {noise!r}{extra}.")
+        raise ValueError(f"`noise` must be one of {NOISES}; got {noise!r}.")
     if not isinstance(interpretation, str) or interpretation.lower() not in ("ito",
                                                                              "stratonovich"):
         raise ValueError(f"`interpretation` must be 'ito' or 'stratonovich'; "
@@ -115,6 +114,24 @@ def _method(method, noise, interpretation):
     return name, chosen, interpretation
 
 
+_flat: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _flat_diffusion(diffusion, n):
+    """``diffusion`` of general noise (returning (n, m)) as a function of a padded state
+    returning the n m entries row-major: the compiled wrapper (fastode.rhs) gives a function's
+    input and output one length, so the kernel passes a state padded to n m and this reads its
+    first n entries. Compiled like any user function (``diffusion`` is a helper it calls)."""
+    cache = _flat.setdefault(diffusion, {})
+    hit = cache.get(n)
+    if hit is None:
+        namespace = {"user": diffusion, "np": np}
+        exec(f"def flat(t, y, *args):\n    return user(t, y[:{n}], *args).ravel()\n",
+             namespace)
+        hit = cache[n] = namespace["flat"]
+    return hit
+
+
 def _check_output(what, fun, t0, y0, args, n, expected):
     try:
         r = fun(t0, y0.copy(), *args)
@@ -129,6 +146,19 @@ def _check_output(what, fun, t0, y0, args, n, expected):
     if r.shape != expected:
         raise ValueError(f"`{what}` returned shape {r.shape}; expected {expected}{n}.")
     return r
+
+
+def _general_width(diffusion, t0, y0, args, n):
+    """m, the number of Wiener processes, from the shape (n, m) diffusion returns at t0."""
+    try:
+        shape = np.shape(diffusion(t0, y0.copy(), *args))
+    except Exception as exc:
+        raise ValueError(f"`diffusion` raised {type(exc).__name__} when called as "
+                         f"diffusion(t0, y0, *args): {exc}") from exc
+    if len(shape) != 2 or shape[0] != n or shape[1] < 1:
+        raise ValueError(f"`diffusion` returned shape {shape}; expected (n, m) = ({n}, m) for "
+                         f"noise='general' (n components x m Wiener processes).")
+    return shape[1]
 
 
 def _positive(name, value):
@@ -189,7 +219,7 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     Parameters
     ----------
     drift : callable ``drift(t, y, *args) -> array (n,)``
-    diffusion : callable ``diffusion(t, y, *args) -> array (n,)``
+    diffusion : callable ``diffusion(t, y, *args) -> array (n,)`` (``(n, m)`` for general noise)
         Diagonal noise: component i is driven by its own W_i (for Milstein and the SRI
         methods to reach their order, g_i may depend on y_i only). Scalar noise: one W drives
         every component. Additive: g does not depend on y (checked at t0).
@@ -200,7 +230,9 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         'euler_maruyama' ('EM'), 'milstein', 'euler_heun', 'SRIW1', 'SOSRI' (diagonal, scalar
         or additive noise, strong order 0.5, 1, 0.5, 1.5, 1.5), 'SRA1', 'SOSRA' (additive
         noise, strong order 1.5).
-    noise : {'diagonal', 'scalar', 'additive'}
+    noise : {'diagonal', 'scalar', 'additive', 'general'}
+        'general': ``diffusion`` returns (n, m), dy_i = ... + sum_j g_ij dW_j
+        (euler_maruyama and euler_heun).
     t_eval : array_like, optional
         Save times (sorted, within t_span); points between steps are linearly interpolated.
         Default: t0 and t1.
@@ -278,6 +310,8 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     atol = _positive("atol", atol)
     order15 = chosen.kind >= driver.SRI
     m = 1 if noise == "scalar" else n
+    if noise == "general":
+        m = _general_width(diffusion, t0, y0_arr, args, n)
     if dW is not None and params is not None and not common_noise:
         raise ValueError("`dW` with `params` drives every parameter set with the same "
                          "increments: it needs common_noise=True.")
@@ -326,8 +360,13 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         not use_dderiv or _cache_for(diffusion).get(check_key) is diffusion_derivative)
     if not checked:
         _check_output("drift", drift, t0, y0_arr, args, "", (n,))
-        g0 = _check_output("diffusion", diffusion, t0, y0_arr, args,
-                           f" for noise={noise!r} (one entry per component)", (n,))
+        if noise == "general":
+            g0 = _check_output("diffusion", diffusion, t0, y0_arr, args,
+                               " for noise='general' (n components x m Wiener processes)",
+                               (n, m))
+        else:
+            g0 = _check_output("diffusion", diffusion, t0, y0_arr, args,
+                               f" for noise={noise!r} (one entry per component)", (n,))
         if noise == "additive":
             bumped = y0_arr + 0.5 + np.abs(y0_arr)
             g1 = np.asarray(diffusion(t0, bumped, *args), dtype=np.float64)
@@ -343,7 +382,13 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
                 _cache_for(diffusion)[check_key] = diffusion_derivative
     extras = Extras(specs)
     c_drift = compiled_rhs(drift, t0, y0_arr, n, False, args, specs, False, extras)
-    c_diff = compiled_rhs(diffusion, t0, y0_arr, n, False, args, specs, False, extras)
+    if noise == "general":
+        padded = np.zeros(n * m)
+        padded[:n] = y0_arr
+        c_diff = compiled_rhs(_flat_diffusion(diffusion, n), t0, padded, n * m, False, args,
+                              specs, False, extras)
+    else:
+        c_diff = compiled_rhs(diffusion, t0, y0_arr, n, False, args, specs, False, extras)
     compiled = [c_drift, c_diff]
     if use_dderiv:
         compiled.append(compiled_rhs(diffusion_derivative, t0, y0_arr, n, False, args, specs,
@@ -365,7 +410,7 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     mats, vecs, flags, n_err, n_stages = _tableau_arrays(chosen)
     k0, k1 = seed_key(seed)
     ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m,
-                     0 if noise == "scalar" else 1, first_path, dW is not None, max_steps,
+                     {"scalar": 0, "general": driver.GENERAL}.get(noise, 1), first_path, dW is not None, max_steps,
                      int(k0), int(k1), n_paths, not common_noise], dtype=np.int64)
     reals = np.array([t0, t1, h0, rtol, atol, 1.0 if interpretation == "ito" else 0.0])
     rows = n_sets * n_paths

@@ -20,9 +20,11 @@ from numba import njit, prange
 
 from ..kernels import status as st
 from .random import fill_normals
-from .steps import em_step, heun_step, milstein_step, sra_step, sri_step
+from .steps import (em_general_step, em_step, heun_general_step, heun_step, milstein_step,
+                    sra_step, sri_step)
 
 EM, MILSTEIN, HEUN, SRI, SRA = 0, 1, 2, 3, 4
+GENERAL = 2        # ``diag`` of general noise (n x m diffusion); 1 diagonal/additive, 0 scalar
 BUFFER = 1024      # normals drawn per refill (a multiple of the draw size is used)
 STACK = 64         # RSwM stack depth per path (exceeded: STEP_TOO_SMALL)
 QMAX = 1.125       # largest step growth after an accepted step (Rackauckas & Nie 2017)
@@ -77,10 +79,12 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
     y = y0.copy()
     y_new = np.empty(n)
     f = np.empty(n)
-    g = np.empty(n)
+    glen = n * m if diag == GENERAL else n
+    g = np.empty(glen)
     f2 = np.empty(n)
-    g2 = np.empty(n)
+    g2 = np.empty(glen)
     ytmp = np.empty(n)
+    ypad = np.zeros(glen)
     K = np.zeros((4, n))
     G = np.zeros((4, n))
     dw = np.empty(m)
@@ -107,7 +111,14 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
             if zpos == size:
                 ctr = refill(zbuf, size, use_zsrc, zsrc, zrow, k0, k1, path, ctr)
                 zpos = 0
-            if kind == EM:
+            if diag == GENERAL:
+                if kind == EM:
+                    em_general_step(drift, diff, p, t, h, sqh, y, y_new, f, g, ypad, zbuf, zpos,
+                                    m)
+                else:
+                    heun_general_step(drift, diff, p, t, h, sqh, y, y_new, f, g, f2, g2, ytmp,
+                                      ypad, zbuf, zpos, m)
+            elif kind == EM:
                 em_step(drift, diff, p, t, h, sqh, y, y_new, f, g, zbuf, zpos, diag)
             elif kind == MILSTEIN:
                 milstein_step(drift, diff, dderiv, use_dderiv, p, t, h, sqh, ito, y, y_new, f, g,
@@ -246,6 +257,7 @@ def solve_path(kind, drift, diff, dderiv, use_dderiv, p, y0, t0, t1, h0, n_steps
     counters[row, 3] = nreject
     return status + 0 * (zbuf.shape[0] + y.shape[0] + y_new.shape[0] + f.shape[0] + g.shape[0]
                          + f2.shape[0] + g2.shape[0] + ytmp.shape[0] + K.shape[0] + G.shape[0]
+                         + ypad.shape[0]
                          + dw.shape[0] + dz.shape[0] + st_h.shape[0] + st_w.shape[0])
 
 

@@ -172,3 +172,48 @@ def sra_step(drift, diff, p, t, h, y, y_new, K, G, H, dw, dz, m, diag, rtol, ato
         err += r * r
     return math.sqrt(err / n) + 0 * (y.shape[0] + y_new.shape[0] + K.shape[0] + G.shape[0]
                                      + H.shape[0] + dw.shape[0] + dz.shape[0] + p.shape[0])
+
+
+@njit(inline="always", cache=True)
+def em_general_step(drift, diff, p, t, h, sqh, y, y_new, f, G, ypad, z, zpos, m):
+    """Euler-Maruyama with general noise: y + f h + G dW, G (n x m, row-major in ``G``). The
+    diffusion reads its state from ``ypad`` (length n m: its compiled wrapper declares the
+    length of its output for its input too, and uses the first n entries)."""
+    n = y.shape[0]
+    call_rhs(drift, t, y, p, f)
+    for i in range(n):
+        ypad[i] = y[i]
+    call_rhs(diff, t, ypad, p, G)
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += G[i * m + j] * z[zpos + j]
+        y_new[i] = y[i] + h * f[i] + sqh * acc
+    return 0 * (y.shape[0] + y_new.shape[0] + f.shape[0] + G.shape[0] + ypad.shape[0]
+                + z.shape[0] + p.shape[0])
+
+
+@njit(inline="always", cache=True)
+def heun_general_step(drift, diff, p, t, h, sqh, y, y_new, f, G, f2, G2, ytmp, ypad, z, zpos,
+                      m):
+    """Euler-Heun (Stratonovich) with general noise (``G``, ``G2``: n x m row-major)."""
+    n = y.shape[0]
+    call_rhs(drift, t, y, p, f)
+    for i in range(n):
+        ypad[i] = y[i]
+    call_rhs(diff, t, ypad, p, G)
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += G[i * m + j] * z[zpos + j]
+        ytmp[i] = y[i] + h * f[i] + sqh * acc
+        ypad[i] = ytmp[i]
+    call_rhs(drift, t + h, ytmp, p, f2)
+    call_rhs(diff, t + h, ypad, p, G2)
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += (G[i * m + j] + G2[i * m + j]) * z[zpos + j]
+        y_new[i] = y[i] + 0.5 * h * (f[i] + f2[i]) + 0.5 * sqh * acc
+    return 0 * (y.shape[0] + y_new.shape[0] + f.shape[0] + G.shape[0] + f2.shape[0]
+                + G2.shape[0] + ytmp.shape[0] + ypad.shape[0] + z.shape[0] + p.shape[0])
