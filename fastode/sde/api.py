@@ -409,9 +409,10 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
         zsrc = _NO_ZSRC
     mats, vecs, flags, n_err, n_stages = _tableau_arrays(chosen)
     k0, k1 = seed_key(seed)
-    ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m,
-                     {"scalar": 0, "general": driver.GENERAL}.get(noise, 1), first_path, dW is not None, max_steps,
-                     int(k0), int(k1), n_paths, not common_noise], dtype=np.int64)
+    diag = {"scalar": 0, "general": driver.GENERAL}.get(noise, 1)
+    ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag,
+                     first_path, dW is not None, max_steps, int(k0), int(k1), n_paths,
+                     not common_noise], dtype=np.int64)
     reals = np.array([t0, t1, h0, rtol, atol, 1.0 if interpretation == "ito" else 0.0])
     rows = n_sets * n_paths
     out = np.full((rows, n, t_save.size), np.nan)
