@@ -14,7 +14,7 @@ from .rhs import FallbackWarning
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
-           "analysis", "__version__"]
+           "analysis", "solve_sde", "SdeResult", "LangevinResult", "__version__"]
 
 # loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
 # modules define ~100 numba dispatchers) that a script solving one problem need not pay
@@ -22,7 +22,8 @@ _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensem
          "OdeSolver": "solvers", "RK23": "solvers", "RK45": "solvers", "DOP853": "solvers",
          "Tsit5": "solvers", "Vern7": "solvers", "Radau": "solvers", "BDF": "solvers",
          "LSODA": "solvers", "warmup": "warmup",
-         "analysis": "analysis"}  # a subpackage: fastode.analysis (issue #14)
+         "analysis": "analysis",  # a subpackage: fastode.analysis (issue #14)
+         "solve_sde": "sde", "SdeResult": "sde", "LangevinResult": "langevin"}
 
 
 def __getattr__(name):

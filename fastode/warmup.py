@@ -66,6 +66,27 @@ def _analysis():
                    args=(0.5,), n_grid=3)
 
 
+def _sde():
+    from .sde import solve_sde
+
+    def g(t, y, k):
+        return 0.1 + 0.0 * y
+    # one call per path kernel: low-order fixed steps, SRI adaptive (SRA shares its driver)
+    solve_sde(_decay, g, (0.0, 1.0), [1.0], method="EM", dt=0.5, args=(1.0,), seed=0)
+    solve_sde(_decay, g, (0.0, 1.0), [1.0], args=(1.0,), seed=0)
+
+
+def _langevin():
+    from .langevin import sample
+
+    def grad(x):
+        return -x
+
+    def logp(x):
+        return -0.5 * x[0] * x[0]
+    sample(grad, [0.0], method="MALA", n_samples=2, log_density=logp, seed=0)
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -83,6 +104,8 @@ JOBS = {
     "ensemble": _ensemble,
     "RK45 class": lambda: _step_class("RK45"),
     "analysis": _analysis,
+    "SDE": _sde,
+    "Langevin": _langevin,
 }
 
 

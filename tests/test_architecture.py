@@ -196,5 +196,6 @@ def test_lazy_reexports_resolve():
         assert getattr(fastode, name) is not None, name
     for name, module in fastode._LAZY.items():
         assert name in fastode.__all__, name
+        # a module, or a package (fastode.sde, fastode.langevin)
         assert ((PACKAGE_DIR / f"{module}.py").is_file()
-                or (PACKAGE_DIR / module / "__init__.py").is_file()), module  # or a subpackage
+                or (PACKAGE_DIR / module / "__init__.py").is_file()), module
