@@ -5,7 +5,7 @@ event's direction) is refined by Brent's method (R. P. Brent, Algorithms for Min
 Derivatives, 1973, ch. 4; the variant of scipy's brentq) on the interpolant. Sampling finds
 crossings that leave g with the same sign at both ends of a step.
 
-The sampling loop lives in ``record_events`` (kernels/explicit/record.py), written out without
+The sampling loop lives in ``record_events`` (kernels/record.py), written out without
 array-argument calls: each such call costs reference-count updates (atomic) per array, which on
 a step without a crossing cost more than the event checks themselves. The helpers here are
 inlined for the same reason.

@@ -67,3 +67,19 @@ def fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb):
             else:
                 mij = 1.0 if i == j else 0.0
             LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
+
+
+@njit(cache=True, nogil=True)
+def jacobian_scratch(n):
+    """Work arrays of fastode.kernels.jacobian's finite differences: (jac_factor, hvec, yscale,
+    cmax, cscale); ``jac_factor`` starts at sqrt(eps), as scipy's num_jac."""
+    return (np.full(n, np.sqrt(EPS)), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+
+
+@njit(cache=True, nogil=True)
+def newton_tolerance(rtol):
+    """scipy's Newton tolerance max(10 eps / rtol, min(0.03, rtol ** 0.5)), rtol the smallest."""
+    rtol_min = rtol[0]
+    for i in range(rtol.shape[0]):
+        rtol_min = min(rtol_min, rtol[i])
+    return max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))

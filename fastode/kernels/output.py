@@ -38,6 +38,7 @@ from numba import njit
 from . import status as st
 from .buffers import grow_1d, grow_2d
 from .callbacks import call_event
+from .record import record_events
 
 
 @njit(cache=True, nogil=True)
@@ -205,8 +206,9 @@ def start_output(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, ev
     Returns
     -------
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index)
-        :func:`output_buffers` followed by :func:`event_workspace`.
+     ev_count, g_old, g_new, found_theta, found_index, ybuf)
+        :func:`output_buffers`, :func:`event_workspace`, and a (1, n) row for the event
+        functions' states.
     """
     n_events = event_addresses.shape[0]
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index,
@@ -216,7 +218,7 @@ def start_output(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, ev
     for e in range(n_events):
         g_old[e] = call_event(event_addresses[e], t0, y0, p)
     return (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-            ev_count, g_old, g_new, found_theta, found_index)
+            ev_count, g_old, g_new, found_theta, found_index, np.empty((1, n)))
 
 
 @njit(cache=True, nogil=True)
@@ -244,3 +246,37 @@ def solve_counters(size, nfev, naccept, nreject, t, njev, nlu, h_abs, attempts):
         out[6] = h_abs
         out[7] = attempts
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def record_step(t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg):
+    """Record an accepted step from (t, y) to (t_new, y_new) with interpolant Q: its events
+    (while ``status`` is SUCCESS), then its output up to the end or a terminal event
+    (:func:`save_step`). The buffers must have room (:func:`output_full`).
+
+    Returns (status, theta_stop, n_ev, n_out, i_eval, n_seg): ``status`` EVENT_FAILED when an
+    event function failed on the step (nothing of it recorded: the driver ends at t),
+    TERMINATED when a terminal event ended the integration at t + theta_stop h, otherwise the
+    status given. The drivers write it out (kernels/expand.py).
+    """
+    stop = False
+    theta_stop = 1.0
+    t_stop = t_new
+    if event_addresses.shape[0] > 0 and status == st.SUCCESS:
+        n_ev, stop, theta_stop, event_failed = record_events(
+            event_addresses, event_directions, event_terminal, event_samples, p, t, h, y, y_new,
+            Q, g_old, g_new, ybuf, found_theta, found_index, ev_count, ev_t, ev_y, ev_index,
+            n_ev)
+        if event_failed:  # the step's events are unknown
+            status = st.EVENT_FAILED
+        elif stop:
+            t_stop = t + theta_stop * h
+            status = st.TERMINATED
+    if status != st.EVENT_FAILED:
+        n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
+                                         use_t_eval, t_eval, i_eval, direction, t_out, y_out,
+                                         n_out, seg_t, seg_h, seg_data, n_seg)
+    return status, theta_stop, n_ev, n_out, i_eval, n_seg

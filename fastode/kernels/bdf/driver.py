@@ -13,14 +13,13 @@ from numba import njit
 from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
-from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_factor
-from ..newton import (EPS, fill_iteration_matrix, fill_iteration_matrix_band,
+from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_band,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
-from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
-                      start_output, start_status)
+from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_output, start_status)
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_FACTOR, MAX_ORDER,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D)
@@ -28,7 +27,7 @@ from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_FACTOR, MAX_ORD
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (change_D, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,
           bdf_newton, lu_solve, band_lu_solve_inline, bdf_interpolant, interpolant_needed,
-          output_full, save_step)
+          save_step, record_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -80,8 +79,7 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     d = np.empty(n)
     b = np.empty(n)
     ybase = np.empty(n)
-    cmax = np.empty(n)
-    cscale = np.empty(n)
+    jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     coef = np.empty(MAX_ORDER + 1)
     D = np.zeros((MAX_ORDER + 3, n))
     R = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
@@ -101,10 +99,6 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
         LUb = np.zeros((1, 1)).T
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
-    jac_factor = np.full(n, math.sqrt(EPS))
-    hvec = np.empty(n)
-    yscale = np.empty(n)
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -112,7 +106,7 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     njev = nlu = naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
 
@@ -121,10 +115,7 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
                 n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
-    rtol_min = rtol[0]
-    for i in range(n):
-        rtol_min = min(rtol_min, rtol[i])
-    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    newton_tol = newton_tolerance(rtol)
     # y'(t0): f, or M^{-1} f (0 where M is singular)
     for i in range(n):
         ytmp[i] = f[i]
@@ -177,11 +168,9 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- one step, as scipy's BDF._step_impl -----------------------------------
             spacing = spacing10(t, direction)
@@ -388,25 +377,15 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
             if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 bdf_interpolant(D, order, t, t_new, h_abs * direction, ybase, Q, coef)
             # ---- events, dense output, saved points (as the explicit driver) ----------
-            stop = False
-            t_stop = t_new
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    ybase, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, ybase, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                status = st.TERMINATED
-                t = t_stop
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, ybase, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
                 finished = True
                 break
             t = t_new

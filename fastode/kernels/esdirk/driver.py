@@ -13,21 +13,20 @@ from numba import njit
 from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
-from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import (EPS, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
+from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
                       spacing10)
-from ..output import (grow_output, output_full, save_step, solve_counters, start_output,
-                      start_status)
+from ..output import (grow_output, output_full, record_step, save_step, solve_counters,
+                      start_output, start_status)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
                      fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, output_full,
-          save_step)
+INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, save_step,
+          record_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -50,7 +49,6 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     gamma = A[s - 1, s - 1]
     has_dense = DENSE.shape[0] == s
     q = 3
-    n_events = event_addresses.shape[0]
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
 
@@ -79,14 +77,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
         LU = np.empty((n, n))
         Jb = np.zeros((1, 1)).T
         LUb = np.zeros((1, 1)).T
-    cmax = np.empty(n)    # scratch of the grouped Jacobians
-    cscale = np.empty(n)
+    jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
-    jac_factor = np.full(n, math.sqrt(EPS))
-    hvec = np.empty(n)
-    yscale = np.empty(n)
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -94,7 +87,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     njev = nlu = naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
 
@@ -103,10 +96,7 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
                 n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
-    rtol_min = rtol[0]
-    for i in range(n):
-        rtol_min = min(rtol_min, rtol[i])
-    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    newton_tol = newton_tolerance(rtol)
     if fixed or first_step > 0.0:
         h_abs = min(first_step, max_step) if not fixed else first_step
     elif has_mass:
@@ -135,11 +125,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- one step ----------------------------------------------------------------
             spacing = spacing10(t, direction)
@@ -364,25 +352,15 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                     Q[m, 1] = 0.0
                     Q[m, 2] = 0.0
             # ---- events, dense output, saved points (as the explicit driver) ----------
-            stop = False
-            t_stop = t_new
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                status = st.TERMINATED
-                t = t_stop
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
                 finished = True
                 break
             for m in range(n):

@@ -15,13 +15,12 @@ from ..callbacks import call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
 from ..interpolation import dense_coefficients, extra_stages
-from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
-                      start_output, start_status)
-from .record import record_events
+from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_output, start_status)
 from .step import all_finite, all_finite_row, rk_step
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (output_full, interpolant_needed, save_step)
+INLINE = (interpolant_needed, save_step, record_step)
 
 
 @njit(cache=True, nogil=True)
@@ -62,7 +61,6 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
     ytmp = np.empty(n)
     scale = np.empty(n)
     Q = np.zeros((n, q))
-    ybuf = np.empty((1, n))
 
     # Output buffers. They grow only between steps, outside the hot loop: reassigning arrays
     # inside it costs reference-count traffic on every step.
@@ -72,7 +70,7 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
     naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
 
@@ -103,11 +101,9 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- attempt steps until one is accepted ---------------------------------------
             spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
@@ -191,25 +187,15 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 if m_extra > 0:
                     nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
                 dense_coefficients(K, P, h, Q)
-            stop = False
-            t_stop = t_new
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-                    status = st.TERMINATED
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                t = t_stop
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
                 finished = True
                 break
             # f(t_new, y_new) becomes the next step's first stage (FSAL)

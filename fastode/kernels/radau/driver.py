@@ -14,22 +14,21 @@ from .. import status as st
 from ...tableaus import radau as tab
 from ..callbacks import call_rhs
 from ..control import select_initial_step
-from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
                         num_jac_dense)
 from ..linalg import band_lu_solve
-from ..newton import EPS, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
-from ..output import (grow_output, output_full, save_step, solve_counters, start_output,
-                      start_status)
+from ..newton import jacobian_scratch, newton_tolerance, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
+from ..output import (grow_output, output_full, record_step, save_step, solve_counters,
+                      start_output, start_status)
 from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN_FACTOR,
                      NEWTON_MAXITER, P00, P01, P02, P10, P11, P12, P20, P21, P22, factor_radau,
                      factor_radau_band, mass_times, mass_times_band, predict_factor,
                      radau_newton, radau_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (factor_radau, radau_newton, mass_times, lu_factor_inline, lu_solve, output_full,
-          save_step)
+INLINE = (factor_radau, radau_newton, mass_times, lu_factor_inline, lu_solve, save_step,
+          record_step)
 
 
 @njit(cache=True, nogil=True)
@@ -80,7 +79,6 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     """
     n = y0.shape[0]
     q = 3
-    n_events = event_addresses.shape[0]
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
 
@@ -115,8 +113,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
         Jb = np.zeros((1, 1)).T
         LUrb = np.zeros((1, 1)).T
         LUcb = np.zeros((1, 1), dtype=np.complex128).T
-    cmax = np.empty(n)    # scratch of the grouped Jacobians
-    cscale = np.empty(n)
+    jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
     br = np.empty(n)
@@ -124,10 +121,6 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     Q = np.zeros((n, q))
     y_sol = np.empty(n)           # previous step's interpolant: start, size, Q
     Q_sol = np.zeros((n, q))
-    jac_factor = np.full(n, math.sqrt(EPS))
-    hvec = np.empty(n)
-    yscale = np.empty(n)
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -135,7 +128,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     njev = nlu = naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
 
@@ -144,10 +137,7 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
                 n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
-    rtol_min = rtol[0]
-    for i in range(n):
-        rtol_min = min(rtol_min, rtol[i])
-    newton_tol = max(10.0 * EPS / rtol_min, min(0.03, rtol_min ** 0.5))
+    newton_tol = newton_tolerance(rtol)
     if first_step > 0.0:
         h_abs = first_step
     elif has_mass:
@@ -177,11 +167,9 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- one step, as scipy's Radau._step_impl ---------------------------------
             spacing = spacing10(t, direction)
@@ -373,25 +361,15 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                 Q[m, 1] = z0 * P01 + z1 * P11 + z2 * P21
                 Q[m, 2] = z0 * P02 + z1 * P12 + z2 * P22
             # ---- events, dense output, saved points (as the explicit driver) ----------
-            stop = False
-            t_stop = t_new
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                status = st.TERMINATED
-                t = t_stop
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
                 finished = True
                 break
             have_sol = True

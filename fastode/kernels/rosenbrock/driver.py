@@ -14,14 +14,13 @@ from .. import status as st
 from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
 from ..callbacks import call_rhs
 from ..control import select_initial_step
-from ..explicit.record import record_events
 from ..explicit.step import all_finite
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
-                      start_output, start_status)
+from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_output, start_status)
 from .coefficients import MAX_SINGULAR
 from .dense import rosenbrock_dense
 from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
@@ -29,8 +28,7 @@ from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_erro
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
-          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, output_full,
-          save_step)
+          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -84,7 +82,6 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
@@ -92,7 +89,7 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     njev = nlu = naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index) = start_output(
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
 
@@ -121,11 +118,9 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
             # (every step: the dense and user modes inlined, the others evaluate_jacobian's call)
@@ -287,25 +282,15 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
             # ---- dense output, events, saving ----------------------------------------------
             if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 rosenbrock_dense(kind, H, h, y, y_new, K, hv, Q)
-            stop = False
-            t_stop = t_new
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-                    status = st.TERMINATED
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                t = t_stop
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
                 finished = True
                 break
             t = t_new

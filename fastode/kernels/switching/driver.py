@@ -15,15 +15,14 @@ from .. import status as st
 from ..callbacks import call_rhs, call_rhs_row
 from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
                        step_factor_reject)
-from ..explicit.record import record_events
 from ..explicit.step import all_finite, all_finite_row, rk_step
 from ..interpolation import dense_coefficients, evaluate_dense, extra_stages
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
                         evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (grow_output, interpolant_needed, output_full, save_step, solve_counters,
-                      start_output, start_status)
+from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_output, start_status)
 from ..rosenbrock.coefficients import (MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
                                        R4_d)
 from ..rosenbrock.dense import rosenbrock_dense
@@ -32,8 +31,7 @@ from ..rosenbrock.step import (combine_stages, fill_w_hairer, hairer_stages,
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
-          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, output_full,
-          save_step)
+          rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
 
 # internal statuses: a leg stopped at a switch point (never returned by solve_ivp)
 STIFF = 2
@@ -70,7 +68,6 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     ytmp = np.empty(n)
     scale = np.empty(n)
     Q = np.zeros((n, q))
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs_row(rhs, t, y, p, K, 0)
@@ -78,7 +75,7 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
     naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     _, g_old, g_new, found_theta, found_index) = start_output(
+     _, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
     h_abs = 0.0
@@ -105,11 +102,9 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- attempt steps until one is accepted (as explicit_rk_solve) ----------------
             spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
@@ -184,29 +179,18 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                 if m_extra > 0:
                     nfev += extra_stages(rhs, p, t, y, h, K, s, C_extra, A_extra, ytmp)
                 dense_coefficients(K, P, h, Q)
-            stop = False
-            t_stop = t_new
-            theta_stop = 1.0
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-                    status = st.TERMINATED
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                t = t_stop
-                evaluate_dense(y, Q, theta_stop, ybuf, 0)
-                for i in range(n):
-                    y[i] = ybuf[0, i]
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
+                    evaluate_dense(y, Q, theta_stop, ybuf, 0)
+                    for i in range(n):
+                        y[i] = ybuf[0, i]
                 finished = True
                 break
             t = t_new
@@ -264,7 +248,6 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
     cbuf = np.empty(n)
-    ybuf = np.empty((1, n))
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
@@ -272,7 +255,7 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     njev = nlu = naccept = nreject = attempts = 0
     # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
     (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     _, g_old, g_new, found_theta, found_index) = start_output(
+     _, g_old, g_new, found_theta, found_index, ybuf) = start_output(
         n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
     i_eval = n_seg = n_ev = 0
     h_abs = 0.0
@@ -303,11 +286,9 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
             seg_data, ev_t, ev_y, ev_index)
 
         while True:
-            if direction * (t - t1) >= 0.0:
-                finished = True
-                break
-            if output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, seg_t,
-                           ev_t):
+            finished = direction * (t - t1) >= 0.0
+            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
+                                       t_out, seg_t, ev_t):
                 break
             # ---- Jacobian, its infinity norm, and df/dt at (t, y) ---------------------------
             # (fastode.kernels.jacobian; every step: the dense and user modes inlined)
@@ -398,29 +379,18 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
             # ---- dense output, events, saving ----------------------------------------------
             if interpolant_needed(dense, n_events, use_t_eval, t_eval, i_eval, direction, t_new):
                 rosenbrock_dense(0, H, h, y, y_new, K, hv, Q)
-            stop = False
-            t_stop = t_new
-            theta_stop = 1.0
-            if n_events > 0 and status == st.SUCCESS:
-                n_ev, stop, theta_stop, event_failed = record_events(
-                    event_addresses, event_directions, event_terminal, event_samples, p, t, h,
-                    y, y_new, Q, g_old, g_new, ybuf, found_theta, found_index, ev_count,
-                    ev_t, ev_y, ev_index, n_ev)
-                if event_failed:  # end at the step start: the step's events are unknown
-                    status = st.EVENT_FAILED
-                    finished = True
-                    break
-                if stop:
-                    t_stop = t + theta_stop * h
-                    status = st.TERMINATED
-            n_out, i_eval, n_seg = save_step(t, h, t_new, t_stop, stop, y, y_new, Q, dense,
-                                             use_t_eval, t_eval, i_eval, direction, t_out,
-                                             y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if stop:
-                t = t_stop
-                evaluate_dense(y, Q, theta_stop, ybuf, 0)
-                for i in range(n):
-                    y[i] = ybuf[0, i]
+            # ---- events and output of the step (kernels/output.py) -----------------------
+            status, theta_stop, n_ev, n_out, i_eval, n_seg = record_step(
+                t, h, t_new, y, y_new, Q, status, p, event_addresses, event_directions,
+                event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
+                ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
+                direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
+            if status == st.EVENT_FAILED or status == st.TERMINATED:
+                if status == st.TERMINATED:
+                    t = t + theta_stop * h
+                    evaluate_dense(y, Q, theta_stop, ybuf, 0)
+                    for i in range(n):
+                        y[i] = ybuf[0, i]
                 finished = True
                 break
             t = t_new

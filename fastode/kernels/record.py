@@ -5,8 +5,8 @@ import math
 
 from numba import njit
 
-from ..callbacks import call_event
-from ..events import brent_root_theta, is_crossing
+from .callbacks import call_event
+from .events import brent_root_theta, is_crossing
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
