@@ -22,6 +22,11 @@ Rules for a helper listed in a driver module's ``INLINE`` tuple (checked; ``Expa
   reads are imported into the generated module (renamed where the driver uses the name);
 * helpers it calls that are listed too are expanded in turn.
 
+A helper listed in ``MACROS`` instead is written out with its parameters replaced but its
+locals kept: the names it assigns are the caller's variables (the common start of a driver
+sets a dozen of them), and a parameter it assigns sets the name passed for it. It returns
+nothing, and its arguments are names or numbers.
+
 The arithmetic is the helper's, operation for operation (``ast.unparse`` keeps the parentheses
 that fix the evaluation order, and floats round-trip), so results are bit-identical to a call.
 
@@ -166,6 +171,8 @@ class _ModuleExpander:
     def __init__(self, module):
         self.module = module
         self.inline = {id(obj): obj for obj in getattr(module, "INLINE", ())}
+        self.macros = {id(obj) for obj in getattr(module, "MACROS", ())}
+        self.inline.update({id(obj): obj for obj in getattr(module, "MACROS", ())})
         if not self.inline:
             raise ExpandError(f"{module.__name__} lists no INLINE helpers")
         self.helpers = {}           # id(obj) -> _Helper
@@ -248,6 +255,9 @@ class _ModuleExpander:
         self.counter += 1
         statements = []
         mapping = {}
+        macro = id(obj) in self.macros
+        if macro and helper.returns is not None:
+            raise ExpandError(f"{helper.name}: a macro returns nothing (it sets the caller's names)")
         for p in helper.params:
             if p in bound:
                 arg = bound[p]
@@ -259,13 +269,19 @@ class _ModuleExpander:
                 isinstance(arg, ast.Constant) and not isinstance(arg.value, str))
             if simple and p not in helper.rebound_params:
                 mapping[p] = arg.id if isinstance(arg, ast.Name) else arg
+            elif macro and isinstance(arg, ast.Name):
+                mapping[p] = arg.id       # a macro assigning a parameter sets the caller's name
+            elif macro:
+                raise ExpandError(f"call of macro {helper.name}: argument {p!r} must be a name or "
+                                  "a number")
             else:
                 local = self._fresh(p)
                 statements.append(ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())],
                                              value=copy.deepcopy(arg), lineno=0))
                 mapping[p] = local
         for name in sorted(helper.locals):
-            mapping[name] = self._fresh(name)
+            # a macro's locals are the caller's variables it sets (no renaming)
+            mapping[name] = name if macro else self._fresh(name)
         # the helper's globals: expandable helpers keep a name that resolves to them
         helper_scope = {}
         for name in sorted(helper.globals):
@@ -383,7 +399,7 @@ class _ModuleExpander:
         new_body = []
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == "INLINE" for t in node.targets):
+                    isinstance(t, ast.Name) and t.id in ("INLINE", "MACROS") for t in node.targets):
                 continue      # the list of helpers is the driver's, not the generated module's
             if isinstance(node, ast.FunctionDef):
                 node.body = self._expand_block(node.body, scope)

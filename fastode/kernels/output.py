@@ -280,3 +280,18 @@ def record_step(t, h, t_new, y, y_new, Q, status, p, event_addresses, event_dire
                                          use_t_eval, t_eval, i_eval, direction, t_out, y_out,
                                          n_out, seg_t, seg_h, seg_data, n_seg)
     return status, theta_stop, n_ev, n_out, i_eval, n_seg
+
+
+def begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count):
+    """The common start of a whole-interval driver, after f(t0, y0): a MACRO (kernels/expand.py
+    writes its body into the driver, where the names it assigns become the driver's variables):
+    the counters nfev (1), njev, nlu, naccept, nreject, attempts (0); the output buffers and
+    event workspace of :func:`start_output` (``ev_count``: the name to set with the terminal
+    events' counts); the positions i_eval, n_seg, n_ev (0)."""
+    nfev = 1
+    njev = nlu = naccept = nreject = attempts = 0
+    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
+     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
+        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
+    i_eval = n_seg = n_ev = 0

@@ -46,14 +46,17 @@ _MAGIC = 6755399441055744.0  # 1.5 * 2**52: x + MAGIC rounds x to an integer in 
 
 
 @njit(**_INL)
-def vexp(y):
-    """exp(y) for y clamped to [-708, 708] (NaN stays NaN): y = k ln2 + r, |r| <= ln2 / 2,
-    exp(r) by its Taylor polynomial of degree 13, 2**k built in the exponent bits."""
-    y = 708.0 if y > 708.0 else y
-    y = -708.0 if y < -708.0 else y
+def _reduce_ln2(y):
+    """(tt, r) with y = k ln2 + r, |r| <= ln2 / 2: k in the low bits of tt = y log2(e) + MAGIC,
+    r by Cody and Waite's two-part ln2."""
     tt = y * _LOG2E + _MAGIC
     kf = tt - _MAGIC
-    r = (y - kf * _LN2HI) - kf * _LN2LO
+    return tt, (y - kf * _LN2HI) - kf * _LN2LO
+
+
+@njit(**_INL)
+def _exp_taylor_quotient(r):
+    """(exp(r) - 1) / r by its Taylor polynomial of degree 12 (Horner)."""
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
     p = p * r + 1.0 / 39916800.0
@@ -66,8 +69,17 @@ def vexp(y):
     p = p * r + 1.0 / 24.0
     p = p * r + 1.0 / 6.0
     p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    return p * r + 1.0
+
+
+@njit(**_INL)
+def vexp(y):
+    """exp(y) for y clamped to [-708, 708] (NaN stays NaN): y = k ln2 + r, |r| <= ln2 / 2,
+    exp(r) by its Taylor polynomial of degree 13, 2**k built in the exponent bits."""
+    y = 708.0 if y > 708.0 else y
+    y = -708.0 if y < -708.0 else y
+    tt, r = _reduce_ln2(y)
+    p = _exp_taylor_quotient(r) * r + 1.0
     return p * _i2f((_f2i(tt) + 1023) << 52)
 
 
@@ -77,23 +89,8 @@ def vexpm1_neg(y):
     expm1(y) = 2**k q(r) + (2**k - 1) with q(r) = exp(r) - 1 by its Taylor polynomial of degree
     13 (no cancellation for k = 0, where it is q itself)."""
     y = -40.0 if y < -40.0 else y
-    tt = y * _LOG2E + _MAGIC
-    kf = tt - _MAGIC
-    r = (y - kf * _LN2HI) - kf * _LN2LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    q = p * r
+    tt, r = _reduce_ln2(y)
+    q = _exp_taylor_quotient(r) * r
     sc = _i2f((_f2i(tt) + 1023) << 52)
     return sc * q + (sc - 1.0)
 

@@ -13,10 +13,10 @@ from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluat
 from ..linalg import band_lu_factor
 from ..newton import lu_factor_inline as lu_factor, spacing10
 from .newton import (ALPHA, C_ATTEMPTS, C_NFEV, C_NJEV, C_NLU, C_NREJECT, ERROR_CONST, FAIL_STATUS,
-                     GAMMA, MAX_FACTOR, MAX_ORDER, MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER,
+                     GAMMA, MAX_ORDER, MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER,
                      S_H_ABS, S_LU_VALID, S_N_EQUAL, S_ORDER, W_B, W_CMAX, W_CSCALE, W_D, W_F,
                      W_FJAC, W_HVEC, W_JFAC, W_PREDICT, W_PSI, W_SCALE, W_YSCALE, W_YTMP,
-                     bdf_newton, change_D)
+                     bdf_newton, change_D, select_order, update_differences)
 
 
 # ---- the step-by-step interface (fastode.solvers_bdf.BDF) -----------------------------------
@@ -236,47 +236,9 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
         return status, t
     n_equal_steps += 1
     h_abs = ha
-    for m in range(n):
-        D[order + 2, m] = d[m] - D[order + 1, m]
-        D[order + 1, m] = d[m]
-    for i in range(order, -1, -1):
-        for m in range(n):
-            D[i, m] += D[i + 1, m]
+    update_differences(D, d, order)
     if n_equal_steps >= order + 1:
-        if order > 1:
-            ec = ERROR_CONST[order - 1]
-            acc = 0.0
-            for m in range(n):
-                r = ec * D[order, m] / scale[m]
-                acc += r * r
-            error_m_norm = math.sqrt(acc / n)
-        else:
-            error_m_norm = np.inf
-        if order < MAX_ORDER:
-            ec = ERROR_CONST[order + 1]
-            acc = 0.0
-            for m in range(n):
-                r = ec * D[order + 2, m] / scale[m]
-                acc += r * r
-            error_p_norm = math.sqrt(acc / n)
-        else:
-            error_p_norm = np.inf
-        f_m = 0.0 if error_m_norm == np.inf else (
-            np.inf if error_m_norm == 0.0 else error_m_norm ** (-1.0 / order))
-        f_0 = np.inf if error_norm == 0.0 else error_norm ** (-1.0 / (order + 1))
-        f_p = 0.0 if error_p_norm == np.inf else (
-            np.inf if error_p_norm == 0.0 else error_p_norm ** (-1.0 / (order + 2)))
-        # np.argmax: the first of equal maxima
-        best = f_m
-        delta_order = -1
-        if f_0 > best:
-            best = f_0
-            delta_order = 0
-        if f_p > best:
-            best = f_p
-            delta_order = 1
-        order += delta_order
-        factor = min(MAX_FACTOR, safety * best)
+        order, factor = select_order(D, order, scale, error_norm, safety)
         h_abs *= factor
         change_D(D, order, factor, R, U, RU, Dtmp)
         n_equal_steps = 0

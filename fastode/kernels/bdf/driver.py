@@ -18,16 +18,18 @@ from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluat
 from ..linalg import band_lu_factor
 from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_band,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
-from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
-                      solve_counters, start_output, start_status)
+from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_status)
 from .dense import bdf_interpolant
-from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_FACTOR, MAX_ORDER,
-                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D)
+from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_ORDER,
+                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
+                     select_order, update_differences)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (change_D, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,
+INLINE = (change_D, update_differences, select_order, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,
           bdf_newton, lu_solve, band_lu_solve_inline, bdf_interpolant, interpolant_needed,
           save_step, record_step)
+MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -102,13 +104,9 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
 
     t = t0
     call_rhs(rhs, t, y, p, f)
-    nfev = 1
-    njev = nlu = naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count)
 
     if t1 == t0 or not all_finite(f):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
@@ -322,47 +320,9 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
             naccept += 1
             n_equal_steps += 1
             h_abs = ha
-            for m in range(n):
-                D[order + 2, m] = d[m] - D[order + 1, m]
-                D[order + 1, m] = d[m]
-            for i in range(order, -1, -1):
-                for m in range(n):
-                    D[i, m] += D[i + 1, m]
+            update_differences(D, d, order)
             if n_equal_steps >= order + 1:
-                if order > 1:
-                    ec = ERROR_CONST[order - 1]
-                    acc = 0.0
-                    for m in range(n):
-                        rm = ec * D[order, m] / scale[m]
-                        acc += rm * rm
-                    error_m_norm = math.sqrt(acc / n)
-                else:
-                    error_m_norm = np.inf
-                if order < MAX_ORDER:
-                    ec = ERROR_CONST[order + 1]
-                    acc = 0.0
-                    for m in range(n):
-                        rm = ec * D[order + 2, m] / scale[m]
-                        acc += rm * rm
-                    error_p_norm = math.sqrt(acc / n)
-                else:
-                    error_p_norm = np.inf
-                f_m = 0.0 if error_m_norm == np.inf else (
-                    np.inf if error_m_norm == 0.0 else error_m_norm ** (-1.0 / order))
-                f_0 = np.inf if error_norm == 0.0 else error_norm ** (-1.0 / (order + 1))
-                f_p = 0.0 if error_p_norm == np.inf else (
-                    np.inf if error_p_norm == 0.0 else error_p_norm ** (-1.0 / (order + 2)))
-                # np.argmax: the first of equal maxima
-                best = f_m
-                delta_order = -1
-                if f_0 > best:
-                    best = f_0
-                    delta_order = 0
-                if f_p > best:
-                    best = f_p
-                    delta_order = 1
-                order += delta_order
-                factor = min(MAX_FACTOR, safety * best)
+                order, factor = select_order(D, order, scale, error_norm, safety)
                 h_abs *= factor
                 # change_D now (the interpolant below uses the re-sampled D, as scipy's)
                 change_D(D, order, factor, R, U, RU, Dtmp)

@@ -139,3 +139,56 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
             break
         dy_norm_old = dy_norm
     return converged, k + 1, nfev, finite
+
+
+@njit(cache=True, nogil=True, inline="always")
+def update_differences(D, d, order):
+    """The modified divided differences after an accepted step with correction d (scipy's
+    BDF._step_impl): D[order + 2] = d - D[order + 1], D[order + 1] = d, then D[i] += D[i + 1]."""
+    n = D.shape[1]
+    for m in range(n):
+        D[order + 2, m] = d[m] - D[order + 1, m]
+        D[order + 1, m] = d[m]
+    for i in range(order, -1, -1):
+        for m in range(n):
+            D[i, m] += D[i + 1, m]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def select_order(D, order, scale, error_norm, safety):
+    """The next order (order - 1, order or order + 1) and step-size factor from the error
+    estimates at the three orders, as scipy's BDF (np.argmax: the first of equal maxima).
+    Returns (order, factor)."""
+    n = D.shape[1]
+    if order > 1:
+        ec = ERROR_CONST[order - 1]
+        acc = 0.0
+        for m in range(n):
+            rm = ec * D[order, m] / scale[m]
+            acc += rm * rm
+        error_m_norm = math.sqrt(acc / n)
+    else:
+        error_m_norm = np.inf
+    if order < MAX_ORDER:
+        ec = ERROR_CONST[order + 1]
+        acc = 0.0
+        for m in range(n):
+            rm = ec * D[order + 2, m] / scale[m]
+            acc += rm * rm
+        error_p_norm = math.sqrt(acc / n)
+    else:
+        error_p_norm = np.inf
+    f_m = 0.0 if error_m_norm == np.inf else (
+        np.inf if error_m_norm == 0.0 else error_m_norm ** (-1.0 / order))
+    f_0 = np.inf if error_norm == 0.0 else error_norm ** (-1.0 / (order + 1))
+    f_p = 0.0 if error_p_norm == np.inf else (
+        np.inf if error_p_norm == 0.0 else error_p_norm ** (-1.0 / (order + 2)))
+    best = f_m
+    delta_order = -1
+    if f_0 > best:
+        best = f_0
+        delta_order = 0
+    if f_p > best:
+        best = f_p
+        delta_order = 1
+    return order + delta_order, min(MAX_FACTOR, safety * best)

@@ -18,8 +18,8 @@ from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
 from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
                       spacing10)
-from ..output import (grow_output, output_full, record_step, save_step, solve_counters,
-                      start_output, start_status)
+from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
+                      start_status)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
                      fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
@@ -27,6 +27,7 @@ from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FA
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, save_step,
           record_step)
+MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -83,13 +84,9 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
 
     t = t0
     call_rhs(rhs, t, y, p, f)
-    nfev = 1
-    njev = nlu = naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count)
 
     if t1 == t0 or not all_finite(f):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)

@@ -12,15 +12,15 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs_row
-from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
-                       step_factor_reject)
+from ..control import select_initial_step
 from ..interpolation import dense_coefficients, extra_stages
-from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
-                      solve_counters, start_output, start_status)
-from .step import all_finite, all_finite_row, rk_step
+from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_status)
+from .step import advance_step, all_finite, all_finite_row
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (interpolant_needed, save_step, record_step)
+INLINE = (advance_step, interpolant_needed, save_step, record_step)
+MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True)
@@ -66,13 +66,9 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
     # inside it costs reference-count traffic on every step.
     t = t0
     call_rhs_row(rhs, t, y, p, K, 0)
-    nfev = 1
-    naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count)
 
     # a NaN in y0 would make the step size NaN, and no NaN comparison ends the loop
     if t1 == t0 or not (all_finite_row(K, 0) and all_finite(y0)):
@@ -105,80 +101,17 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
             if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
                                        t_out, seg_t, ev_t):
                 break
-            # ---- attempt steps until one is accepted ---------------------------------------
-            spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-            if adaptive:
-                if h_abs > max_step:
-                    h_abs = max_step
-                elif h_abs < spacing_min:
-                    h_abs = spacing_min
-            step_rejected = False
-            accepted = False
-            error_norm = 0.0
-            while not accepted:
-                if max_steps > 0 and attempts >= max_steps:
-                    status = st.MAX_STEPS
-                    break
-                attempts += 1
-                if adaptive:
-                    # written so that a NaN step size also ends here (never loops forever)
-                    if not (h_abs >= spacing_min and h_abs >= min_step):
-                        # a collapse caused by NaN/inf (f failed) is reported as such
-                        # (solve_ivp only: the step-by-step classes keep scipy's message)
-                        if math.isfinite(error_norm):
-                            status = st.STEP_TOO_SMALL
-                        else:
-                            status = st.NON_FINITE
-                        break
-                    t_new = t + direction * h_abs
-                    if direction * (t_new - t1) > 0.0:
-                        t_new = t1
-                elif naccept + 1 >= n_fixed:
-                    t_new = t1
-                else:
-                    t_new = t0 + direction * (naccept + 1) * h_abs
-                h = t_new - t
-                rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp)
-                nfev += s - 1
-                # written out, not all_finite(y_new): the inlined helper's early return kept
-                # one reference-count increment/decrement pair on y_new per step
-                finite = True
-                for i in range(n):
-                    if not math.isfinite(y_new[i]):
-                        finite = False
-                        break
-                if not adaptive:
-                    if not finite:
-                        status = st.NON_FINITE
-                        break
-                    call_rhs_row(rhs, t_new, y_new, p, K, s)
-                    nfev += 1
-                    accepted = True
-                    break
-                fsal_error = use_e3 or E[s] != 0.0
-                if fsal_error:
-                    # the error estimate uses f(t_new, y_new) (FSAL methods, DOP853)
-                    call_rhs_row(rhs, t_new, y_new, p, K, s)
-                    nfev += 1
-                error_scale(y, y_new, rtol, atol, scale)
-                error_norm = rk_error_norm(K, E, E3, use_e3, h, scale) if finite else np.inf
-                if error_norm < 1.0:
-                    h_abs = abs(h) * step_factor_accept(error_norm, error_exponent, step_rejected)
-                    if not fsal_error:
-                        call_rhs_row(rhs, t_new, y_new, p, K, s)
-                        nfev += 1
-                    accepted = True
-                else:
-                    h_abs = abs(h) * step_factor_reject(error_norm, error_exponent)
-                    step_rejected = True
-                    nreject += 1
+            # ---- attempt steps until one is accepted (explicit/step.py) ---------------------
+            status, accepted, t_new, h, h_abs, nf, nr, attempts = advance_step(
+                rhs, p, t, y, t0, t1, direction, h_abs, adaptive, n_fixed, naccept, max_step,
+                min_step, max_steps, attempts, rtol, atol, C, A, B, E, E3, use_e3,
+                error_exponent, K, y_new, ytmp, scale, True)
+            nfev += nf
+            nreject += nr
             if not accepted:
                 finished = True
                 break
             naccept += 1
-            if not all_finite_row(K, s):
-                # f is non-finite at the new state: keep the state reached, report the failure
-                status = st.NON_FINITE
 
             # ---- dense output, events, saving ----------------------------------------------
             # the interpolant is needed for events, dense output, or a t_eval point strictly

@@ -19,8 +19,8 @@ from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, ev
                         num_jac_dense)
 from ..linalg import band_lu_solve
 from ..newton import jacobian_scratch, newton_tolerance, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
-from ..output import (grow_output, output_full, record_step, save_step, solve_counters,
-                      start_output, start_status)
+from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
+                      start_status)
 from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN_FACTOR,
                      NEWTON_MAXITER, P00, P01, P02, P10, P11, P12, P20, P21, P22, factor_radau,
                      factor_radau_band, mass_times, mass_times_band, predict_factor,
@@ -29,6 +29,7 @@ from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (factor_radau, radau_newton, mass_times, lu_factor_inline, lu_solve, save_step,
           record_step)
+MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True)
@@ -124,13 +125,9 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
 
     t = t0
     call_rhs(rhs, t, y, p, f)
-    nfev = 1
-    njev = nlu = naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count)
 
     if t1 == t0 or not all_finite(f):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)

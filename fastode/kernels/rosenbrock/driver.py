@@ -19,8 +19,8 @@ from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, eva
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
-                      solve_counters, start_output, start_status)
+from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_status)
 from .coefficients import MAX_SINGULAR
 from .dense import rosenbrock_dense
 from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
@@ -29,6 +29,7 @@ from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_erro
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
           rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
+MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -85,13 +86,9 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
-    nfev = 1
-    njev = nlu = naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     ev_count, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                ev_count)
 
     if t1 == t0 or not all_finite(fy):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)

@@ -13,16 +13,15 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs, call_rhs_row
-from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
-                       step_factor_reject)
-from ..explicit.step import all_finite, all_finite_row, rk_step
+from ..control import select_initial_step
+from ..explicit.step import advance_step, all_finite, all_finite_row
 from ..interpolation import dense_coefficients, evaluate_dense, extra_stages
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
                         evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
-from ..output import (grow_output, interpolant_needed, output_full, record_step, save_step,
-                      solve_counters, start_output, start_status)
+from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
+                      solve_counters, start_status)
 from ..rosenbrock.coefficients import (MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
                                        R4_d)
 from ..rosenbrock.dense import rosenbrock_dense
@@ -30,8 +29,9 @@ from ..rosenbrock.step import (combine_stages, fill_w_hairer, hairer_stages,
                                rosenbrock_error_norm, rosenbrock_step_size)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
+INLINE = (advance_step, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
           rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
+MACROS = (begin_solve,)
 
 # internal statuses: a leg stopped at a switch point (never returned by solve_ivp)
 STIFF = 2
@@ -71,13 +71,9 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
 
     t = t0
     call_rhs_row(rhs, t, y, p, K, 0)
-    nfev = 1
-    naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     _, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                _)
     h_abs = 0.0
     if t1 == t0 or not all_finite_row(K, 0):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
@@ -93,7 +89,6 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
         nfev += 1
     n_stiff = 0
     n_nonstiff = 0
-    fsal_error = E[s] != 0.0
     finished = False
 
     while not finished:
@@ -106,57 +101,18 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
             if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
                                        t_out, seg_t, ev_t):
                 break
-            # ---- attempt steps until one is accepted (as explicit_rk_solve) ----------------
-            spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-            if h_abs > max_step:
-                h_abs = max_step
-            elif h_abs < spacing_min:
-                h_abs = spacing_min
-            step_rejected = False
-            accepted = False
-            error_norm = 0.0
-            h = 0.0
-            t_new = t
-            while not accepted:
-                if max_steps > 0 and attempts >= max_steps:
-                    status = st.MAX_STEPS
-                    break
-                attempts += 1
-                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
-                    if math.isfinite(error_norm):
-                        status = st.STEP_TOO_SMALL
-                    else:
-                        status = st.NON_FINITE
-                    break
-                t_new = t + direction * h_abs
-                if direction * (t_new - t1) > 0.0:
-                    t_new = t1
-                h = t_new - t
-                rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp)
-                nfev += s - 1
-                finite = all_finite(y_new)
-                if fsal_error:
-                    call_rhs_row(rhs, t_new, y_new, p, K, s)
-                    nfev += 1
-                error_scale(y, y_new, rtol, atol, scale)
-                error_norm = rk_error_norm(K, E, E, False, h, scale) if finite else np.inf
-                if error_norm < 1.0:
-                    h_abs = abs(h) * step_factor_accept(error_norm, error_exponent, step_rejected)
-                    if not fsal_error:
-                        call_rhs_row(rhs, t_new, y_new, p, K, s)
-                        nfev += 1
-                    accepted = True
-                else:
-                    h_abs = abs(h) * step_factor_reject(error_norm, error_exponent)
-                    step_rejected = True
-                    nreject += 1
+            # ---- attempt steps until one is accepted (explicit/step.py) ---------------------
+            status, accepted, t_new, h, h_abs, nf, nr, attempts = advance_step(
+                rhs, p, t, y, t0, t1, direction, h_abs, True, 0, 0, max_step, min_step,
+                max_steps, attempts, rtol, atol, C, A, B, E, E, False, error_exponent, K, y_new,
+                ytmp, scale, True)
+            nfev += nf
+            nreject += nr
             if not accepted:
                 finished = True
                 break
             naccept += 1
-            if not all_finite_row(K, s):
-                status = st.NON_FINITE
-            elif detect:
+            if status == st.SUCCESS and detect:
                 # ---- stiffness detection (dopri5.f): h ||k7 - k6|| / ||y_new - y6|| ----------
                 # ytmp still holds y6, the input of the last stage (c = 1)
                 num = 0.0
@@ -251,13 +207,9 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
-    nfev = 1
-    njev = nlu = naccept = nreject = attempts = 0
-    # output buffers (kernels/output.py): they grow only between steps, outside the hot loop
-    (t_out, y_out, n_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index, events_per_step,
-     _, g_old, g_new, found_theta, found_index, ybuf) = start_output(
-        n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples)
-    i_eval = n_seg = n_ev = 0
+    # the counters, output buffers and event workspace (a macro: kernels/output.py)
+    begin_solve(n, q, t0, y0, p, t_eval, use_t_eval, dense, event_addresses, event_samples,
+                _)
     h_abs = 0.0
     if t1 == t0 or not all_finite(fy):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
