@@ -11,23 +11,21 @@ import numpy as np
 from numba import njit
 
 from .. import status as st
-from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
-from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
+from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
-from .coefficients import MAX_SINGULAR
 from .dense import rosenbrock_dense
-from .step import (combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
+from .step import (rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
                    rosenbrock_step_size)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
+INLINE = (rosenbrock_attempts, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
           rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
 MACROS = (begin_solve,)
 
@@ -134,136 +132,16 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 njev += 1
             nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
 
-            # ---- attempt steps until one is accepted ---------------------------------------
-            step_rejected = False
-            accepted = False
-            err_norm = 0.0
-            t_new = t
-            h = 0.0
-            while not accepted:
-                if max_steps > 0 and attempts >= max_steps:
-                    status = st.MAX_STEPS
-                    break
-                spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-                if h_abs > max_step:
-                    h_abs = max_step
-                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
-                    status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
-                    break
-                attempts += 1
-                t_new = t + direction * h_abs
-                if direction * (t_new - t1) > 0.0:
-                    t_new = t1
-                h = t_new - t
-                # iteration matrix
-                if banded:
-                    # W = a M - b J in band storage (M: identity or banded, checked in Python)
-                    if kind == 1:
-                        wa = 1.0
-                        wb = h * ROS23_D
-                    else:
-                        wa = 1.0 / (gamma * h)
-                        wb = 1.0
-                    for j in range(n):
-                        for r in range(kl):
-                            Wb[r, j] = 0.0
-                        for i in range(max(0, j - ku), min(n, j + kl + 1)):
-                            Wb[kv + i - j, j] = -wb * Jb[ku + i - j, j]
-                        if has_mass:
-                            for i in range(max(0, j - ku), min(n, j + kl + 1)):
-                                Wb[kv + i - j, j] += wa * mass[i, j]
-                        else:
-                            Wb[kv, j] += wa
-                    info = band_lu_factor(Wb, kl, ku, piv)
-                elif kind == 1:
-                    hd = h * ROS23_D
-                    if has_mass:
-                        for i in range(n):
-                            for j in range(n):
-                                W[i, j] = mass[i, j] - hd * J[i, j]
-                    else:
-                        for i in range(n):
-                            for j in range(n):
-                                W[i, j] = -hd * J[i, j]
-                            W[i, i] += 1.0
-                else:
-                    fac = 1.0 / (gamma * h)
-                    fill_w_hairer(J, mass, has_mass, fac, W)
-                if not banded:
-                    info = lu_factor(W, piv)
-                nlu += 1
-                if info != 0:
-                    n_singular += 1
-                    nreject += 1
-                    step_rejected = True
-                    if n_singular >= MAX_SINGULAR:
-                        status = SINGULAR
-                        break
-                    h_abs = 0.5 * abs(h)
-                    continue
-                if kind == 1:
-                    # ode23s (Shampine & Reichelt 1997), W = M - h d J
-                    hd = h * ROS23_D
-                    for st_i in range(s):
-                        if st_i == 0:
-                            for m in range(n):
-                                K[0, m] = fy[m] + hd * ft[m]
-                        elif st_i == 1:
-                            for m in range(n):
-                                ytmp[m] = y[m] + 0.5 * h * K[0, m]
-                            call_rhs(rhs, t + 0.5 * h, ytmp, p, fbuf)
-                            # cbuf = M k1
-                            if has_mass:
-                                for m in range(n):
-                                    acc = 0.0
-                                    for r in range(n):
-                                        acc += mass[m, r] * K[0, r]
-                                    cbuf[m] = acc
-                            else:
-                                for m in range(n):
-                                    cbuf[m] = K[0, m]
-                            for m in range(n):
-                                K[1, m] = fbuf[m] - cbuf[m]
-                        else:
-                            for m in range(n):
-                                K[1, m] += K[0, m]
-                                y_new[m] = y[m] + h * K[1, m]
-                            call_rhs(rhs, t + h, y_new, p, f_new)
-                            # k3 = W \ (F2 - e32 (M k2 - F1) - 2 (M k1 - F0) + h d T)
-                            for m in range(n):
-                                K[2, m] = f_new[m] - 2.0 * (cbuf[m] - fy[m]) + hd * ft[m]
-                            if has_mass:
-                                for m in range(n):
-                                    acc = 0.0
-                                    for r in range(n):
-                                        acc += mass[m, r] * K[1, r]
-                                    cbuf[m] = acc
-                            else:
-                                for m in range(n):
-                                    cbuf[m] = K[1, m]
-                            for m in range(n):
-                                K[2, m] -= ROS23_E32 * (cbuf[m] - fbuf[m])
-                        if banded:
-                            band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
-                        else:
-                            lu_solve_row(W, piv, K, st_i)
-                else:
-                    hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
-                                  mass, has_mass, rhs, p, ytmp, fbuf, cbuf)
-                if kind == 1:
-                    h6 = h / 6.0
-                    for m in range(n):
-                        err[m] = h6 * (K[0, m] - 2.0 * K[1, m] + K[2, m])
-                    nfev += 2
-                else:
-                    combine_stages(s, B, E, y, K, y_new, err)
-                    nfev += s - 1
-                err_norm = rosenbrock_error_norm(y, y_new, err, atol, rtol)
-                accepted, h_abs, h_acc, err_acc = rosenbrock_step_size(
-                    err_norm, exponent, h, naccept, h_acc, err_acc, step_rejected)
-                if not accepted:
-                    step_rejected = True
-                    nreject += 1
+            # ---- attempt steps until one is accepted (rosenbrock/step.py) ------------------
+            (status, accepted, t_new, h, h_abs, nf, nl, nr, attempts, n_singular, h_acc,
+             err_acc) = rosenbrock_attempts(
+                kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y, fy, ft,
+                J, Jb, W, Wb, piv, banded, kl, ku, mass, has_mass, K, y_new, f_new, ytmp, fbuf,
+                cbuf, err, rtol, atol, h_abs, max_step, min_step, max_steps, attempts, naccept,
+                n_singular, h_acc, err_acc)
+            nfev += nf
+            nlu += nl
+            nreject += nr
             if not accepted:
                 finished = True
                 break

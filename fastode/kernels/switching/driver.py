@@ -16,20 +16,20 @@ from ..callbacks import call_rhs, call_rhs_row
 from ..control import select_initial_step
 from ..explicit.step import advance_step, all_finite, all_finite_row
 from ..interpolation import dense_coefficients, evaluate_dense, extra_stages
-from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
-                        evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, evaluate_jacobian,
+                        fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
-from ..rosenbrock.coefficients import (MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
+from ..rosenbrock.coefficients import (R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c,
                                        R4_d)
 from ..rosenbrock.dense import rosenbrock_dense
-from ..rosenbrock.step import (combine_stages, fill_w_hairer, hairer_stages,
+from ..rosenbrock.step import (rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages,
                                rosenbrock_error_norm, rosenbrock_step_size)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (advance_step, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
+INLINE = (rosenbrock_attempts, advance_step, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
           rosenbrock_error_norm, rosenbrock_step_size, interpolant_needed, save_step, record_step)
 MACROS = (begin_solve,)
 
@@ -264,51 +264,16 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                         norm_j = row
             nfev += fd_time_derivative(rhs, p, t, y, fy, ft, ftmp)
 
-            # ---- attempt steps until one is accepted ---------------------------------------
-            step_rejected = False
-            accepted = False
-            err_norm = 0.0
-            t_new = t
-            h = 0.0
-            while not accepted:
-                if max_steps > 0 and attempts >= max_steps:
-                    status = st.MAX_STEPS
-                    break
-                spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-                if h_abs > max_step:
-                    h_abs = max_step
-                if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
-                    status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
-                    break
-                attempts += 1
-                t_new = t + direction * h_abs
-                if direction * (t_new - t1) > 0.0:
-                    t_new = t1
-                h = t_new - t
-                fac = 1.0 / (gamma * h)
-                fill_w_hairer(J, J, False, fac, W)
-                info = lu_factor(W, piv)
-                nlu += 1
-                if info != 0:
-                    n_singular += 1
-                    nreject += 1
-                    step_rejected = True
-                    if n_singular >= MAX_SINGULAR:
-                        status = SINGULAR
-                        break
-                    h_abs = 0.5 * abs(h)
-                    continue
-                # ---- stages, y_new and the error estimate (kernels/rosenbrock/step.py)
-                hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, W, False, -1, 0, piv, J, False,
-                              rhs, p, ytmp, fbuf, cbuf)
-                combine_stages(s, B, E, y, K, y_new, err)
-                nfev += s - 1
-                err_norm = rosenbrock_error_norm(y, y_new, err, atol, rtol)
-                accepted, h_abs, h_acc, err_acc = rosenbrock_step_size(
-                    err_norm, exponent, h, naccept, h_acc, err_acc, step_rejected)
-                if not accepted:
-                    step_rejected = True
-                    nreject += 1
+            # ---- attempt steps until one is accepted (rosenbrock/step.py) ------------------
+            (status, accepted, t_new, h, h_abs, nf, nl, nr, attempts, n_singular, h_acc,
+             err_acc) = rosenbrock_attempts(
+                0, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y, fy, ft, J, W,
+                W, W, piv, False, -1, 0, J, False, K, y_new, f_new, ytmp, fbuf, cbuf, err, rtol,
+                atol, h_abs, max_step, min_step, max_steps, attempts, naccept, n_singular, h_acc,
+                err_acc)
+            nfev += nf
+            nlu += nl
+            nreject += nr
             if not accepted:
                 finished = True
                 break
