@@ -287,3 +287,9 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
             nreject += 1
     return (status, accepted, t_new, h, h_abs, nfev, nlu, nreject, attempts, n_singular, h_acc,
             err_acc)
+
+
+# the same as a function of its own, for the step-by-step classes (switching/advance.py): numba
+# cannot inline a call of more than 30 arguments (Python passes them as *args)
+rosenbrock_attempts_call = njit(cache=True, nogil=True, error_model="numpy")(
+    rosenbrock_attempts.py_func)

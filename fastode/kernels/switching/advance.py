@@ -3,20 +3,18 @@ class (``*_leg_start``, ``*_leg_advance``; moved from kernels/switching.py)."""
 
 import math
 
-import numpy as np
 from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs, call_rhs_row
-from ..control import (error_scale, rk_error_norm, select_initial_step, step_factor_accept,
-                       step_factor_reject)
-from ..explicit.step import all_finite, all_finite_row, rk_step
+from ..control import select_initial_step
+from ..explicit.step import advance_step, all_finite, all_finite_row
 from ..interpolation import dense_coefficients
-from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, SINGULAR,
-                        evaluate_jacobian, fd_jacobian_dense, fd_time_derivative)
-from ..rosenbrock.coefficients import (FAC_MAX, FAC_MIN, MAX_SINGULAR, R4_A, R4_B, R4_C, R4_E,
-                                       R4_GAMMA, R4_H, R4_c, R4_d, SAFE)
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD_GROUPED, JAC_USER, evaluate_jacobian,
+                        fd_jacobian_dense, fd_time_derivative)
+from ..rosenbrock.coefficients import R4_A, R4_B, R4_C, R4_E, R4_GAMMA, R4_H, R4_c, R4_d
 from ..rosenbrock.dense import rosenbrock_dense
+from ..rosenbrock.step import rosenbrock_attempts_call as rosenbrock_attempts
 from .solve import (BACK_HRHO, NONSTIFF, NONSTIFF_RESET, NONSTIFF_STEPS, STIFF, STIFF_HRHO,
                     STIFF_SIGNALS)
 
@@ -91,55 +89,18 @@ def explicit_leg_advance(rhs, p, sv, t1, y, y_new, K, ytmp, scale, Q, rtol, atol
     h_abs = sv[L_H_ABS]
     direction = 1.0 if t1 >= t else -1.0
     error_exponent = -1.0 / (error_order + 1.0)
-    fsal_error = E[s] != 0.0
-    status = st.SUCCESS
     sv[L_H] = 0.0
-    spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-    if h_abs > max_step:
-        h_abs = max_step
-    elif h_abs < spacing_min:
-        h_abs = spacing_min
-    step_rejected = False
-    accepted = False
-    error_norm = 0.0
-    h = 0.0
-    t_new = t
-    while not accepted:
-        if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
-            if math.isfinite(error_norm):
-                status = st.STEP_TOO_SMALL
-            else:
-                status = st.NON_FINITE
-            break
-        t_new = t + direction * h_abs
-        if direction * (t_new - t1) > 0.0:
-            t_new = t1
-        h = t_new - t
-        rk_step(rhs, p, t, y, h, C, A, B, K, y_new, ytmp)
-        sv[L_NFEV] += s - 1
-        finite = all_finite(y_new)
-        if fsal_error:
-            call_rhs_row(rhs, t_new, y_new, p, K, s)
-            sv[L_NFEV] += 1.0
-        error_scale(y, y_new, rtol, atol, scale)
-        error_norm = rk_error_norm(K, E, E, False, h, scale) if finite else np.inf
-        if error_norm < 1.0:
-            h_abs = abs(h) * step_factor_accept(error_norm, error_exponent, step_rejected)
-            if not fsal_error:
-                call_rhs_row(rhs, t_new, y_new, p, K, s)
-                sv[L_NFEV] += 1.0
-            accepted = True
-        else:
-            h_abs = abs(h) * step_factor_reject(error_norm, error_exponent)
-            step_rejected = True
-            sv[L_NREJECT] += 1.0
+    # the attempts of explicit_leg_solve
+    status, accepted, t_new, h, h_abs, nf, nr, _ = advance_step(
+        rhs, p, t, y, t, t1, direction, h_abs, True, 0, 0, max_step, min_step, 0, 0, rtol, atol,
+        C, A, B, E, E, False, error_exponent, K, y_new, ytmp, scale, True)
+    sv[L_NFEV] += nf
+    sv[L_NREJECT] += nr
     sv[L_H_ABS] = h_abs
     if not accepted:
         return status
     sv[L_NACCEPT] += 1.0
-    if not all_finite_row(K, s):
-        status = st.NON_FINITE
-    else:
+    if status == st.SUCCESS:
         # stiffness detection (dopri5.f): h ||k7 - k6|| / ||y_new - y6||, ytmp holds y6
         num = 0.0
         den = 0.0
@@ -208,12 +169,10 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     sv[L_T] the new point; Q = the step's dense-output coefficients. Returns SUCCESS,
     :data:`NONSTIFF` (the step was taken and the leg should switch; sv[L_H_ABS] is then the
     explicit leg's first step), or a failure: no step taken, or NON_FINITE with the step taken
-    (sv[L_H] != 0). ``scale`` is no longer used (the error norm computes the scale on the fly);
-    it stays in the signature of the caller's work arrays.
+    (sv[L_H] != 0). ``scale``: a scratch row.
     """
     n = y.shape[0]
     gamma, A, C, c, d, B, E, H = R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H
-    s = B.shape[0]
     t = sv[L_T]
     h_abs = sv[L_H_ABS]
     direction = 1.0 if t1 >= t else -1.0
@@ -243,143 +202,15 @@ def rodas_leg_advance(rhs, jac, use_jac, p, sv, t1, y, y_new, fy, f_new, J, W, p
     n_singular = sv[L_N_SINGULAR]
     h_acc = sv[L_H_ACC]
     err_acc = sv[L_ERR_ACC]
-    step_rejected = False
-    accepted = False
-    err_norm = 0.0
-    t_new = t
-    h = 0.0
-    while not accepted:
-        spacing_min = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-        if h_abs > max_step:
-            h_abs = max_step
-        if not (h_abs >= spacing_min and h_abs >= min_step):  # NaN-safe
-            status = st.STEP_TOO_SMALL if math.isfinite(err_norm) else st.NON_FINITE
-            break
-        t_new = t + direction * h_abs
-        if direction * (t_new - t1) > 0.0:
-            t_new = t1
-        h = t_new - t
-        fac = 1.0 / (gamma * h)
-        for i in range(n):
-            for j in range(n):
-                W[i, j] = -J[i, j]
-            W[i, i] += fac
-        # ---- LU of W = I / (gamma h) - J, partial pivoting (linalg.lu_factor) ---------------
-        info = 0
-        for k in range(n):
-            pk = k
-            best = abs(W[k, k])
-            for i in range(k + 1, n):
-                v = abs(W[i, k])
-                if v > best:
-                    best = v
-                    pk = i
-            piv[k] = pk
-            if best == 0.0:
-                if info == 0:
-                    info = k + 1
-                continue
-            if pk != k:
-                for j in range(n):
-                    tmp = W[k, j]
-                    W[k, j] = W[pk, j]
-                    W[pk, j] = tmp
-            inv = 1.0 / W[k, k]
-            for i in range(k + 1, n):
-                W[i, k] *= inv
-                f = W[i, k]
-                if f != 0.0:
-                    for j in range(k + 1, n):
-                        W[i, j] -= f * W[k, j]
-        sv[L_NLU] += 1.0
-        if info != 0:
-            n_singular += 1
-            sv[L_NREJECT] += 1.0
-            step_rejected = True
-            if n_singular >= MAX_SINGULAR:
-                status = SINGULAR
-                break
-            h_abs = 0.5 * abs(h)
-            continue
-        # ---- stages: W k_i = f(t + c_i h, y + sum_j A_ij k_j) + sum_j (C_ij / h) k_j
-        #      + h d_i f_t, then y_new = y + sum b_i k_i, err = sum e_i k_i
-        hinv = 1.0 / h
-        for i in range(s):
-            if i == 0:
-                for m in range(n):
-                    fbuf[m] = fy[m]
-            else:
-                for m in range(n):
-                    acc = 0.0
-                    for j in range(i):
-                        acc += A[i, j] * K[j, m]
-                    ytmp[m] = y[m] + acc
-                call_rhs(rhs, t + c[i] * h, ytmp, p, fbuf)
-            hd = h * d[i]
-            for m in range(n):
-                acc = 0.0
-                for j in range(i):
-                    acc += C[i, j] * K[j, m]
-                K[i, m] = fbuf[m] + acc * hinv + hd * ft[m]
-            # K[i] = W^-1 K[i] with the LU factors (linalg.lu_solve_row)
-            for k in range(n):
-                pk = piv[k]
-                if pk != k:
-                    tmp = K[i, k]
-                    K[i, k] = K[i, pk]
-                    K[i, pk] = tmp
-            for k in range(n):
-                acc = K[i, k]
-                for j in range(k):
-                    acc -= W[k, j] * K[i, j]
-                K[i, k] = acc
-            for k in range(n - 1, -1, -1):
-                acc = K[i, k]
-                for j in range(k + 1, n):
-                    acc -= W[k, j] * K[i, j]
-                K[i, k] = acc / W[k, k]
-        for m in range(n):
-            acc = 0.0
-            acc_e = 0.0
-            for i in range(s):
-                acc += B[i] * K[i, m]
-                acc_e += E[i] * K[i, m]
-            y_new[m] = y[m] + acc
-            err[m] = acc_e
-        sv[L_NFEV] += s - 1
-        # ---- error norm: RMS of err / (atol + rtol max(|y|, |y_new|)) (control.py's
-        #      error_scale + rms_norm_scaled), y_new finite
-        acc = 0.0
-        finite = True
-        for i in range(n):
-            sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol[i]
-            ri = err[i] / sc
-            acc += ri * ri
-            if not math.isfinite(y_new[i]):
-                finite = False
-        err_norm = math.sqrt(acc / n)
-        if not (err_norm < np.inf) or not finite:
-            err_norm = np.inf
-        if err_norm <= 1.0:
-            fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-            if sv[L_LEG_NACCEPT] > 0:
-                fac_gus = (h_acc / abs(h)) * (err_norm * err_norm / err_acc) ** exponent
-                fac_gus = min(FAC_MAX, max(FAC_MIN, fac_gus / SAFE))
-                fac = max(fac, fac_gus)
-            h_acc = abs(h)
-            err_acc = max(err_norm, 1e-2)
-            h_abs = abs(h) / fac
-            if step_rejected:
-                h_abs = min(h_abs, abs(h))
-            accepted = True
-        else:
-            if math.isfinite(err_norm):
-                fac = min(FAC_MAX, max(FAC_MIN, err_norm ** exponent / SAFE))
-            else:
-                fac = FAC_MAX
-            h_abs = abs(h) / fac
-            step_rejected = True
-            sv[L_NREJECT] += 1.0
+    # the attempts of rodas_leg_solve (``scale`` serves as the stages' scratch row)
+    (status, accepted, t_new, h, h_abs, nf, nl, nr, _, n_singular, h_acc,
+     err_acc) = rosenbrock_attempts(
+        0, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y, fy, ft, J, W, W, W,
+        piv, False, -1, 0, J, False, K, y_new, f_new, ytmp, fbuf, scale, err, rtol, atol, h_abs,
+        max_step, min_step, 0, 0, sv[L_LEG_NACCEPT], n_singular, h_acc, err_acc)
+    sv[L_NFEV] += nf
+    sv[L_NLU] += nl
+    sv[L_NREJECT] += nr
     sv[L_H_ABS] = h_abs
     sv[L_N_SINGULAR] = n_singular
     sv[L_H_ACC] = h_acc
