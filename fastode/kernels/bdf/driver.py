@@ -158,18 +158,14 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     order = 1
     n_equal_steps = 0
     lu_valid = False
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- one step, as scipy's BDF._step_impl -----------------------------------
             spacing = spacing10(t, direction)
             # a change of h re-samples D (scipy's change_D, written out at the top of the
@@ -314,7 +310,6 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                     accepted = True
             if not accepted:
                 # D may hold a pending re-sampling: unused from here on
-                finished = True
                 break
             # ---- accepted: update D, choose order and next h ---------------------------
             naccept += 1
@@ -343,17 +338,12 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                finished = True
-                break
-            t = t_new
-            for m in range(n):
-                y[m] = y_new[m]
-            if status != st.SUCCESS:
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+            elif status != st.EVENT_FAILED:
+                t = t_new
+                for m in range(n):
+                    y[m] = y_new[m]
 
     counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,

@@ -114,18 +114,14 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     h_jac = 0.0       # |h| of the first step attempted with the current J (0: none yet)
     lu_valid = False
     h_lu = 0.0
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- one step ----------------------------------------------------------------
             spacing = spacing10(t, direction)
             if fixed:
@@ -281,7 +277,6 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 else:
                     accepted = True
             if not accepted:
-                finished = True
                 break
             naccept += 1
             # f(t_new, y_new) from the last stage (first same as last)
@@ -355,28 +350,24 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                finished = True
-                break
-            for m in range(n):
-                y[m] = y_new[m]
-                f[m] = fbuf[m]
-            t = t_new
-            if status != st.SUCCESS:
-                finished = True
-                break
-            if recompute_jac:
-                nfev += fresh_jacobian(use_jac, rhs, jac, p, t, y, res, atol, J, Jb, kl, ku,
-                                       group_ptr, group_cols, col_ptr, rows, jac_factor, hvec,
-                                       yscale, ytmp, fbuf, cmax, cscale)
-                njev += 1
-                current_jac = True
-                h_jac = 0.0
-                lu_valid = False
-            else:
-                current_jac = False
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+            elif status != st.EVENT_FAILED:
+                for m in range(n):
+                    y[m] = y_new[m]
+                    f[m] = fbuf[m]
+                t = t_new
+                if status == st.SUCCESS:
+                    if recompute_jac:
+                        nfev += fresh_jacobian(use_jac, rhs, jac, p, t, y, res, atol, J, Jb, kl, ku,
+                                               group_ptr, group_cols, col_ptr, rows, jac_factor, hvec,
+                                               yscale, ytmp, fbuf, cmax, cscale)
+                        njev += 1
+                        current_jac = True
+                        h_jac = 0.0
+                        lu_valid = False
+                    else:
+                        current_jac = False
 
     counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,

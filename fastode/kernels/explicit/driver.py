@@ -89,18 +89,14 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
         # step k spans [t0 + k h, t0 + (k+1) h]; the last one ends exactly at t1
         h_abs = first_step
         n_fixed = max(1, int(math.ceil(abs(t1 - t0) / h_abs - 1e-9)))
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- attempt steps until one is accepted (explicit/step.py) ---------------------
             status, accepted, t_new, h, h_abs, nf, nr, attempts = advance_step(
                 rhs, p, t, y, t0, t1, direction, h_abs, adaptive, n_fixed, naccept, max_step,
@@ -109,7 +105,6 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
             nfev += nf
             nreject += nr
             if not accepted:
-                finished = True
                 break
             naccept += 1
 
@@ -126,19 +121,14 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                finished = True
-                break
-            # f(t_new, y_new) becomes the next step's first stage (FSAL)
-            t = t_new
-            for i in range(n):
-                y[i] = y_new[i]
-                K[0, i] = K[s, i]
-            if status != st.SUCCESS:
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+            elif status != st.EVENT_FAILED:
+                # f(t_new, y_new) becomes the next step's first stage (FSAL)
+                t = t_new
+                for i in range(n):
+                    y[i] = y_new[i]
+                    K[0, i] = K[s, i]
 
     counters = solve_counters(4, nfev, naccept, nreject, t, 0, 0, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,

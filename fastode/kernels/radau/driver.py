@@ -156,18 +156,14 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     have_sol = False
     t_sol = t0
     h_sol = 1.0
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- one step, as scipy's Radau._step_impl ---------------------------------
             spacing = spacing10(t, direction)
             if h_abs > max_step:
@@ -311,7 +307,6 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                 else:
                     accepted = True
             if not accepted:
-                finished = True
                 break
             naccept += 1
             recompute_jac = n_iter > 2 and rate > 1e-3
@@ -364,25 +359,20 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                finished = True
-                break
-            have_sol = True
-            t_sol = t
-            h_sol = h
-            for m in range(n):
-                y_sol[m] = y[m]
-                Q_sol[m, 0] = Q[m, 0]
-                Q_sol[m, 1] = Q[m, 1]
-                Q_sol[m, 2] = Q[m, 2]
-                y[m] = y_new[m]
-                f[m] = f_new[m]
-            t = t_new
-            if status != st.SUCCESS:
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+            elif status != st.EVENT_FAILED:
+                have_sol = True
+                t_sol = t
+                h_sol = h
+                for m in range(n):
+                    y_sol[m] = y[m]
+                    Q_sol[m, 0] = Q[m, 0]
+                    Q_sol[m, 1] = Q[m, 1]
+                    Q_sol[m, 2] = Q[m, 2]
+                    y[m] = y_new[m]
+                    f[m] = f_new[m]
+                t = t_new
 
     counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,

@@ -105,18 +105,14 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     n_singular = 0
     h_acc = 0.0
     err_acc = 1.0
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- Jacobian and df/dt at (t, y) -----------------------------------------------
             # (every step: the dense and user modes inlined, the others evaluate_jacobian's call)
             if use_jac == JAC_FD:
@@ -143,7 +139,6 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
             nlu += nl
             nreject += nr
             if not accepted:
-                finished = True
                 break
             naccept += 1
             n_singular = 0
@@ -163,18 +158,13 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                finished = True
-                break
-            t = t_new
-            for i in range(n):
-                y[i] = y_new[i]
-                fy[i] = f_new[i]
-            if status != st.SUCCESS:
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+            elif status != st.EVENT_FAILED:
+                t = t_new
+                for i in range(n):
+                    y[i] = y_new[i]
+                    fy[i] = f_new[i]
 
     counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,

@@ -89,18 +89,14 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
         nfev += 1
     n_stiff = 0
     n_nonstiff = 0
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- attempt steps until one is accepted (explicit/step.py) ---------------------
             status, accepted, t_new, h, h_abs, nf, nr, attempts = advance_step(
                 rhs, p, t, y, t0, t1, direction, h_abs, True, 0, 0, max_step, min_step,
@@ -109,7 +105,6 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
             nfev += nf
             nreject += nr
             if not accepted:
-                finished = True
                 break
             naccept += 1
             if status == st.SUCCESS and detect:
@@ -141,25 +136,18 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                    evaluate_dense(y, Q, theta_stop, ybuf, 0)
-                    for i in range(n):
-                        y[i] = ybuf[0, i]
-                finished = True
-                break
-            t = t_new
-            for i in range(n):
-                y[i] = y_new[i]
-                K[0, i] = K[s, i]
-            if status != st.SUCCESS:
-                finished = True
-                break
-            if n_stiff >= STIFF_SIGNALS and direction * (t - t1) < 0.0:
-                status = STIFF
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+                evaluate_dense(y, Q, theta_stop, ybuf, 0)
+                for i in range(n):
+                    y[i] = ybuf[0, i]
+            elif status != st.EVENT_FAILED:
+                t = t_new
+                for i in range(n):
+                    y[i] = y_new[i]
+                    K[0, i] = K[s, i]
+                if status == st.SUCCESS and n_stiff >= STIFF_SIGNALS and direction * (t - t1) < 0.0:
+                    status = STIFF
 
     counters = solve_counters(8, nfev, naccept, nreject, t, 0, 0, h_abs, attempts)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
@@ -230,18 +218,14 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     err_acc = 1.0
     n_back = 0
     norm_j = 0.0
-    finished = False
-
-    while not finished:
+    while status == st.SUCCESS and direction * (t - t1) < 0.0:
         t_out, y_out, seg_t, seg_h, seg_data, ev_t, ev_y, ev_index = grow_output(
             use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out, y_out, seg_t, seg_h,
             seg_data, ev_t, ev_y, ev_index)
 
-        while True:
-            finished = direction * (t - t1) >= 0.0
-            if finished or output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step,
-                                       t_out, seg_t, ev_t):
-                break
+        while (status == st.SUCCESS and direction * (t - t1) < 0.0
+               and not output_full(use_t_eval, dense, n_out, n_seg, n_ev, events_per_step, t_out,
+                                   seg_t, ev_t)):
             # ---- Jacobian, its infinity norm, and df/dt at (t, y) ---------------------------
             # (fastode.kernels.jacobian; every step: the dense and user modes inlined)
             if use_jac != JAC_CONSTANT:
@@ -275,7 +259,6 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
             nlu += nl
             nreject += nr
             if not accepted:
-                finished = True
                 break
             naccept += 1
             n_singular = 0
@@ -302,29 +285,22 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
                 event_terminal, event_samples, g_old, g_new, ybuf, found_theta, found_index,
                 ev_count, ev_t, ev_y, ev_index, n_ev, dense, use_t_eval, t_eval, i_eval,
                 direction, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg)
-            if status == st.EVENT_FAILED or status == st.TERMINATED:
-                if status == st.TERMINATED:
-                    t = t + theta_stop * h
-                    evaluate_dense(y, Q, theta_stop, ybuf, 0)
-                    for i in range(n):
-                        y[i] = ybuf[0, i]
-                finished = True
-                break
-            t = t_new
-            for i in range(n):
-                y[i] = y_new[i]
-                fy[i] = f_new[i]
-            if status != st.SUCCESS:
-                finished = True
-                break
-            if n_back >= NONSTIFF_STEPS and direction * (t - t1) < 0.0:
-                status = NONSTIFF
-                # the explicit leg starts from the stiff method's next step, capped so that
-                # it starts inside its stability region
-                if norm_j > 0.0:
-                    h_abs = min(h_abs, 2.0 / norm_j)
-                finished = True
-                break
+            if status == st.TERMINATED:
+                t = t + theta_stop * h
+                evaluate_dense(y, Q, theta_stop, ybuf, 0)
+                for i in range(n):
+                    y[i] = ybuf[0, i]
+            elif status != st.EVENT_FAILED:
+                t = t_new
+                for i in range(n):
+                    y[i] = y_new[i]
+                    fy[i] = f_new[i]
+                if status == st.SUCCESS and n_back >= NONSTIFF_STEPS and direction * (t - t1) < 0.0:
+                    status = NONSTIFF
+                    # the explicit leg starts from the stiff method's next step, capped so that
+                    # it starts inside its stability region
+                    if norm_j > 0.0:
+                        h_abs = min(h_abs, 2.0 / norm_j)
 
     counters = solve_counters(8, nfev, naccept, nreject, t, njev, nlu, h_abs, attempts)
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
