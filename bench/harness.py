@@ -155,11 +155,12 @@ class KernelCall:
         self.t_eval_end = t_eval_end
         self.t_eval = np.array([self.t1]) if t_eval_end else np.zeros(1)
         tab = chosen.tableau
-        self.args = (self.address, self.p, self.t0, self.t1, self.y0, self.rtol, self.atol,
-                     tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order,
-                     tab.C_extra, tab.A_extra, tab.P, True, 0.0, np.inf, 0.0, 0,
-                     self.t_eval, bool(t_eval_end), False,
-                     _NO_EVENTS_I, _NO_EVENTS_F, _NO_EVENTS_I, 4)
+        # the option groups of fastode.kernels.options, as fastode/ivp_explicit.py passes them
+        self.args = (self.address, self.p, self.t0, self.t1, self.y0, (self.rtol, self.atol),
+                     (tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order,
+                      tab.C_extra, tab.A_extra, tab.P), (True, 0.0, np.inf, 0.0, 0),
+                     (self.t_eval, bool(t_eval_end), False),
+                     (_NO_EVENTS_I, _NO_EVENTS_F, _NO_EVENTS_I, 4))
 
     def __call__(self):
         return explicit_rk_solve(*self.args)
@@ -183,17 +184,10 @@ class KernelCall:
 # Not cached on disk: numba's cache would not notice changes to explicit_rk_solve (defined in
 # another file, numba#1833) and would keep timing the old kernel. Compiling costs ~1-2 s.
 @njit(cache=False, nogil=True)
-def _kernel_loop(reps, rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, E3, use_e3, error_order,
-                 C_extra, A_extra, P, adaptive, first_step, max_step, min_step, max_steps,
-                 t_eval, use_t_eval, dense, event_addresses, event_directions, event_terminal,
-                 event_samples):
+def _kernel_loop(reps, rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events):
     nfev = 0.0
     for _ in range(reps):
-        out = explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, E3, use_e3,
-                                error_order, C_extra, A_extra, P, adaptive, first_step,
-                                max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                                event_addresses, event_directions, event_terminal,
-                                event_samples)
+        out = explicit_rk_solve(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events)
         nfev += out[12][0]
     return nfev
 

@@ -144,17 +144,21 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             left = 0
         te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else DUMMY_T_EVAL
         if stiff:
-            out = rodas_leg_solve(rhs.address, jac_address, int(mode), p, t, t1, y, rtol, atol,
-                                  h_next, max_step, min_step, left, te, use_t_eval,
-                                  bool(dense_output), addresses, directions, terminal,
-                                  event_samples, ev_count, *structure, True)
+            out = rodas_leg_solve(rhs.address, jac_address, p, t, t1, y, (rtol, atol),
+                                  (h_next, max_step, min_step, left),
+                                  (te, use_t_eval, bool(dense_output)),
+                                  (addresses, directions, terminal, event_samples), ev_count,
+                                  (np.int64(mode), *structure, np.int64(-1), np.int64(-1)),
+                                  True)
             q = out[6].shape[1] // m - 1
         else:
-            out = explicit_leg_solve(rhs.address, p, t, t1, y, rtol, atol, tab.C, tab.A, tab.B,
-                                     tab.E, tab.error_order, tab.C_extra, tab.A_extra, tab.P,
-                                     h_next, max_step, min_step, left, te, use_t_eval,
-                                     bool(dense_output), addresses, directions, terminal,
-                                     event_samples, ev_count, True)
+            out = explicit_leg_solve(rhs.address, p, t, t1, y, (rtol, atol),
+                                     (tab.C, tab.A, tab.B, tab.E, tab.E3, False, tab.error_order,
+                                      tab.C_extra, tab.A_extra, tab.P),
+                                     (True, h_next, max_step, min_step, left),
+                                     (te, use_t_eval, bool(dense_output)),
+                                     (addresses, directions, terminal, event_samples), ev_count,
+                                     True)
             q = q_explicit
         legs.append((q, out))
         status = int(out[0])

@@ -71,12 +71,13 @@ def run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, 
         addresses, terminal, directions = NO_EVENTS_I, NO_EVENTS_I, NO_EVENTS_F
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = explicit_rk_solve(
-        rhs.address, p, t0, t1, y0_real, rtol, atol,
-        tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order, tab.C_extra, tab.A_extra,
-        tab.P, chosen.adaptive, first_step, max_step, min_step,
-        int(max_steps or 0), t_eval_arr if t_eval_arr is not None else DUMMY_T_EVAL,
-        t_eval_arr is not None, bool(dense_output), addresses, directions, terminal,
-        event_samples)
+        rhs.address, p, t0, t1, y0_real, (rtol, atol),
+        (tab.C, tab.A, tab.B, tab.E, tab.E3, chosen.use_e3, tab.error_order, tab.C_extra,
+         tab.A_extra, tab.P),
+        (chosen.adaptive, first_step, max_step, min_step, int(max_steps or 0)),
+        (t_eval_arr if t_eval_arr is not None else DUMMY_T_EVAL, t_eval_arr is not None,
+         bool(dense_output)),
+        (addresses, directions, terminal, event_samples))
     status = int(status)
     if rhs.errors or compiled_events or (rhs.failure is not None and rhs.failure.flag[0]):
         # fun or an event raised (or fun returned another length): re-raise it, as scipy

@@ -2,11 +2,14 @@
 
 Implicit driver contract
 ------------------------
-Every implicit family driver is an ``@njit(cache=True, nogil=True)`` function
+Every implicit method is a fastode.kernels.family.MethodDriver called with the flat arguments
 
     driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step, max_step,
            min_step, max_steps, t_eval, use_t_eval, dense, event_addresses, event_directions,
            event_terminal, event_samples)
+
+which it packs into the few option groups its compiled family driver takes
+(fastode.kernels.options: tolerances, mass matrix, step limits, output, events, Jacobian).
 
 * ``rhs``, ``jac``: int64 C function addresses (fastode.kernels.callbacks); ``jac`` writes the
   n x n matrix df/dy row-major into its ``out`` argument; it is 0 when there is no user Jacobian.
@@ -63,12 +66,11 @@ from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, 
 from .ivp_jacobian import (CONSTANT_JAC, FD_STRUCT, band_of, compile_jac, dense_matrix,
                            jacobian_structure, real_pairs_structure)
 from .kernels import status as st
-from .kernels.bdf import bdf_solve as _bdf_kernel
+from .kernels.bdf import bdf_solve
 from .kernels import bdf as _bdf_kernels, radau as _radau_kernels, rosenbrock as _rosenbrock_kernels, esdirk as _esdirk_kernels
-from .kernels.family import MethodDriver
 from .kernels.progress import announce_compiles
 from .kernels.jacobian import JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR
-from .kernels.radau import radau_solve as _radau_kernel
+from .kernels.radau import radau_solve
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.esdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
                              kvaerno5_solve)
@@ -76,9 +78,6 @@ from .results import MESSAGES, MIN_STEP_MESSAGE, OdeResult
 from .rhs import Extras, compile_event, forget_stale_failures, raise_failures
 
 announce_compiles(_bdf_kernels, _radau_kernels, _rosenbrock_kernels, _esdirk_kernels)
-# a MethodDriver each, like the families with bound coefficients (kernel_call unwraps them)
-radau_solve = MethodDriver("Radau", _radau_kernel)
-bdf_solve = MethodDriver("BDF", _bdf_kernel)
 # method name or family -> driver (see the module docstring)
 DRIVERS = {
     "Rodas4": rodas4_solve,

@@ -117,10 +117,11 @@ def solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0, max_ste
     atol_arr = np.full(n, atol)
     p_arr = p if p.shape[0] > 0 else np.zeros(1)
     result = explicit_rk_solve(
-        address, p_arr, t0, t1, y0, rtol_arr, atol_arr, tableau.C, tableau.A, tableau.B,
-        tableau.E, tableau.E3, tableau.use_e3, tableau.error_order, tableau.C_extra,
-        tableau.A_extra, tableau.P, tableau.adaptive, step, max_step, 0.0, 0, t_eval, True,
-        False, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), 1)
+        address, p_arr, t0, t1, y0, (rtol_arr, atol_arr),
+        (tableau.C, tableau.A, tableau.B, tableau.E, tableau.E3, tableau.use_e3,
+         tableau.error_order, tableau.C_extra, tableau.A_extra, tableau.P),
+        (tableau.adaptive, step, max_step, 0.0, 0), (t_eval, True, False),
+        (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), 1))
     status = result[0]
     n_out = result[3]
     return status, result[2][:n_out]

@@ -27,8 +27,12 @@ def contract_call(fun, t_span, y0, method, **options):
     kernel, args, keep = kernel_call(fun, t_span, y0, method, **options)
     coefficients = driver_for(method_registry.lookup(method)).coefficients
     assert all(a is b for a, b in zip(args, coefficients))
-    return kernel, args[len(coefficients):], keep
+    # (rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, events, jacobian)
+    groups = args[len(coefficients):]
+    assert len(groups) == 12
+    return kernel, (MassMatrix(*groups[7]), Jacobian(*groups[11])), keep
 from fastode.kernels.jacobian import JAC_FD, JAC_FD_GROUPED
+from fastode.kernels.options import Jacobian, MassMatrix
 from fastode.kernels.esdirk import implicit_euler_fixed_solve
 from fastode.rhs import FallbackWarning
 
@@ -157,9 +161,9 @@ def test_fixed_step_implicit_euler_banded():
     driver, args, _ = kernel_call(heat, (0.0, h * steps), u0, "implicit_euler", step=h,
                                   lband=1, uband=1)
     # the ESDIRK family driver with the fixed-step method's coefficients (its flag `fixed` last)
-    coefficients = implicit_euler_fixed_solve.coefficients
+    coefficients = implicit_euler_fixed_solve.coefficients[0]
     assert driver is implicit_euler_fixed_solve.driver and coefficients[-1] is True
-    assert all(a is b for a, b in zip(args, coefficients)) and args[-2:] == (1, 1)
+    assert args[0] is coefficients and tuple(args[-1][-2:]) == (1, 1)
     sol = fastode.solve_ivp(heat, (0.0, h * steps), u0, lband=1, uband=1, **kw)
     assert sol.success and sol.t.size == steps + 1
     np.testing.assert_allclose(sol.y[:, -1], backward_euler(h, steps), rtol=0, atol=1e-9)
@@ -193,11 +197,11 @@ def test_banded_call_arguments(method):
     """lband/uband reach the driver as kl, ku with grouped finite differences and the (1, 1)
     placeholder mass; without them: the dense path (kl = ku = -1)."""
     heat, u0, _, _, _ = heat_problem(50)
-    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method, lband=1, uband=1)
-    assert args[2] == JAC_FD_GROUPED and args[-2:] == (1, 1)
-    assert args[9].shape == (1, 1) and not args[10]  # mass placeholder, has_mass False
-    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method)
-    assert args[2] == JAC_FD and args[-2:] == (-1, -1)
+    _, (mass, jac), _ = contract_call(heat, (0.0, 0.1), u0, method, lband=1, uband=1)
+    assert jac.use_jac == JAC_FD_GROUPED and (jac.kl, jac.ku) == (1, 1)
+    assert mass.mass.shape == (1, 1) and not mass.has_mass  # placeholder, has_mass False
+    _, (mass, jac), _ = contract_call(heat, (0.0, 0.1), u0, method)
+    assert jac.use_jac == JAC_FD and (jac.kl, jac.ku) == (-1, -1)
 
 
 # ---- jac_sparsity -------------------------------------------------------------------------
@@ -210,8 +214,8 @@ def test_jac_sparsity_band_pattern(method):
     heat, u0, _, _, _ = heat_problem(n)
     pattern = scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n))
     kw = dict(method=method, rtol=1e-6, atol=1e-9)
-    _, args, _ = contract_call(heat, (0.0, 0.1), u0, method, jac_sparsity=pattern)
-    assert args[2] == JAC_FD_GROUPED and args[-2:] == (1, 1)
+    _, (_, jac), _ = contract_call(heat, (0.0, 0.1), u0, method, jac_sparsity=pattern)
+    assert jac.use_jac == JAC_FD_GROUPED and (jac.kl, jac.ku) == (1, 1)
     by_band = fastode.solve_ivp(heat, (0.0, 0.1), u0, lband=1, uband=1, **kw)
     for pat in (pattern, pattern.toarray()):
         sol = fastode.solve_ivp(heat, (0.0, 0.1), u0, jac_sparsity=pat, **kw)
@@ -250,8 +254,8 @@ def test_jac_sparsity_sparse_pattern_groups(method):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FallbackWarning)
             if name == "grouped":
-                _, args, _ = contract_call(ring, (0.0, 0.05), u0, method, **extra)
-                assert args[2] == JAC_FD_GROUPED and args[-2:] == (-1, -1)
+                _, (_, jac), _ = contract_call(ring, (0.0, 0.05), u0, method, **extra)
+                assert jac.use_jac == JAC_FD_GROUPED and (jac.kl, jac.ku) == (-1, -1)
             start = next(counter)
             sol = fastode.solve_ivp(ring, (0.0, 0.05), u0, **extra, **kw)
         assert sol.success

@@ -90,9 +90,10 @@ def _explicit_one(i, rhs, params, y0, t0, t1, rtol, atol, C, A, B, E, E3, use_e3
     y0_i = y0[0] if y0.shape[0] == 1 else y0[i]
     use_t_eval = mode == SAVE_TRAJECTORY or mode == SAVE_OBSERVE
     result = explicit_rk_solve(
-        rhs, p, t0, t1, y0_i, rtol, atol, C, A, B, E, E3, use_e3, error_order, C_extra,
-        A_extra, P, adaptive, first_step, max_step, min_step, max_steps, t_eval,
-        use_t_eval, dense, event_addresses, event_directions, event_terminal, event_samples)
+        rhs, p, t0, t1, y0_i, (rtol, atol),
+        (C, A, B, E, E3, use_e3, error_order, C_extra, A_extra, P),
+        (adaptive, first_step, max_step, min_step, max_steps), (t_eval, use_t_eval, dense),
+        (event_addresses, event_directions, event_terminal, event_samples))
     ybuf = np.empty(y0.shape[1])
     obuf = np.empty(out.shape[1])
     _store_explicit_one(i, mode, obs, t1, p, t_eval, result[0], result[1], result[2],

@@ -5,35 +5,40 @@ arrays) is a separate compiled entry point: numba links the whole family driver 
 optimises that module again, ~15 s per method on a cold cache (measured: Rodas5P 16.8 s, then
 Rodas4 16.0 s and Rosenbrock23 14.4 s more). Binding the coefficients in Python instead makes
 every method of a family the same call signature of one driver: one compile per family. The
-coefficients travel as arguments (the arrays were arguments of the family driver already), so
-the arithmetic, and the results, are the same.
+coefficients travel as the driver's first argument (a tuple), so the arithmetic, and the
+results, are the same.
 """
 import numba
 
+from .options import implicit_groups
+
 
 class MethodDriver:
-    """A family driver with one method's leading arguments bound.
+    """A family driver with one method's coefficients bound, called with the implicit driver
+    contract's flat arguments (fastode.ivp_implicit), which it packs into the option groups the
+    compiled driver takes (kernels/options.py).
 
-    ``MethodDriver(name, family_driver, *coefficients)(*args)`` is
-    ``family_driver(*coefficients, *args)``.
+    ``MethodDriver(name, family_driver, coefficients)(*flat)`` is
+    ``family_driver(coefficients, *implicit_groups(*flat))``; without coefficients (Radau, BDF)
+    ``family_driver(*implicit_groups(*flat))``.
     """
     __slots__ = ("name", "driver", "coefficients")
 
-    def __init__(self, name, driver, *coefficients):
+    def __init__(self, name, driver, coefficients=None):
         self.name = name
         self.driver = driver
-        self.coefficients = coefficients
+        self.coefficients = () if coefficients is None else (coefficients,)
 
     def __call__(self, *args):
-        return self.driver(*self.coefficients, *args)
+        return self.driver(*self.coefficients, *implicit_groups(*args))
 
     def kernel_args(self, *args):
         """``(kernel, full_args)``: the compiled family driver and everything it is called with
         (for calling it from numba code, e.g. a benchmark's ``@njit`` loop)."""
-        return self.driver, self.coefficients + args
+        return self.driver, self.coefficients + implicit_groups(*args)
 
     def coefficient_types(self):
-        """numba types of the bound arguments (equal across a family: one compile)."""
+        """numba types of the bound coefficients (equal across a family: one compile)."""
         return tuple(numba.typeof(c) for c in self.coefficients)
 
     def __repr__(self):

@@ -62,5 +62,6 @@ from .dense import bdf_interpolant, bdf_dense
 from ..expand import ensure_expanded
 
 ensure_expanded("bdf.driver", "bdf.solve")
-from .solve import bdf_solve  # noqa: E402
+from .solve import bdf_driver  # noqa: E402
+from .methods import bdf_solve  # noqa: E402
 from .advance import bdf_start, bdf_advance

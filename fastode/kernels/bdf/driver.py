@@ -33,10 +33,7 @@ MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-              max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-              event_addresses, event_directions, event_terminal, event_samples,
-              group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
+def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, events, jacobian):
     """Integrate M y' = f(t, y, p) from t0 to t1 with variable-order NDF (see the module doc).
 
     The implicit driver contract of fastode.ivp_implicit, in its STRUCTURED and BANDED form:
@@ -56,11 +53,12 @@ def bdf_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, firs
     solve, once per Jacobian evaluation (evaluate_jacobian, after a failed Newton) or per event
     step (record_events). The code follows scipy's ``BDF._step_impl`` line by line.
     """
-    if group_ptr is None:
-        group_ptr = np.zeros(1, dtype=np.int64)
-        group_cols = np.zeros(1, dtype=np.int64)
-        col_ptr = np.zeros(1, dtype=np.int64)
-        rows = np.zeros(1, dtype=np.int64)
+    rtol, atol = tolerances
+    mass, has_mass = mass_matrix
+    first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
     n = y0.shape[0]
     q = MAX_ORDER
     n_events = event_addresses.shape[0]

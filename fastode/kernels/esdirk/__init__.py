@@ -56,5 +56,5 @@ ensure_expanded("esdirk.driver", "esdirk.solve")
 from .solve import esdirk_solve  # noqa: E402
 from .methods import (KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D, KV5_SD, KV5_SA, KV5_SB, KC4_A, KC4_C,
                       KC4_E, KC4_AL, KC4_D, KC4_SD, KC4_SA, KC4_SB, IE_A, IE_C, IE_E, IE_AL, IE_D,
-                      IE_SD, _ESDIRKMethod, kvaerno5_solve, kencarp4_solve, implicit_euler_solve,
+                      IE_SD, kvaerno5_solve, kencarp4_solve, implicit_euler_solve,
                       implicit_euler_fixed_solve)

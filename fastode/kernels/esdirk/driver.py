@@ -31,11 +31,8 @@ MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed,
-                 rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                 max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                 event_addresses, event_directions, event_terminal, event_samples,
-                 group_ptr, group_cols, col_ptr, rows, kl, ku):
+def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output,
+                 events, jacobian):
     """Integrate M y' = f(t, y, p) from t0 to t1 with a stiffly accurate ESDIRK tableau (see the
     module doc). ``fixed``: steps of exactly ``first_step``, no error control.
 
@@ -45,6 +42,13 @@ def esdirk_solve(A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_o
     banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` < 0: dense W, J by
     grouped finite differences). Counters = [nfev, naccept, nreject, t_final, njev, nlu].
     """
+    A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed = coefficients
+    rtol, atol = tolerances
+    mass, has_mass = mass_matrix
+    first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
     n = y0.shape[0]
     s = C.shape[0]
     gamma = A[s - 1, s - 1]

@@ -1,7 +1,6 @@
 """ESDIRK methods: each tableau bound to the driver (``kvaerno5_solve``, ``kencarp4_solve``,
 ``implicit_euler_solve``, ``implicit_euler_fixed_solve``; moved from kernels/sdirk.py)."""
 
-import numpy as np
 
 from ...tableaus.sdirk import IMPLICIT_EULER, KENCARP4, KVAERNO5
 from ..family import MethodDriver
@@ -18,43 +17,20 @@ IE_A, IE_C, IE_E, IE_AL, IE_D = (IMPLICIT_EULER.A, IMPLICIT_EULER.c, IMPLICIT_EU
 IE_SD = IMPLICIT_EULER.STAGE_DENSE
 
 
-class _ESDIRKMethod(MethodDriver):
-    """An ESDIRK method: esdirk_solve with its coefficients bound (fastode.kernels.family: one
-    compile for all of them), called with the implicit driver contract. Structured and banded
-    (fastode.ivp_implicit): without the trailing column groups and ``kl, ku``, dense
-    (``use_jac`` a bool: user Jacobian or finite differences)."""
-    __slots__ = ()
-
-    def __call__(self, *args):
-        return MethodDriver.__call__(self, *self._full(*args))
-
-    def kernel_args(self, *args):
-        return self.driver, self.coefficients + self._full(*args)
-
-    @staticmethod
-    def _full(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-              max_step, min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-              event_directions, event_terminal, event_samples, group_ptr=None, group_cols=None,
-              col_ptr=None, rows=None, kl=-1, ku=-1):
-        if group_ptr is None:
-            group_ptr = group_cols = col_ptr = rows = np.zeros(1, dtype=np.int64)
-            kl = ku = -1
-        return (rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                event_addresses, event_directions, event_terminal, event_samples, group_ptr,
-                group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
-
-
 # (A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed): see esdirk_solve
 # Kvaerno5 (ESDIRK 5(4), 7 stages)
-kvaerno5_solve = _ESDIRKMethod("Kvaerno5", esdirk_solve, KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D,
-                               KV5_SD, KV5_SA, KV5_SB, 0.2, True, 4, False)
+kvaerno5_solve = MethodDriver("Kvaerno5", esdirk_solve, (KV5_A, KV5_C, KV5_E, KV5_AL, KV5_D,
+                                                         KV5_SD, KV5_SA, KV5_SB, 0.2, True, 4,
+                                                         False))
 # KenCarp4 (ESDIRK 4(3), 6 stages, implicit part of ARK4(3)6L[2]SA)
-kencarp4_solve = _ESDIRKMethod("KenCarp4", esdirk_solve, KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D,
-                               KC4_SD, KC4_SA, KC4_SB, 0.25, True, 3, False)
+kencarp4_solve = MethodDriver("KenCarp4", esdirk_solve, (KC4_A, KC4_C, KC4_E, KC4_AL, KC4_D,
+                                                         KC4_SD, KC4_SA, KC4_SB, 0.25, True, 3,
+                                                         False))
 # adaptive backward Euler (error: filtered trapezoidal difference)
-implicit_euler_solve = _ESDIRKMethod("implicit_euler", esdirk_solve, IE_A, IE_C, IE_E, IE_AL,
-                                     IE_D, IE_SD, -1, -1, 0.5, True, 1, False)
+implicit_euler_solve = MethodDriver("implicit_euler", esdirk_solve,
+                                    (IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1,
+                                     False))
 # backward Euler with steps of exactly first_step (Newton to rtol/atol)
-implicit_euler_fixed_solve = _ESDIRKMethod("implicit_euler", esdirk_solve, IE_A, IE_C, IE_E,
-                                           IE_AL, IE_D, IE_SD, -1, -1, 0.5, True, 1, True)
+implicit_euler_fixed_solve = MethodDriver("implicit_euler", esdirk_solve,
+                                          (IE_A, IE_C, IE_E, IE_AL, IE_D, IE_SD, -1, -1, 0.5,
+                                           True, 1, True))

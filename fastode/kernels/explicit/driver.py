@@ -24,11 +24,7 @@ MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True)
-def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
-                      C, A, B, E, E3, use_e3, error_order, C_extra, A_extra, P,
-                      adaptive, first_step, max_step, min_step, max_steps,
-                      t_eval, use_t_eval, dense,
-                      event_addresses, event_directions, event_terminal, event_samples):
+def explicit_rk_solve(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events):
     """Integrate y' = f(t, y, p) from t0 to t1 with an explicit RK tableau.
 
     Parameters are plain arrays and scalars (see fastode.ivp for their meaning). ``adaptive``
@@ -44,6 +40,11 @@ def explicit_rk_solve(rhs, p, t0, t1, y0, rtol, atol,
         ``ev_*[:n_ev]``: event occurrences in time order.
         ``counters``: [nfev, naccept, nreject, t_final].
     """
+    rtol, atol = tolerances
+    C, A, B, E, E3, use_e3, error_order, C_extra, A_extra, P = tableau
+    adaptive, first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
     n = y0.shape[0]
     s = B.shape[0]
     m_extra = C_extra.shape[0]

@@ -48,7 +48,8 @@ from .newton import (NEWTON_MAXITER, MIN_FACTOR, FAIL_STATUS, MAX_SINGULAR_CUTS,
                      T22, TI00, TI01, TI02, TI10, TI11, TI12, TI20, TI21, TI22, P00, P01, P02, P10,
                      P11, P12, P20, P21, P22, predict_factor, factor_radau, radau_newton,
                      mass_times, mass_times_band, factor_radau_band, radau_newton_band)
-from .solve import radau_solve, radau_driver
+from .solve import radau_driver  # noqa: E402
+from .methods import radau_solve  # noqa: E402
 from .advance import (SV_T, SV_T1, SV_DIRECTION, SV_MAX_STEP, SV_MIN_STEP, SV_MAX_STEPS,
                       SV_NEWTON_TOL, SV_H_ABS, SV_H_ABS_OLD, SV_ERR_OLD, SV_CURRENT_JAC,
                       SV_LU_VALID, SV_HAVE_SOL, SV_T_SOL, SV_H_SOL, SV_ATTEMPTS, SV_NFEV, SV_NJEV,

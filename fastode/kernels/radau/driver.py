@@ -32,42 +32,11 @@ INLINE = (factor_radau, radau_newton, mass_times, lu_factor_inline, lu_solve, sa
 MACROS = (begin_solve,)
 
 
-@njit(cache=True, nogil=True)
-def radau_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                event_addresses, event_directions, event_terminal, event_samples,
-                group_ptr=None, group_cols=None, col_ptr=None, rows=None, kl=-1, ku=-1):
-    """Integrate M y' = f(t, y, p) from t0 to t1 with Radau IIA order 5 (see the module doc).
-
-    The implicit driver contract of fastode.ivp_implicit, structured and banded: ``use_jac``
-    is a Jacobian mode of fastode.kernels.jacobian (JAC_FD, JAC_USER, JAC_CONSTANT (called
-    like JAC_USER), JAC_FD_GROUPED; a bool is read as JAC_FD / JAC_USER), then the column
-    groups ``group_ptr, group_cols, col_ptr, rows`` and ``kl, ku`` (``kl`` >= 0: banded mode).
-    Without the trailing arguments: dense, as before them. ``mass`` (n, n) is used when
-    ``has_mass`` (in banded mode, inside the band only). Returns the 13-tuple of the contract,
-    counters = [nfev, naccept, nreject, t_final, njev, nlu].
-    """
-    if group_ptr is None:
-        no_groups = np.zeros(1, dtype=np.int64)
-        return radau_driver(rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass,
-                            has_mass, first_step, max_step, min_step, max_steps, t_eval,
-                            use_t_eval, dense, event_addresses, event_directions,
-                            event_terminal, event_samples, no_groups, no_groups, no_groups,
-                            no_groups, np.int64(-1), np.int64(-1))
-    return radau_driver(rhs, jac, np.int64(use_jac), p, t0, t1, y0, rtol, atol, mass, has_mass,
-                        first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                        event_addresses, event_directions, event_terminal, event_samples,
-                        group_ptr, group_cols, col_ptr, rows, np.int64(kl), np.int64(ku))
-
-
 # The hot loop's helpers (INLINE) are written out in the generated solve.py: numba would incref
 # and decref every array argument of each call (80-105 atomic updates per step on small systems,
 # kernel 1.2-2.1x slower; python bench/refcount/drivers.py --cases radau counts them).
 @njit(cache=True, nogil=True, error_model="numpy")
-def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step,
-                 max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                 event_addresses, event_directions, event_terminal, event_samples,
-                 group_ptr, group_cols, col_ptr, rows, kl, ku):
+def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, events, jacobian):
     """:func:`radau_solve` with every argument given (``use_jac`` an int mode).
 
     Banded mode (``kl`` >= 0): J in band storage (kl + ku + 1, n) from
@@ -78,6 +47,12 @@ def radau_driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, f
     path with J from the column groups (a sparse pattern that is not a narrow band). Otherwise
     the dense path, unchanged.
     """
+    rtol, atol = tolerances
+    mass, has_mass = mass_matrix
+    first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
     n = y0.shape[0]
     q = 3
     direction = 1.0 if t1 >= t0 else -1.0

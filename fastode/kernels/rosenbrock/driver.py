@@ -31,11 +31,8 @@ MACROS = (begin_solve,)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
-                     rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass,
-                     first_step, max_step, min_step, max_steps, t_eval, use_t_eval, dense,
-                     event_addresses, event_directions, event_terminal, event_samples,
-                     group_ptr, group_cols, col_ptr, rows, kl, ku):
+def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output,
+                     events, jacobian):
     """Integrate M y' = f(t, y, p) from t0 to t1 with a Rosenbrock method (see the module).
 
     ``kl`` >= 0: banded mode, J has kl sub- and ku super-diagonals (finite differences by the
@@ -45,6 +42,13 @@ def rosenbrock_solve(kind, gamma, A, C, c, d, B, E, H, error_order,
     Returns the implicit driver contract's 13-tuple (fastode.ivp_implicit); counters are
     [nfev, naccept, nreject, t_final, njev, nlu].
     """
+    kind, gamma, A, C, c, d, B, E, H, error_order = coefficients
+    rtol, atol = tolerances
+    mass, has_mass = mass_matrix
+    first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
     n = y0.shape[0]
     s = 3 if kind == 1 else B.shape[0]
     q = 2 if kind == 1 else H.shape[0] + 1

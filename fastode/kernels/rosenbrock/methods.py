@@ -12,12 +12,11 @@ from .solve import rosenbrock_solve
 # compile for all three); each is called with the implicit driver contract (+ Jacobian structure,
 # + band: kl, ku, -1 for dense)
 # Rodas4 (Hairer & Wanner's RODAS)
-rodas4_solve = MethodDriver("Rodas4", rosenbrock_solve, 0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d,
-                            R4_B, R4_E, R4_H, 3)
-# Rodas5P (Steinebach 2023)
-rodas5p_solve = MethodDriver("Rodas5P", rosenbrock_solve, 0, R5P_GAMMA, R5P_A, R5P_C, R5P_c,
-                             R5P_d, R5P_B, R5P_E, R5P_H, 4)
-# Rosenbrock23 (ode23s; its coefficients are written into the kernel: the arrays are unused)
-rosenbrock23_solve = MethodDriver("Rosenbrock23", rosenbrock_solve, 1, ROS23_D, _EMPTY_2D,
-                                  _EMPTY_2D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D, _EMPTY_1D,
-                                  _EMPTY_2D, 2)
+# coefficients: (kind, gamma, A, C, c, d, B, E, H, error_order), see rosenbrock_solve
+rodas4_solve = MethodDriver("Rodas4", rosenbrock_solve,
+                            (0, R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H, 3))
+rodas5p_solve = MethodDriver("Rodas5P", rosenbrock_solve,
+                             (0, R5P_GAMMA, R5P_A, R5P_C, R5P_c, R5P_d, R5P_B, R5P_E, R5P_H, 4))
+rosenbrock23_solve = MethodDriver("Rosenbrock23", rosenbrock_solve,
+                                  (1, ROS23_D, _EMPTY_2D, _EMPTY_2D, _EMPTY_1D, _EMPTY_1D,
+                                   _EMPTY_1D, _EMPTY_1D, _EMPTY_2D, 2))

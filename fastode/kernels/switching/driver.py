@@ -45,15 +45,18 @@ NONSTIFF_STEPS = 10    # consecutive such stiff-method steps -> switch back
 
 
 @njit(cache=True, nogil=True)
-def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, C_extra,
-                       A_extra, P, first_step, max_step, min_step, max_steps, t_eval,
-                       use_t_eval, dense, event_addresses, event_directions, event_terminal,
-                       event_samples, ev_count, detect):
+def explicit_leg_solve(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events, ev_count,
+                       detect):
     """An explicit FSAL RK leg with stiffness detection (see the module docstring).
 
     ``detect`` False: no detection (the leg runs to the end like RK45). ``max_steps`` <= 0:
     unlimited, else the attempts left. Returns the 13-tuple, then y at t_final.
     """
+    rtol, atol = tolerances
+    C, A, B, E, _, _, error_order, C_extra, A_extra, P = tableau
+    _, first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
     n = y0.shape[0]
     s = B.shape[0]
     m_extra = C_extra.shape[0]
@@ -155,10 +158,8 @@ def explicit_leg_solve(rhs, p, t0, t1, y0, rtol, atol, C, A, B, E, error_order, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, max_step,
-                    min_step, max_steps, t_eval, use_t_eval, dense, event_addresses,
-                    event_directions, event_terminal, event_samples, ev_count,
-                    group_ptr, group_cols, col_ptr, rows, detect):
+def rodas_leg_solve(rhs, jac, p, t0, t1, y0, tolerances, steps, output, events, ev_count, jacobian,
+                    detect):
     """A Rodas4 leg (no mass matrix) that stops with :data:`NONSTIFF` when the problem no
     longer looks stiff (see the module docstring); ``detect`` False: never.
 
@@ -166,6 +167,11 @@ def rodas_leg_solve(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, first_step, ma
     without a mass matrix, dense LU (the step written out: see the module docstring).
     Returns the 13-tuple, then y at t_final.
     """
+    rtol, atol = tolerances
+    first_step, max_step, min_step, max_steps = steps
+    t_eval, use_t_eval, dense = output
+    event_addresses, event_directions, event_terminal, event_samples = events
+    use_jac, group_ptr, group_cols, col_ptr, rows, _, _ = jacobian
     n = y0.shape[0]
     gamma, A, C, c, d, B, E, H = R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H
     s = B.shape[0]
