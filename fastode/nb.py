@@ -188,11 +188,12 @@ def solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, first_step=
     p_arr = p if p.shape[0] > 0 else np.zeros(1)
     no_i = np.zeros(1, dtype=np.int64)
     result = rosenbrock_solve(
-        tableau.kind, tableau.gamma, tableau.A, tableau.C, tableau.c, tableau.d, tableau.B,
-        tableau.E, tableau.H, tableau.error_order, address, 0, JAC_FD, p_arr, t0, t1, y0,
-        rtol_arr, atol_arr, np.zeros((1, 1)), False, first_step, max_step, 0.0, 0, t_eval, True,
-        False, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64), 1,
-        no_i, no_i, no_i, no_i, -1, -1)
+        (tableau.kind, tableau.gamma, tableau.A, tableau.C, tableau.c, tableau.d, tableau.B,
+         tableau.E, tableau.H, tableau.error_order), address, 0, p_arr, t0, t1, y0,
+        (rtol_arr, atol_arr), (np.zeros((1, 1)), False), (first_step, max_step, 0.0, 0),
+        (t_eval, True, False), (np.zeros(0, dtype=np.int64), np.zeros(0),
+                                np.zeros(0, dtype=np.int64), 1),
+        (np.int64(JAC_FD), no_i, no_i, no_i, no_i, np.int64(-1), np.int64(-1)))
     n_out = result[3]
     return result[0], result[2][:n_out], result[12]
 

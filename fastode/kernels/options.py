@@ -4,7 +4,7 @@ not 26-40 positional arguments).
 The drivers receive them as plain tuples in the field order below and unpack them on their
 first lines. Plain tuples, not these namedtuples: numba's dispatcher types a tuple of arrays
 and scalars in ~0.1 us per call, a namedtuple in ~0.6 us (measured with 5 groups: 1.4 against
-4.2 us per call; a flat 28-argument call 1.0 us). The namedtuples give the fields their names
+4.2 us per call; a flat 28-argument call 1.0 us: bench/dispatch_groups.py). The namedtuples give the fields their names
 for Python callers and documentation: ``tuple(Tolerances(rtol, atol))`` is the group.
 
     explicit_rk_solve(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events)
