@@ -328,3 +328,21 @@ def test_phase_portrait_and_branch_plot():
     ax2 = res.plot(component=0)
     assert "hopf" in ax2.get_legend_handles_labels()[1]
     plt.close("all")
+
+
+def lorenz_jac(t, y, s, r, b):
+    return np.array([[-s, s, 0.0], [r - y[2], -1.0, -y[0]], [y[1], y[0], -b]])
+
+
+def test_lyapunov_keeps_y0_and_repeats_exactly():
+    from fastode.analysis import lyapunov_exponents
+    # the kernel integrates in a copy: the caller's array is not the final state afterwards,
+    # and a second identical call gives the identical result
+    y0 = np.array([1.0, 1.0, 1.0])
+    first = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5)
+    np.testing.assert_array_equal(y0, [1.0, 1.0, 1.0])
+    second = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5)
+    np.testing.assert_array_equal(first.exponents, second.exponents)
+    # the user jac (compiled to write in place) gives the finite-difference spectrum
+    user = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5, jac=lorenz_jac)
+    np.testing.assert_allclose(user.exponents, first.exponents, rtol=1e-5, atol=1e-5)
