@@ -46,6 +46,7 @@ ALIASES = {"EM": "euler_maruyama", "em": "euler_maruyama", "sriw1": "SRIW1", "so
 NOISES = ("diagonal", "scalar", "additive", "general")
 
 _NO_ZSRC = np.zeros((1, 1))
+_ONE_PATH_OK = summary_message(np.zeros(1, dtype=np.int64))
 
 
 _TABLEAUS: dict = {}
@@ -422,14 +423,21 @@ def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal",
     run(c_drift.address, c_diff.address, compiled[2].address if use_dderiv else c_diff.address,
         P, y0_arr.reshape(1, n), ints, reals, mats, vecs, flags, zsrc, t_save, out, status,
         counters)
-    if any(c.errors or (c.failure is not None and c.failure.flag[0]) for c in compiled):
-        raise_failures(compiled, args, 1.0)
-    totals = counters.sum(axis=0)
+    for c in compiled:
+        if c.errors or (c.failure is not None and c.failure.flag[0]):
+            raise_failures(compiled, args, 1.0)
+            break
+    # one path: plain Python on its row (the array reductions cost ~1 us each per call)
+    totals = counters[0].tolist() if rows == 1 else counters.sum(axis=0).tolist()
+    if rows == 1 and status[0] == st.SUCCESS:
+        success, message = True, _ONE_PATH_OK
+    else:
+        success, message = bool((status >= 0).all()), summary_message(status)
     if params is not None:
         out = out.reshape(n_sets, n_paths, n, t_save.size)
         status = status.reshape(n_sets, n_paths)
         counters = counters.reshape(n_sets, n_paths, 4)
-    return SdeResult(t=t_save, y=out, status=status, success=bool((status >= 0).all()),
-                     message=summary_message(status), nfev=int(totals[0]), ngev=int(totals[1]),
-                     naccept=int(totals[2]), nreject=int(totals[3]), counters=counters,
-                     seed=seed, method=name, noise=noise, interpretation=interpretation)
+    return SdeResult(t=t_save, y=out, status=status, success=success, message=message,
+                     nfev=totals[0], ngev=totals[1], naccept=totals[2], nreject=totals[3],
+                     counters=counters, seed=seed, method=name, noise=noise,
+                     interpretation=interpretation)
