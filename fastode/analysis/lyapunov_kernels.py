@@ -3,8 +3,9 @@ dQ/dt = J(y) Q, with Q re-orthonormalised by modified Gram-Schmidt (a thin QR) e
 ``steps_per_renorm`` steps; the logarithms of R's diagonal accumulate the exponents.
 
 The Jacobian is the user's ``jac`` (C address, row-major) or forward differences
-(the increments of fastode.kernels.jacobian.fd_jacobian_dense, atol 1) at every RK stage. Kernels never raise: a
-non-finite state or a collapsed direction stops the run with NON_FINITE.
+(the increments of fastode.kernels.jacobian.fd_jacobian_dense, atol 1) at every RK stage.
+Kernels never raise: a non-finite state or a collapsed direction stops the run with
+NON_FINITE.
 """
 import math
 
