@@ -1,149 +1,22 @@
-"""The lecture's stability and phase-plane examples with fastode.analysis: one PNG each.
+"""The lecture's stability and phase-plane examples with fastode.analysis: one PNG each
+(the figures are listed in fastode/demo_analysis.py; the same as ``fastode demo analysis``).
 
-* analysis_sir.png: the SIR model in the (S, I) plane (nullclines, trajectories; the line
-  I = 0 is all equilibria, so none are marked);
-* analysis_predator_prey.png: Lotka-Volterra cycles around the centre (3, 2), the saddle at 0;
-* analysis_oscillators.png: harmonic (a centre) and damped (a stable focus) oscillators;
-* analysis_pendulum.png: the damped pendulum (foci at 2 k pi, saddles at (2 k + 1) pi), with
-  the energy as a Lyapunov function (dE/dt = -b v^2 <= 0 checked on the window);
-* analysis_lorenz.png: the Lorenz attractor and the convergence of its Lyapunov spectrum;
-* analysis_bifurcations.png: the Brusselator's branch of equilibria with its Hopf point at
-  b = 1 + a^2 (continuation), and the Rossler period-doubling diagram (a sweep).
-
-Run:  python examples/analysis_gallery.py [--out examples]   (needs matplotlib)
+Run:  python examples/analysis_gallery.py [--out examples] [--quick]   (needs matplotlib)
 """
 import argparse
 import os
 import sys
-import time
-
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import matplotlib  # noqa: E402
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import fastode  # noqa: E402
-from fastode.analysis import (bifurcation_diagram, continuation, lyapunov_check,  # noqa: E402
-                              lyapunov_exponents, phase_portrait)
-
-
-def sir(t, y, beta, gamma):
-    s, i = y[0], y[1]
-    return np.array([-beta * s * i, beta * s * i - gamma * i])
-
-
-def predator_prey(t, y, a, b, c, d):
-    return np.array([a * y[0] - b * y[0] * y[1], -c * y[1] + d * y[0] * y[1]])
-
-
-def oscillator(t, y, omega, zeta):
-    return np.array([y[1], -omega ** 2 * y[0] - 2.0 * zeta * omega * y[1]])
-
-
-def pendulum(t, y, b):
-    return np.array([y[1], -np.sin(y[0]) - b * y[1]])
-
-
-def lorenz(t, y, s, r, b):
-    return np.array([s * (y[1] - y[0]), y[0] * (r - y[2]) - y[1], y[0] * y[1] - b * y[2]])
-
-
-def brusselator(t, y, a, b):
-    return np.array([a - (b + 1) * y[0] + y[0] ** 2 * y[1], b * y[0] - y[0] ** 2 * y[1]])
-
-
-def rossler(t, y, p):
-    return np.array([-y[1] - y[2], y[0] + p[0] * y[1], p[1] + y[2] * (y[0] - p[2])])
-
-
-def figure_sir(out):
-    fig, ax = plt.subplots(figsize=(6, 5))
-    starts = [[0.999, 0.001], [0.9, 0.1], [0.7, 0.3], [0.5, 0.5], [0.3, 0.05]]
-    phase_portrait(sir, (0, 1), (0, 0.6), args=(0.5, 0.1), ax=ax, equilibria=False,
-                   trajectories=starts, t_span=(0, 150))
-    ax.axvline(0.1 / 0.5, color="k", ls=":", lw=1, label="S = gamma / beta (peak of I)")
-    ax.set(xlabel="S", ylabel="I", title="SIR (beta = 0.5, gamma = 0.1)")
-    ax.legend(fontsize=8)
-    fig.savefig(os.path.join(out, "analysis_sir.png"), dpi=110, bbox_inches="tight")
-
-
-def figure_predator_prey(out):
-    fig, ax = plt.subplots(figsize=(6, 5))
-    phase_portrait(predator_prey, (0.01, 9), (0.01, 6), args=(1.0, 0.5, 0.75, 0.25), ax=ax,
-                   trajectories=[[3.0, 1.0], [3.0, 0.5], [2.0, 2.0], [1.0, 1.0]],
-                   t_span=(0, 12))
-    ax.set(xlabel="prey", ylabel="predators", title="Lotka-Volterra: cycles around a centre")
-    fig.savefig(os.path.join(out, "analysis_predator_prey.png"), dpi=110, bbox_inches="tight")
-
-
-def figure_oscillators(out):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    for ax, zeta, title in ((axes[0], 0.0, "harmonic (zeta = 0): centre"),
-                            (axes[1], 0.15, "damped (zeta = 0.15): stable focus")):
-        phase_portrait(oscillator, (-2, 2), (-2, 2), args=(1.0, zeta), ax=ax,
-                       trajectories=[[1.0, 0.0], [1.8, 0.0]], t_span=(0, 25))
-        ax.set(xlabel="x", ylabel="v", title=title)
-    fig.savefig(os.path.join(out, "analysis_oscillators.png"), dpi=110, bbox_inches="tight")
-
-
-def figure_pendulum(out):
-    fig, ax = plt.subplots(figsize=(8, 5))
-    phase_portrait(pendulum, (-7, 7), (-3.2, 3.2), args=(0.25,), ax=ax,
-                   trajectories=[[0.0, 2.5], [-6.5, 3.0], [2.0, 0.0]], t_span=(0, 30))
-    check = lyapunov_check(lambda y: 0.5 * y[1] ** 2 + 1 - np.cos(y[0]), pendulum,
-                           region=[(-7, 7), (-3.2, 3.2)], args=(0.25,))
-    ax.set(xlabel="angle", ylabel="angular velocity",
-           title=f"damped pendulum (b = 0.25); energy: max dE/dt = {check.max_vdot:.1e}")
-    fig.savefig(os.path.join(out, "analysis_pendulum.png"), dpi=110, bbox_inches="tight")
-
-
-def figure_lorenz(out):
-    args = (10.0, 28.0, 8.0 / 3.0)
-    sol = fastode.solve_ivp(lorenz, (0, 60), [1.0, 1.0, 1.0], args=args, method="DOP853",
-                            rtol=1e-9, atol=1e-9, t_eval=np.linspace(0, 60, 12000))
-    start = time.perf_counter()
-    res = lyapunov_exponents(lorenz, [1.0, 1.0, 1.0], (0, 1010), args=args, transient=10)
-    seconds = time.perf_counter() - start
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    axes[0].plot(sol.y[0], sol.y[2], lw=0.4)
-    axes[0].set(xlabel="x", ylabel="z", title="Lorenz attractor (sigma 10, rho 28, beta 8/3)")
-    for j in range(3):
-        axes[1].plot(res.history_t, res.history[:, j], label=f"lambda_{j + 1} = "
-                     f"{res.exponents[j]:.4f}")
-    axes[1].set(xscale="log", xlabel="t", ylabel="running estimate",
-                title=f"Lyapunov spectrum (Benettin, T = 1000, {seconds * 1e3:.0f} ms); "
-                      f"sum {res.exponents.sum():.4f}")
-    axes[1].axhline(0, color="k", lw=0.5)
-    axes[1].legend(fontsize=8)
-    fig.savefig(os.path.join(out, "analysis_lorenz.png"), dpi=110, bbox_inches="tight")
-
-
-def figure_bifurcations(out):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    res = continuation(brusselator, [1.0, 1.0], 0.5, 1, args=(1.0, 0.5), p_max=3.5)
-    res.plot(axes[0], component=1)
-    h = res.hopfs[0]
-    axes[0].set(xlabel="b", ylabel="y*", title=f"Brusselator (a = 1): Hopf at b = "
-                f"{h['param']:.10f} (solid: stable)")
-    d = bifurcation_diagram(rossler, [1.0, 1.0, 0.0], 2, np.linspace(2.0, 6.0, 800),
-                            params=[0.2, 0.2, 0.0], transient=300.0, record=150.0)
-    d.plot(axes[1])
-    axes[1].set(xlabel="c", ylabel="maxima of x", title="Rossler (a = b = 0.2): period doubling")
-    fig.savefig(os.path.join(out, "analysis_bifurcations.png"), dpi=110, bbox_inches="tight")
+from fastode.demo_analysis import run_analysis_demo  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args(argv)
-    for make in (figure_sir, figure_predator_prey, figure_oscillators, figure_pendulum,
-                 figure_lorenz, figure_bifurcations):
-        start = time.perf_counter()
-        make(args.out)
-        plt.close("all")
-        print(f"{make.__name__}: {time.perf_counter() - start:.1f} s")
+    run_analysis_demo(args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line: `fastode demo`, `fastode warmup`, `fastode cache info|clear`."""
+"""Command line: `fastode demo [analysis]`, `fastode warmup`, `fastode cache info|clear`."""
 import argparse
 import sys
 
@@ -9,9 +9,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="solve the lecture's examples and a standard set, "
                                         "fastode against scipy")
+    demo.add_argument("what", nargs="?", choices=["solvers", "analysis"], default="solvers",
+                      help="solvers: the comparison table (default); analysis: draw the "
+                           "fastode.analysis gallery as PNGs (needs matplotlib)")
+    demo.add_argument("--out", default=".", help="analysis: folder for the PNGs")
     demo.add_argument("--rtol", type=float, default=1e-8)
     demo.add_argument("--atol", type=float, default=1e-10)
-    demo.add_argument("--quick", action="store_true", help="fewer timing repeats")
+    demo.add_argument("--quick", action="store_true",
+                      help="fewer timing repeats (analysis: smaller sizes)")
     warm = sub.add_parser("warmup", help="compile and cache the kernels (done once after installing)")
     warm.add_argument("--jobs", type=int, default=None,
                       help="worker processes (default: one per usable core)")
@@ -25,6 +30,11 @@ def main(argv=None):
     if args.command == "warmup":
         from .warmup import warmup
         warmup(verbose=True, jobs=args.jobs)
+        return 0
+    if args.command == "demo" and args.what == "analysis":
+        from .demo_analysis import run_analysis_demo
+        for path in run_analysis_demo(args.out, quick=args.quick):
+            print(path)
         return 0
     if args.command == "demo":
         from .demo import run_demo

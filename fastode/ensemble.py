@@ -339,6 +339,9 @@ def load_ensemble(path) -> EnsembleResult:
     if manifest is None:
         raise ValueError(f"`path` {os.fspath(path)!r} has no manifest.json: not an ensemble "
                          "store.")
+    if manifest.get("kind") == "sde":
+        raise ValueError(f"store {store.path!r} holds solve_sde paths: read it with "
+                         "solve_sde(..., store=path, resume=True) and the same inputs.")
     n_traj, chunk = manifest["n_traj"], manifest["chunk_size"]
     out = np.empty((n_traj, manifest["n_out"], manifest["out_cols"]))
     status = np.empty(n_traj, dtype=np.int64)

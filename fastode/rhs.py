@@ -406,11 +406,13 @@ def spec_variants(specs, int_as_float):
 
 
 def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signature, verify,
-                  in_place_n=None, record=None, int_as_float=False):
+                  in_place_n=None, record=None, int_as_float=False, rewrite=rewrite_returns):
     """Compile a plain Python user function (fastode.usercode State ``st``) into a cfunc.
 
     ``source(wrapper_specs, in_place)`` is the wrapper source; ``verify(compiled, p)`` raises if
-    the compiled function disagrees with Python. ``record`` is the FailureRecord the wrapper
+    the compiled function disagrees with Python. With ``in_place_n``, the in-place variant
+    (``rewrite``: fastode.rhs_inplace.rewrite_returns or rewrite_matrix_returns) is tried first,
+    the allocating one where it does not apply. ``record`` is the FailureRecord the wrapper
     source notes failures in (it becomes the result's ``failure``). Returns a CompiledFunction
     (its run-time values added to ``extras``) or the reason string of a failure.
     """
@@ -446,7 +448,7 @@ def _compile_user(fun, st, layout, args, specs, extras, source, wrapper, signatu
             try:
                 if in_place_n is not None and attempt.runtime:
                     try:
-                        fn = usercode.build(attempt, in_place=(in_place_n, rewrite_returns))
+                        fn = usercode.build(attempt, in_place=(in_place_n, rewrite))
                         if fn is not None:
                             compiled = _compile(fn, source(wspecs, True), wrapper, signature,
                                                 disk=True)

@@ -160,8 +160,10 @@ def test_lorenz_spectrum_t1000():
     assert res.success and res.exponents.shape == (3,)
     # the sum is the (constant) trace -(sigma + 1 + beta): RK4 (dt 0.01) keeps it to ~1e-4
     assert abs(res.exponents.sum() + (10.0 + 1.0 + 8.0 / 3.0)) < 1e-3
-    # the finite-time estimates at T = 1000 scatter by about +-0.01 with the start (measured
-    # 0.893..0.910 over 8 starts), so only that much is asserted here; see the long test
+    # NOT the issue's +-0.002: a finite-time estimate at T = 1000 scatters more than that (16
+    # starts, transient 100, dt 0.01: 0.8956..0.9160, std 0.0052; dt 0.005 / 0.02 std 0.0042 /
+    # 0.0055; docs/benchmarks.md), so this is a sanity bound; the +-0.002 is asserted at T = 5e4
+    # in test_lorenz_largest_exponent_long
     assert abs(res.exponents[0] - 0.9056) < 0.02
     assert abs(res.exponents[1]) < 0.01
     assert abs(res.exponents[2] + 14.5723) < 0.02
@@ -179,6 +181,35 @@ def test_lorenz_largest_exponent_long():
     res = lyapunov_exponents(lorenz, [1.0, 1.0, 1.0], (0, 50010), args=LORENZ_ARGS,
                              transient=10, k=1)
     assert abs(res.exponents[0] - 0.9056) < 0.002
+
+
+def henon_heiles(t, z):
+    x, y, px, py = z
+    return np.array([px, py, -x - 2 * x * y, -y - x * x + y * y])
+
+
+def henon_heiles_start(energy, y, py):
+    """(0, y, px, py) with px > 0 on the energy surface H = energy."""
+    potential = 0.5 * y * y - y ** 3 / 3
+    return [0.0, y, np.sqrt(2 * (energy - potential) - py * py), py]
+
+
+def test_henon_heiles_hamiltonian_pairs():
+    from fastode.analysis import lyapunov_exponents
+    # a Hamiltonian flow conserves volume (sum 0) and its exponents come in pairs +-lambda, two
+    # of them 0 (the flow direction and the energy); measured at T = 2000 (dt 0.01): sum ~1e-11,
+    # |l1 + l4| <= 9e-4, |l2|, |l3| <= 4e-3 (they fall as 1/T)
+    chaotic = lyapunov_exponents(henon_heiles, henon_heiles_start(1 / 6, 0.2, 0.2), (0, 2000))
+    ex = chaotic.exponents
+    assert chaotic.success
+    assert abs(ex.sum()) < 1e-8
+    assert ex[0] > 0.1  # chaotic sea at E = 1/6: about 0.13..0.15
+    assert abs(ex[0] + ex[3]) < 2e-3
+    assert abs(ex[1]) < 1e-2 and abs(ex[2]) < 1e-2
+    # a regular (quasi-periodic) orbit at E = 1/12: every exponent tends to 0 (max 2.8e-3 here)
+    regular = lyapunov_exponents(henon_heiles, henon_heiles_start(1 / 12, 0.0, 0.0), (0, 2000))
+    assert abs(regular.exponents.sum()) < 1e-8
+    assert np.abs(regular.exponents).max() < 1e-2
 
 
 def test_linear_systems_known_exponents():
@@ -328,3 +359,21 @@ def test_phase_portrait_and_branch_plot():
     ax2 = res.plot(component=0)
     assert "hopf" in ax2.get_legend_handles_labels()[1]
     plt.close("all")
+
+
+def lorenz_jac(t, y, s, r, b):
+    return np.array([[-s, s, 0.0], [r - y[2], -1.0, -y[0]], [y[1], y[0], -b]])
+
+
+def test_lyapunov_keeps_y0_and_repeats_exactly():
+    from fastode.analysis import lyapunov_exponents
+    # the kernel integrates in a copy: the caller's array is not the final state afterwards,
+    # and a second identical call gives the identical result
+    y0 = np.array([1.0, 1.0, 1.0])
+    first = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5)
+    np.testing.assert_array_equal(y0, [1.0, 1.0, 1.0])
+    second = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5)
+    np.testing.assert_array_equal(first.exponents, second.exponents)
+    # the user jac (compiled to write in place) gives the finite-difference spectrum
+    user = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5, jac=lorenz_jac)
+    np.testing.assert_allclose(user.exponents, first.exponents, rtol=1e-5, atol=1e-5)

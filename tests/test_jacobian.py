@@ -285,3 +285,42 @@ def test_jac_overrides_sparsity():
     sol = fastode.solve_ivp(robertson, (0.0, 10.0), [1.0, 0.0, 0.0], method="Rodas4",
                             jac=robertson_jac, jac_sparsity=np.ones((3, 3)))
     assert sol.success
+
+
+def test_jac_literal_rewritten_in_place():
+    # a jac returning an (n, n) literal is compiled to write the kernel's matrix in place
+    # (fastode.rhs_inplace.rewrite_matrix_returns), every branch, checked against Python
+    import ast
+    import ctypes
+    import inspect
+    import textwrap
+
+    from fastode.ivp_jacobian import compile_jac
+    from fastode.ivp_common import pack
+    from fastode.rhs import Extras
+    from fastode.rhs_inplace import rewrite_matrix_returns
+
+    def jac(t, y, a):
+        if y[0] > 0:
+            return np.array([[a, y[1]], [0, -1.0]])
+        return np.array([[-a, 2 * y[1]], [y[0], 1]])
+
+    func = ast.parse(textwrap.dedent(inspect.getsource(jac))).body[0]
+    assert rewrite_matrix_returns(func, 2, {"np"})
+    assert func.args.args[-1].arg.endswith("out")
+    wrong = ast.parse("def f(t, y):\n    return np.array([[1.0, 2.0], [3.0]])").body[0]
+    assert not rewrite_matrix_returns(wrong, 2, {"np"})
+    assert not rewrite_matrix_returns(ast.parse("def f(t, y):\n    return y").body[0], 2,
+                                      {"np"})
+    args = (1.5,)
+    specs, p = pack(args)
+    extras = Extras(specs)
+    y0 = np.array([1.0, 2.0])
+    _, compiled = compile_jac(jac, 2, args, False, 0.0, y0, extras)
+    p = np.ascontiguousarray(extras.pack(args, specs, p), dtype=np.float64)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    for y in (np.array([1.0, 2.0]), np.array([-3.0, 0.5])):
+        out = np.full(4, np.nan)
+        compiled.keepalive.ctypes(0.0, y.ctypes.data_as(ptr), p.ctypes.data_as(ptr),
+                                  out.ctypes.data_as(ptr))
+        np.testing.assert_array_equal(out.reshape(2, 2), jac(0.0, y, *args))

@@ -261,6 +261,28 @@ def test_supplied_dw_reproduces_hand_written_em():
     assert np.allclose(res.t, np.linspace(0, 1, n_steps + 1))
 
 
+def test_one_path_result_as_many_paths():
+    """One path (solve_sde's short path for the result) reports what the ensemble code does:
+    counters, success and message, also for a failed path."""
+    one = solve_sde(ou_f, ou_g, (0, 1), [1.0], args=(-1.0, 0.5), method="EM", dt=0.01, seed=3)
+    three = solve_sde(ou_f, ou_g, (0, 1), [1.0], args=(-1.0, 0.5), method="EM", dt=0.01,
+                      seed=3, n_paths=3)
+    assert np.array_equal(one.y[0], three.y[0])
+    assert one.success and one.message == "All 1 paths reached the end of the interval."
+    assert (one.nfev, one.ngev, one.naccept, one.nreject) == (100, 100, 100, 0)
+    assert type(one.nfev) is int and 3 * one.nfev == three.nfev
+
+    def f(t, y):
+        return np.array([np.nan if y[0] > 10.0 else -0.1 * y[0]])
+
+    def g(t, y):
+        return np.array([1.0])
+    dw = np.full((1, 40, 1), 5.0)
+    bad = solve_sde(f, g, (0, 1), [1.0], method="EM", noise="additive", dW=dw)
+    assert bad.status.tolist() == [st.NON_FINITE] and not bad.success
+    assert "1 of 1 paths failed" in bad.message
+
+
 def test_drift_nan_fails_only_its_path():
     """A drift returning NaN: that path gets NON_FINITE and keeps its points before; the
     other paths are what they are without it."""

@@ -71,7 +71,7 @@ def lyapunov_exponents(fun, y0, t_span, k=None, jac=None, args=(), dt=0.01, dt_r
     >>> res = lyapunov_exponents(lorenz, [1.0, 1.0, 1.0], (0, 1000), args=(10.0, 28.0, 8 / 3))
     >>> res.exponents  # about [0.906, 0, -14.57]
     """
-    y = as_state(y0, "y0")
+    y = as_state(y0, "y0").copy()  # the kernel overwrites it with the final state
     n = y.size
     try:
         t0, t1 = (float(v) for v in t_span)

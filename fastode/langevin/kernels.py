@@ -62,6 +62,8 @@ def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1,
     n_acc = 0
     total = burn_in + n_steps
     half_h = 0.5 * h
+    a_full = half_h * (1.0 + c_full)
+    b_full = half_h * s_full
     if kind == BAOAB:
         for i in range(d):
             v[i] = half_h * F[i]  # the first step's opening B
@@ -103,10 +105,13 @@ def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1,
         elif kind == BAOAB:
             # the closing B of one step and the opening B of the next are one kick of h
             # (v is not returned, so it may run half a kick ahead: x is the same sequence)
+            # A O A folded: x + h/2 v + h/2 (c v + s xi) = x + a v + b xi, so that x does not
+            # wait for the new v (a shorter chain of dependent operations per step)
             for i in range(d):
-                x[i] += half_h * v[i]
-                v[i] = c_full * v[i] + s_full * z[zpos + i]
-                x[i] += half_h * v[i]
+                vi = v[i]
+                zi = z[zpos + i]
+                x[i] += a_full * vi + b_full * zi
+                v[i] = c_full * vi + s_full * zi
             call_rhs(grad, 0.0, x, p, F)
             for i in range(d):
                 v[i] += h * F[i]
