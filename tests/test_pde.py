@@ -108,6 +108,8 @@ CASES = {
     "1d periodic": lambda: pde.heat_1d(7, 1.0, bc="periodic"),
     "1d mixed + advection": lambda: pde.heat_1d(7, 0.5, bc=("neumann", "dirichlet"), velocity=2.0),
     "1d pure upwind": lambda: pde.reaction_diffusion_1d(7, None, 0.0, "periodic", velocity=-1.0),
+    # the low Neumann end reads node 1 through its ghost, though no node reads its right side
+    "1d upwind neumann": lambda: pde.reaction_diffusion_1d(7, None, 0.0, "neumann", velocity=1.0),
     "1d two species": lambda: pde.reaction_diffusion_1d(6, _rx, (1.0, 0.2), "neumann"),
     "2d brusselator": lambda: pde.brusselator_2d(5),
     "2d mixed": lambda: pde.reaction_diffusion_2d(4, 5, _rx_diag, 0.3, ("periodic", "neumann"),
@@ -171,3 +173,55 @@ def test_brusselator_fastode_matches_scipy():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()
+
+
+@pytest.mark.parametrize("bc", [("neumann", "dirichlet"), ("dirichlet", "neumann")])
+def test_2d_neumann_dirichlet_mode(bc):
+    # cos(pi s) on a Neumann axis (ends are nodes, mirrored ghosts) and sin(pi s) on a Dirichlet
+    # axis (interior nodes) are eigenvectors of the discrete Laplacian: the integrator alone
+    alpha, T = 0.1, 0.4
+    prob = pde.reaction_diffusion_2d(9, 11, None, alpha, bc)
+    (x, y) = prob.grid
+
+    def shape(s, kind):
+        return np.cos(np.pi * s) if kind == "neumann" else np.sin(np.pi * s)
+    mode = shape(x, bc[0])[None, :] * shape(y, bc[1])[:, None]
+    sol = fastode.solve_ivp(prob.fun, (0.0, T), mode.ravel(), method="BDF",
+                            jac_sparsity=prob.jac_sparsity, **TIGHT)
+    hx, hy = x[1] - x[0], y[1] - y[0]
+    lam = alpha * (4 / hx ** 2 * np.sin(np.pi * hx / 2) ** 2 + 4 / hy ** 2 * np.sin(np.pi * hy / 2) ** 2)
+    np.testing.assert_allclose(prob.fields(sol.y[:, -1])[0], np.exp(-lam * T) * mode, atol=1e-9)
+
+
+@pytest.mark.parametrize("v", [1.5, -0.7])
+def test_upwind_advection_mode(v):
+    # u_t + v u_x = 0, periodic: sin(k x) is the imaginary part of an eigenvector of the upwind
+    # operator with eigenvalue -v (1 - exp(-i k h)) / h (v > 0; mirrored for v < 0)
+    n, k, T = 40, 2 * np.pi, 0.3
+    prob = pde.reaction_diffusion_1d(n, None, 0.0, "periodic", velocity=v,
+                                     u0=lambda x: np.sin(k * x))
+    x = prob.grid[0]
+    h = x[1] - x[0]
+    lam = -v * (1 - np.exp(-1j * k * h)) / h if v > 0 else -v * (np.exp(1j * k * h) - 1) / h
+    sol = prob.solve((0.0, T), **TIGHT)
+    np.testing.assert_allclose(sol.y[:, -1], np.imag(np.exp(lam * T) * np.exp(1j * k * x)),
+                               atol=1e-9)
+    assert abs(sol.y[:, -1].sum()) < 1e-9  # mass (zero here) is conserved
+
+
+def _logistic(t, c):
+    # a user reaction: plain Python, compiled by fastode with the problem's RHS
+    return c * (1.0 - c)
+
+
+def test_user_reaction_is_compiled_and_matches_scipy():
+    import warnings
+    import scipy.integrate
+    prob = pde.reaction_diffusion_1d(30, _logistic, 0.01, "neumann",
+                                     u0=lambda x: 0.1 + 0.8 * np.exp(-50 * (x - 0.3) ** 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastode.FallbackWarning)  # no Python fallback
+        ours = prob.solve((0.0, 2.0), rtol=1e-8, atol=1e-10)
+    ref = scipy.integrate.solve_ivp(prob.fun, (0.0, 2.0), prob.y0, method="BDF", rtol=1e-8,
+                                    atol=1e-10, jac_sparsity=prob.jac_sparsity)
+    np.testing.assert_allclose(ours.y[:, -1], ref.y[:, -1], rtol=1e-5)
