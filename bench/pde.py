@@ -120,7 +120,7 @@ def main(argv=None):
     if a.child is not None:
         child(a.child, a.rtol)
         return
-    rows, notes = [], []
+    rows = []
     for n in (int(s) for s in a.sizes.split(",")):
         prob = pde.brusselator_2d(n)
         py_cost, c_cost = rhs_costs(prob)
@@ -145,7 +145,8 @@ def main(argv=None):
                      fmt_time(fo_time) if fo_time else f"> {a.timeout:.0f} s", fo_stats,
                      fmt_err(fo_err),
                      fmt_ratio(sp_t / fo_time) if fo_time else f"< {sp_t / a.timeout:.3f}",
-                     "not installed" if sd is None else f"{fmt_time(sd[0])} ({fmt_err(err(sd[1]))})"])
+                     "not installed" if sd is None
+                     else f"{fmt_time(sd[0])} ({fmt_err(err(sd[1]))})"])
         print(rows[-1], flush=True)
     header = ["grid", "n", "nnz(J)", "RHS, Python call (scipy)", "RHS, compiled (fastode)",
               "scipy BDF", "scipy nfev/njev/nlu", "scipy err", "fastode BDF",

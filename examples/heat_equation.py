@@ -11,7 +11,6 @@ import os
 
 import numpy as np
 
-import fastode
 from fastode import pde
 
 T_END = 0.1

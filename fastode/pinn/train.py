@@ -86,7 +86,6 @@ def make_loss(model, xr, tr, n_data=101, data_weight=1.0):
             ends.append((kind, g, torch.full_like(td, x_end)))
     soft_ic = model.constraints == "soft"
     u0 = p.u0(xd) if soft_ic else None
-    zeros = torch.zeros_like(td)
 
     def loss():
         params = dict(model.named_parameters())
@@ -103,7 +102,6 @@ def make_loss(model, xr, tr, n_data=101, data_weight=1.0):
         if data:
             total = total + data_weight * torch.mean(torch.cat(data) ** 2)
         return total
-    del zeros
     return loss
 
 
