@@ -14,7 +14,7 @@ from .rhs import FallbackWarning
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
-           "analysis", "solve_sde", "SdeResult", "LangevinResult", "__version__"]
+           "analysis", "pde", "pinn", "solve_sde", "SdeResult", "LangevinResult", "__version__"]
 
 # loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
 # modules define ~100 numba dispatchers) that a script solving one problem need not pay
@@ -23,6 +23,7 @@ _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensem
          "Tsit5": "solvers", "Vern7": "solvers", "Radau": "solvers", "BDF": "solvers",
          "LSODA": "solvers", "warmup": "warmup",
          "analysis": "analysis",  # a subpackage: fastode.analysis (issue #14)
+         "pde": "pde", "pinn": "pinn",  # subpackages (issue #15); pinn needs torch on first use
          "solve_sde": "sde", "SdeResult": "sde", "LangevinResult": "langevin"}
 
 

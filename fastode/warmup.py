@@ -87,6 +87,15 @@ def _langevin():
     sample(grad, [0.0], method="MALA", n_samples=2, log_density=logp, seed=0)
 
 
+def _pde():
+    """fastode.pde: the transport stencil (one signature for 1-D and 2-D) and the Brusselator
+    reaction; the RHS around them is user-level code compiled per problem."""
+    from .pde import brusselator_2d, heat_1d
+    for prob in (brusselator_2d(3), heat_1d(3, 1.0)):
+        prob.fun(0.0, prob.y0)
+    heat_1d(3, 1.0).solve((0.0, 0.1))
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -106,6 +115,7 @@ JOBS = {
     "analysis": _analysis,
     "SDE": _sde,
     "Langevin": _langevin,
+    "PDE": _pde,
 }
 
 
