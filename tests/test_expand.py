@@ -150,3 +150,26 @@ def test_stale_generated_module_is_regenerated(tmp_path, monkeypatch):
     expand.ensure_expanded(template_rel, output_rel)
     assert expand.is_current(copy)
     assert copy.read_text(encoding="utf-8") == real_output.read_text(encoding="utf-8")
+
+
+def test_edited_generated_module_is_not_current(tmp_path):
+    """A hand edit of a generated module (its text no longer the one its header records) is
+    regenerated, never compiled."""
+    _, real_output = expand._paths(*expand.FAMILIES[0])
+    copy = tmp_path / "solve.py"
+    copy.write_text(real_output.read_text(encoding="utf-8") + "\nx = 1\n", encoding="utf-8")
+    assert not expand.is_current(copy)
+
+
+def test_kernel_stamp_hashes_the_inputs_not_the_generated_modules():
+    """The kernel cache stamp must not depend on which generated modules exist yet (they are
+    written when their family is first imported): regression for a cold `fastode warmup` whose
+    worker processes and check pass hashed different file sets, and recompiled everything."""
+    from fastode import kernel_cache
+    files = kernel_cache.hashed_files()
+    assert kernel_cache.PACKAGE / "kernels" / "expand.py" in files
+    for _, output_rel in expand.FAMILIES:
+        _, output = expand._paths(_, output_rel)
+        assert output not in files
+        template = output.with_name("driver.py")
+        assert template in files

@@ -112,7 +112,7 @@ def test_tableaus_and_status_codes_are_hashed(tmp_path, monkeypatch):
     import shutil
     real = kernel_cache.PACKAGE
     files = _names(kernel_cache.hashed_files(), real)
-    assert {"tableaus/explicit.py", "kernels/status.py", "kernels/explicit/solve.py",
+    assert {"tableaus/explicit.py", "kernels/status.py", "kernels/explicit/driver.py",
             "torch_bridge/kernels.py", "torch_bridge/mlp_kernels.py",
             "torch_bridge/vector_math.py"} <= files
     assert "cli.py" not in files and "torch_bridge/mlp.py" not in files
