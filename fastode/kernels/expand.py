@@ -22,6 +22,11 @@ Rules for a helper listed in a driver module's ``INLINE`` tuple (checked; ``Expa
   reads are imported into the generated module (renamed where the driver uses the name);
 * helpers it calls that are listed too are expanded in turn.
 
+A driver that starts by unpacking its option-group parameters (``rtol, atol = tolerances``)
+is written out as two functions: the driver, which unpacks them and calls ``_<name>_loop``,
+and that loop, which takes the unpacked values as arguments (measured faster; see
+``_split_option_groups``).
+
 A helper listed in ``MACROS`` instead is written out with its parameters replaced but its
 locals kept: the names it assigns are the caller's variables (the common start of a driver
 sets a dozen of them), and a parameter it assigns sets the name passed for it. It returns
@@ -406,6 +411,8 @@ class _ModuleExpander:
                 continue      # the list of helpers is the driver's, not the generated module's
             if isinstance(node, ast.FunctionDef):
                 node.body = self._expand_block(node.body, scope)
+                new_body += _split_option_groups(node)
+                continue
             new_body.append(node)
         # the imports the expanded bodies need, after the driver's own
         last_import = max((k for k, node in enumerate(new_body)
@@ -421,6 +428,63 @@ class _ModuleExpander:
         tree.body = new_body[:last_import + 1] + extra + new_body[last_import + 1:]
         ast.fix_missing_locations(tree)
         return ast.unparse(tree) + "\n"
+
+
+def _split_option_groups(fdef):
+    """[fdef], or [wrapper, loop] when fdef starts by unpacking tuple parameters (its option
+    groups, kernels/options.py): the wrapper unpacks them and calls the loop, which takes the
+    unpacked values as parameters of its own. Measured: Radau's driver with its arrays taken out
+    of tuples ran 5-7% slower (Robertson and Van der Pol, bench/ab_checkouts.py) than with the
+    same arrays as arguments; split, within 3% of the flat signature.
+    """
+    body = list(fdef.body)
+    doc = []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        doc = [body.pop(0)]
+    params = [a.arg for a in fdef.args.args]
+    unpacks = {}
+    while body and isinstance(body[0], ast.Assign) and len(body[0].targets) == 1 \
+            and isinstance(body[0].targets[0], ast.Tuple) \
+            and isinstance(body[0].value, ast.Name) and body[0].value.id in params \
+            and body[0].value.id not in unpacks \
+            and all(isinstance(e, ast.Name) for e in body[0].targets[0].elts):
+        stmt = body.pop(0)
+        unpacks[stmt.value.id] = [e.id for e in stmt.targets[0].elts]
+    if not unpacks or fdef.args.defaults:
+        return [fdef]
+    loop_name = f"_{fdef.name}_loop"
+    loop_params = []
+    wrapper_body = list(doc)
+    for param in params:
+        if param not in unpacks:
+            loop_params.append(param)
+            continue
+        names = []
+        for k, name in enumerate(unpacks[param]):
+            if name == "_":
+                name = f"_unused_{param}_{k}"
+            else:
+                loop_params.append(name)
+            names.append(name)
+        wrapper_body.append(ast.Assign(
+            targets=[ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in names],
+                               ctx=ast.Store())],
+            value=ast.Name(id=param, ctx=ast.Load()), lineno=0))
+    wrapper_body.append(ast.Return(value=ast.Call(
+        func=ast.Name(id=loop_name, ctx=ast.Load()),
+        args=[ast.Name(id=n, ctx=ast.Load()) for n in loop_params], keywords=[])))
+    loop_doc = ast.Expr(value=ast.Constant(
+        value=f"The loop of :func:`{fdef.name}`, its option groups unpacked into arguments "
+              "(kernels/expand.py: numba runs a loop over arrays taken out of tuples slower)."))
+    loop = ast.FunctionDef(
+        name=loop_name,
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in loop_params],
+                           vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=[loop_doc] + body, decorator_list=copy.deepcopy(fdef.decorator_list),
+        returns=None, type_comment=None, lineno=0)
+    fdef.body = wrapper_body
+    return [loop, fdef]
 
 
 # ---- files --------------------------------------------------------------------------------------
