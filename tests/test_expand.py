@@ -173,3 +173,34 @@ def test_kernel_stamp_hashes_the_inputs_not_the_generated_modules():
         assert output not in files
         template = output.with_name("driver.py")
         assert template in files
+
+
+def test_separate_loop_unpacks_option_groups(toy_package):
+    """A driver in SEPARATE_LOOP becomes the driver (unpacking its groups) and a loop taking
+    the unpacked values: the same results."""
+    source = textwrap.dedent('''
+        from .helpers import scale_into
+
+        INLINE = (scale_into,)
+        SEPARATE_LOOP = ("driver",)
+
+
+        def driver(a, out, sizes, extra):
+            """doc"""
+            k, _, m = sizes
+            x, = extra
+            n = scale_into(a, out, k + m)
+            return n + x, list(out)
+    ''')
+    module, generated = _generate(toy_package, source)
+    tree = ast.parse(generated)
+    names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert names == ["_driver_loop", "driver"]
+    loop = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
+                and node.name == "_driver_loop")
+    assert [a.arg for a in loop.args.args] == ["a", "out", "k", "m", "x"]
+    (toy_package / "solve.py").write_text(generated)
+    solve = importlib.import_module("toy_expand_pkg.solve")
+    a = [1.0, -2.5, 3.25]
+    assert solve.driver(a, [0.0] * 3, (2.0, 99, 0.5), (7,)) == \
+        module.driver(a, [0.0] * 3, (2.0, 99, 0.5), (7,))

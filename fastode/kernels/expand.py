@@ -22,10 +22,12 @@ Rules for a helper listed in a driver module's ``INLINE`` tuple (checked; ``Expa
   reads are imported into the generated module (renamed where the driver uses the name);
 * helpers it calls that are listed too are expanded in turn.
 
-A driver that starts by unpacking its option-group parameters (``rtol, atol = tolerances``)
-is written out as two functions: the driver, which unpacks them and calls ``_<name>_loop``,
-and that loop, which takes the unpacked values as arguments (measured faster; see
-``_split_option_groups``).
+A driver listed in ``SEPARATE_LOOP``, which starts by unpacking its option-group parameters
+(``rtol, atol = tolerances``), is written out as two functions: the driver, which unpacks them
+and calls ``_<name>_loop``, and that loop, which takes the unpacked values as arguments. Only
+where it measured faster (Radau; see ``_split_option_groups``): for the Rosenbrock driver and
+the switching legs the split made the loop slower, and it costs a second LLVM optimisation of
+the loop at compile time.
 
 A helper listed in ``MACROS`` instead is written out with its parameters replaced but its
 locals kept: the names it assigns are the caller's variables (the common start of a driver
@@ -407,12 +409,14 @@ class _ModuleExpander:
         new_body = []
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id in ("INLINE", "MACROS") for t in node.targets):
+                    isinstance(t, ast.Name) and t.id in ("INLINE", "MACROS", "SEPARATE_LOOP")
+                    for t in node.targets):
                 continue      # the list of helpers is the driver's, not the generated module's
             if isinstance(node, ast.FunctionDef):
                 node.body = self._expand_block(node.body, scope)
-                new_body += _split_option_groups(node)
-                continue
+                if node.name in getattr(self.module, "SEPARATE_LOOP", ()):
+                    new_body += _split_option_groups(node)
+                    continue
             new_body.append(node)
         # the imports the expanded bodies need, after the driver's own
         last_import = max((k for k, node in enumerate(new_body)
@@ -433,9 +437,10 @@ class _ModuleExpander:
 def _split_option_groups(fdef):
     """[fdef], or [wrapper, loop] when fdef starts by unpacking tuple parameters (its option
     groups, kernels/options.py): the wrapper unpacks them and calls the loop, which takes the
-    unpacked values as parameters of its own. Measured: Radau's driver with its arrays taken out
-    of tuples ran 5-7% slower (Robertson and Van der Pol, bench/ab_checkouts.py) than with the
-    same arrays as arguments; split, within 3% of the flat signature.
+    unpacked values as parameters of its own. Measured (bench/ab_checkouts.py, against the flat
+    signature of e4f9ed8): Radau grouped 1.073 / 1.061 (Robertson / Van der Pol), split 1.043 /
+    1.027; the Rosenbrock driver grouped 0.99 / 0.95, split 1.045 / 1.042; LSODA grouped 1.064
+    / 1.067, split 1.083 / 1.119.
     """
     body = list(fdef.body)
     doc = []

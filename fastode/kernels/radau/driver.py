@@ -30,6 +30,9 @@ from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN
 INLINE = (factor_radau, radau_newton, mass_times, lu_factor_inline, lu_solve, save_step,
           record_step)
 MACROS = (begin_solve,)
+# written out as the driver and a loop taking the unpacked option groups as arguments (faster
+# here: fastode.kernels.expand._split_option_groups)
+SEPARATE_LOOP = ("radau_driver",)
 
 
 # The hot loop's helpers (INLINE) are written out in the generated solve.py: numba would incref
