@@ -377,3 +377,22 @@ def test_lyapunov_keeps_y0_and_repeats_exactly():
     # the user jac (compiled to write in place) gives the finite-difference spectrum
     user = lyapunov_exponents(lorenz, y0, (0, 50), args=LORENZ_ARGS, transient=5, jac=lorenz_jac)
     np.testing.assert_allclose(user.exponents, first.exponents, rtol=1e-5, atol=1e-5)
+
+
+def test_bifurcation_diagram_parameter_by_name():
+    """param_index may name the swept entry of p through param_names: the same diagram."""
+    from fastode.analysis import bifurcation_diagram
+    def decay(t, y, p):
+        return np.array([p[0] - p[1] * y[0]])
+    kw = dict(params=[1.0, 2.0], observable="final", transient=0.0, record=5.0, sample_dt=0.5)
+    by_index = bifurcation_diagram(decay, [0.0], 1, [1.0, 2.0], **kw)
+    by_name = bifurcation_diagram(decay, [0.0], "rate", [1.0, 2.0], param_names=["r", "rate"],
+                                  **kw)
+    for a, b in zip(by_index.points, by_name.points):
+        np.testing.assert_array_equal(a, b)
+    exact = [(1.0 / k) * (1.0 - np.exp(-5.0 * k)) for k in (1.0, 2.0)]  # y(5), y(0) = 0
+    np.testing.assert_allclose([pt[0] for pt in by_name.points], exact, rtol=1e-4)
+    with pytest.raises(ValueError, match="param_names"):
+        bifurcation_diagram(decay, [0.0], "k", [1.0], param_names=["r", "rate"], **kw)
+    with pytest.raises(ValueError, match="param_names"):
+        bifurcation_diagram(decay, [0.0], "r", [1.0], param_names=["r"], **kw)

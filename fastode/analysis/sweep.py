@@ -56,7 +56,7 @@ def local_extrema(samples, maxima=True):
 def bifurcation_diagram(fun, y0, param_index, values, params=None, transient=200.0,
                         record=100.0, observable="maxima", component=0, sample_dt=0.05,
                         method="RK45", rtol=1e-6, atol=1e-9, n_threads=None, ax=None,
-                        plot=False):
+                        plot=False, param_names=None):
     """Sweep one parameter and record the attractor: a brute-force bifurcation diagram.
 
     Parameters
@@ -66,8 +66,8 @@ def bifurcation_diagram(fun, y0, param_index, values, params=None, transient=200
         ``fastode.solve_ensemble``.
     y0 : array_like (n,) or (m, n)
         The initial state (for every value, or one per value).
-    param_index : int
-        Which entry of ``p`` is swept.
+    param_index : int or str
+        Which entry of ``p`` is swept: its index, or its name in ``param_names``.
     values : array_like (m,)
         The values of ``p[param_index]``.
     params : array_like (n_params,), optional
@@ -84,6 +84,10 @@ def bifurcation_diagram(fun, y0, param_index, values, params=None, transient=200
         As for ``fastode.solve_ensemble``.
     ax, plot :
         With ``plot`` (or an ``ax``), the diagram is drawn too (matplotlib).
+    param_names : sequence of str, optional
+        Names of the entries of ``p``, so that ``param_index`` can name one
+        (``bifurcation_diagram(rossler, y0, "c", values, params=[0.2, 0.2, 0.0],
+        param_names=["a", "b", "c"])``).
 
     Returns
     -------
@@ -92,9 +96,19 @@ def bifurcation_diagram(fun, y0, param_index, values, params=None, transient=200
     values = np.asarray(values, dtype=float).ravel()
     if values.size == 0 or not np.isfinite(values).all():
         raise ValueError("`values` must be a non-empty array of finite numbers.")
+    if isinstance(param_index, str):
+        names = list(param_names) if param_names is not None else []
+        if param_index not in names:
+            raise ValueError(f"`param_index` = {param_index!r} is not one of `param_names` "
+                             f"({names}).")
+        param_index = names.index(param_index)
     if isinstance(param_index, bool) or not isinstance(param_index, (int, np.integer)) \
             or param_index < 0:
-        raise TypeError("`param_index` must be a non-negative int (an index of `p`).")
+        raise TypeError("`param_index` must be a non-negative int (an index of `p`) or a name "
+                        "in `param_names`.")
+    if param_names is not None and params is not None \
+            and len(list(param_names)) != np.asarray(params).size:
+        raise ValueError("`param_names` must name every entry of `params`.")
     if params is None:
         base = np.zeros(param_index + 1)
     else:
