@@ -127,6 +127,14 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     callbacks = [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else [])
     forget_stale_failures(callbacks)
 
+    # the option groups of the legs (fastode.kernels.options) that stay the same from leg to leg
+    tolerances = (rtol, atol)
+    events = (addresses, directions, terminal, event_samples)
+    tableau = (tab.C, tab.A, tab.B, tab.E, tab.E3, False, tab.error_order, tab.C_extra,
+               tab.A_extra, tab.P)
+    jacobian = (np.int64(mode), *structure, np.int64(-1), np.int64(-1))
+    dense = bool(dense_output)
+
     t, y, h_next = t0, y0_real, first_step
     stiff = False
     switches = []
@@ -144,21 +152,14 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             left = 0
         te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else DUMMY_T_EVAL
         if stiff:
-            out = rodas_leg_solve(rhs.address, jac_address, p, t, t1, y, (rtol, atol),
-                                  (h_next, max_step, min_step, left),
-                                  (te, use_t_eval, bool(dense_output)),
-                                  (addresses, directions, terminal, event_samples), ev_count,
-                                  (np.int64(mode), *structure, np.int64(-1), np.int64(-1)),
-                                  True)
+            out = rodas_leg_solve(rhs.address, jac_address, p, t, t1, y, tolerances,
+                                  (h_next, max_step, min_step, left), (te, use_t_eval, dense),
+                                  events, ev_count, jacobian, True)
             q = out[6].shape[1] // m - 1
         else:
-            out = explicit_leg_solve(rhs.address, p, t, t1, y, (rtol, atol),
-                                     (tab.C, tab.A, tab.B, tab.E, tab.E3, False, tab.error_order,
-                                      tab.C_extra, tab.A_extra, tab.P),
+            out = explicit_leg_solve(rhs.address, p, t, t1, y, tolerances, tableau,
                                      (True, h_next, max_step, min_step, left),
-                                     (te, use_t_eval, bool(dense_output)),
-                                     (addresses, directions, terminal, event_samples), ev_count,
-                                     True)
+                                     (te, use_t_eval, dense), events, ev_count, True)
             q = q_explicit
         legs.append((q, out))
         status = int(out[0])
