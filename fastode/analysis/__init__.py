@@ -11,6 +11,7 @@
 Loaded on first use: each public name's module is imported when the name is first read.
 """
 import importlib
+import types
 
 _NAMES = {"equilibria": "equilibrium", "classify": "equilibrium",
           "EquilibriumResult": "equilibrium",
@@ -29,7 +30,17 @@ def __getattr__(name):
         raise AttributeError(f"module 'fastode.analysis' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
+    _unshadow()
     return value
+
+
+def _unshadow():
+    # importing a submodule binds it on the package: `continuation` (the function) would become
+    # the module `continuation` once any name from that module had been loaded
+    g = globals()
+    for name, module in _NAMES.items():
+        if name == module and isinstance(g.get(name), types.ModuleType):
+            g[name] = getattr(g[name], name)
 
 
 def __dir__():

@@ -28,6 +28,14 @@ def __getattr__(name):
                               "pip install fastode[torch])") from exc
         raise
     globals()[name] = value
+    # importing a submodule binds it on the package: `train` (the function) would become the
+    # module `train` once any name from that module (e.g. sample_points) had been loaded
+    import types
+    g = globals()
+    for other, mod in _LAZY.items():
+        if mod == other and isinstance(g.get(other), types.ModuleType) \
+                and g[other].__name__ == f"{__name__}.{other}":
+            g[other] = getattr(g[other], other)
     return value
 
 
