@@ -48,7 +48,7 @@ def lyapunov_check(V, fun, region=None, trajectories=None, args=(), grad=None, n
     grad : callable, optional
         ``grad(y) -> array (n,)``, the gradient of V; default central differences.
     equilibrium : array_like (n,), optional
-        Points within ``exclude`` (max-norm, relative to 1 + |y|) of it are not judged (dV/dt
+        Points within ``exclude`` (max-norm, relative to ``1 + |y|``) of it are not judged (dV/dt
         vanishes there).
     tol : float
         dV/dt <= tol counts as non-increasing, dV/dt < -tol as decreasing.

@@ -207,7 +207,7 @@ def _run_torch(func, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, 
 
 def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, event_fn=None,
            path="auto", per_sample=False):
-    """Solve y' = func(t, y) from t[0]; return y at every t, shape (len(t), *y0.shape).
+    """Solve y' = func(t, y) from t[0]; return y at every t, shape ``(len(t), *y0.shape)``.
 
     torchdiffeq's ``odeint``: ``y0`` a tensor of any shape or a tuple of tensors, ``t`` a 1-D
     strictly monotone tensor, ``method`` in dopri5 (default), tsit5, bosh3, dopri8/dop853, rk4,
