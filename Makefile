@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.fastode-core
 STAMP := $(VENV)/.fastode-installed
 
-.PHONY: setup demo test conformance bench clean rust-ref
+.PHONY: setup demo test conformance bench clean rust-ref docs
 
 # the package and its kernels: `fastode warmup` compiles every kernel into the package's kernel
 # cache (fastode/_kernel_cache, one process per core), so no solve compiles one later
@@ -29,6 +29,12 @@ demo: $(CORE)
 
 test: setup rust-ref
 	$(BIN)/python -m pytest -q
+
+# the documentation site into docs/_build/html (Sphinx; warnings are errors; the tutorials in
+# docs/tutorials run during the build: a failing tutorial fails it)
+docs: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	MPLBACKEND=Agg $(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 # scipy's own solve_ivp tests against fastode (tests/scipy_conformance/run.py)
 conformance: setup
@@ -61,4 +67,5 @@ rust-ref:
 clean:
 	rm -rf rust_ref/target
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf docs/_build docs/api/generated docs/auto_tutorials docs/auto_figures docs/sg_execution_times.rst
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

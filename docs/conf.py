@@ -35,7 +35,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "tutorials/README.rst", "**.ipynb_checkpoints", "**/*.py.md5",
+exclude_patterns = ["_build", "tutorials/README.rst", "figures/README.rst", "**.ipynb_checkpoints", "**/*.py.md5",
                     "**/*.codeobj.json", "**/*.zip"]
 templates_path = ["_templates"]
 
@@ -52,8 +52,8 @@ myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3              # the Markdown pages link to each other's sections
 
 sphinx_gallery_conf = {
-    "examples_dirs": ["tutorials"],
-    "gallery_dirs": ["auto_tutorials"],
+    "examples_dirs": ["tutorials", "figures"],
+    "gallery_dirs": ["auto_tutorials", "auto_figures"],
     "filename_pattern": r"/plot_",    # every tutorial is executed
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
@@ -77,6 +77,12 @@ html_theme_options = {
 }
 html_static_path = []
 
-# matplotlib draws into files only; torch stays on one thread (the tutorials are small)
+# matplotlib draws into files only
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")
+# a tutorial whose function falls back to Python (or whose Neural ODE leaves the compiled path)
+# would still run, slowly, and teach the wrong thing: make it an error that fails the build
+import fastode.torch_bridge  # noqa: E402
+
+warnings.filterwarnings("error", category=fastode.FallbackWarning)
+warnings.filterwarnings("error", category=fastode.torch_bridge.FallbackWarning)

@@ -84,6 +84,16 @@ class EnsembleResult(OptimizeResult):
         ``{"count": int, "indices": int array, "by_message": {message: count}}``.
     save : str
         ``"trajectory"``, ``"final"`` or ``"observe"``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastode
+    >>> def decay(t, y, p):
+    ...     return -p[0] * y
+    >>> res = fastode.solve_ensemble(decay, (0.0, 1.0), [1.0], params=[[1.0], [2.0], [3.0]],
+    ...                              t_eval=[0.5, 1.0])
+    >>> res.y.shape, bool(res.success.all()), res.status.tolist()
+    ((3, 1, 2), True, [0, 0, 0])
     """
 
     def __repr__(self):
@@ -333,6 +343,18 @@ def load_ensemble(path) -> EnsembleResult:
 
     Missing chunks (a sweep still running, or killed) raise ``ValueError``: finish it with
     ``solve_ensemble(..., store=path, resume=True)``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, fastode
+    >>> def decay(t, y, p):
+    ...     return -p[0] * y
+    >>> store = tempfile.mkdtemp()
+    >>> res = fastode.solve_ensemble(decay, (0.0, 1.0), [1.0], params=[[1.0], [2.0]],
+    ...                              save="final", store=store)
+    >>> again = fastode.load_ensemble(store)
+    >>> bool(np.array_equal(again.y, res.y))
+    True
     """
     store = _Store(path)
     manifest = store.read_manifest()

@@ -94,7 +94,15 @@ SCIPY_ONLY = ()
 
 
 def available_methods():
-    """All method names solve_ivp accepts (canonical names and aliases)."""
+    """All method names solve_ivp accepts (canonical names and aliases).
+
+    Examples
+    --------
+    >>> import fastode
+    >>> names = fastode.available_methods()
+    >>> all(m in names for m in ("RK45", "DOP853", "Radau", "BDF", "Rodas5P", "rk4", "euler"))
+    True
+    """
     return sorted(set(METHODS) | set(ALIASES))
 
 

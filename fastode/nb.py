@@ -64,7 +64,15 @@ _NO_EVENTS_F = np.zeros(0)
 
 
 class Tableau(NamedTuple):
-    """A method's tableau in the form the kernels take (a NamedTuple numba can pass around)."""
+    """A method's tableau in the form the kernels take (a NamedTuple numba can pass around).
+
+    Examples
+    --------
+    >>> import fastode.nb as fnb
+    >>> tab = fnb.tableau("RK45")
+    >>> isinstance(tab, fnb.Tableau), tab.A.shape, tab.error_order
+    (True, (6, 6), 4)
+    """
     C: np.ndarray
     A: np.ndarray
     B: np.ndarray
@@ -79,7 +87,15 @@ class Tableau(NamedTuple):
 
 
 def tableau(method: str = "RK45") -> Tableau:
-    """The kernel form of ``method`` (any name ``fastode.solve_ivp`` accepts)."""
+    """The kernel form of ``method`` (any name ``fastode.solve_ivp`` accepts).
+
+    Examples
+    --------
+    >>> import fastode.nb as fnb
+    >>> tab = fnb.tableau("DOP853")
+    >>> tab.adaptive, tab.B.shape
+    (True, (12,))
+    """
     m = method_registry.lookup(method)
     t = m.tableau
     return Tableau(t.C, t.A, t.B, t.E, t.E3, t.C_extra, t.A_extra, t.P, int(t.error_order),
@@ -91,7 +107,19 @@ def compile_rhs(fun, n: int, n_params: int = 0) -> CompiledFunction:
     C function for the kernels. Use ``.address`` in numba code; keep the returned object alive.
     With ``n_params=0`` the function is ``fun(t, y)``. If ``fun`` raises (or returns another
     length than ``n``) inside a kernel, the kernel sees NaN; ``fastode.rhs.raise_failures(
-    [compiled], args)`` then re-raises the exception from Python."""
+    [compiled], args)`` then re-raises the exception from Python.
+
+    Examples
+    --------
+    >>> import numpy as np, fastode.nb as fnb
+    >>> def decay(t, y, p):
+    ...     return np.array([-p[0] * y[0]])
+    >>> rhs = fnb.compile_rhs(decay, n=1, n_params=1)    # keep `rhs` alive while in use
+    >>> status, y1 = fnb.solve_final(rhs.address, np.array([2.0]), 0.0, 1.0, np.array([1.0]),
+    ...                              1e-8, 1e-10, fnb.tableau("RK45"))
+    >>> status >= 0, bool(abs(y1[0] - np.exp(-2.0)) < 1e-7)
+    (True, True)
+    """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"`n` must be a positive integer; got {n!r}.")
     if not isinstance(n_params, (int, np.integer)) or n_params < 0:
@@ -111,6 +139,18 @@ def solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0, max_ste
     ``rtol``/``atol`` are scalars; ``step`` is the step of fixed-step methods (or a first step
     for adaptive ones, 0 = automatic). Returns ``(status, y_out)`` with ``y_out`` of shape
     (len(t_eval), n); status >= 0 is success (see fastode.kernels.status).
+
+    Examples
+    --------
+    Called from Python here; inside your own ``@numba.njit`` function it is called the same way:
+
+    >>> import numpy as np, fastode.nb as fnb
+    >>> rhs = fnb.compile_rhs(lambda t, y: np.array([y[1], -y[0]]), n=2)
+    >>> t_eval = np.linspace(0.0, np.pi, 5)
+    >>> status, y = fnb.solve(rhs.address, np.zeros(0), 0.0, np.pi, np.array([1.0, 0.0]),
+    ...                       1e-9, 1e-12, fnb.tableau("DOP853"), t_eval)
+    >>> y.shape, bool(np.allclose(y[:, 0], np.cos(t_eval), atol=1e-7))
+    ((5, 2), True)
     """
     n = y0.shape[0]
     rtol_arr = np.full(n, rtol)
@@ -129,7 +169,17 @@ def solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step=0.0, max_ste
 
 @njit(cache=True)
 def solve_final(address, p, t0, t1, y0, rtol, atol, tableau, step=0.0, max_step=np.inf):
-    """Integrate from t0 to t1; returns ``(status, y(t1))`` (the last state reached on failure)."""
+    """Integrate from t0 to t1; returns ``(status, y(t1))`` (the last state reached on failure).
+
+    Examples
+    --------
+    >>> import numpy as np, fastode.nb as fnb
+    >>> rhs = fnb.compile_rhs(lambda t, y: -y, n=1)
+    >>> status, y1 = fnb.solve_final(rhs.address, np.zeros(0), 0.0, 5.0, np.array([1.0]),
+    ...                              0.0, 0.0, fnb.tableau("euler"), 0.005)   # step = 0.005
+    >>> bool(abs(y1[0] - 0.995 ** 1000) < 1e-12)
+    True
+    """
     t_eval = np.array([t1])
     status, y_out = solve(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, step, max_step)
     if y_out.shape[0] == 1:
@@ -141,7 +191,15 @@ def solve_final(address, p, t0, t1, y0, rtol, atol, tableau, step=0.0, max_step=
 
 class StiffTableau(NamedTuple):
     """A Rosenbrock method in the form fastode.kernels.rosenbrock.rosenbrock_solve takes
-    (``kind`` 0: Hairer form with these arrays, 1: ode23s, whose arrays are unused)."""
+    (``kind`` 0: Hairer form with these arrays, 1: ode23s, whose arrays are unused).
+
+    Examples
+    --------
+    >>> import fastode.nb as fnb
+    >>> tab = fnb.stiff_tableau("Rodas5P")
+    >>> isinstance(tab, fnb.StiffTableau), tab.kind
+    (True, 0)
+    """
     kind: int
     gamma: float
     A: np.ndarray
@@ -156,7 +214,14 @@ class StiffTableau(NamedTuple):
 
 def stiff_tableau(method: str = "Rodas5P") -> StiffTableau:
     """The kernel form of a Rosenbrock method (``"Rodas5P"``, ``"Rodas4"``, ``"Rosenbrock23"``
-    or an alias) for :func:`solve_stiff`."""
+    or an alias) for :func:`solve_stiff`.
+
+    Examples
+    --------
+    >>> import fastode.nb as fnb
+    >>> fnb.stiff_tableau("Rodas4").error_order
+    3
+    """
     m = method_registry.lookup(method)
     if m.family != "rosenbrock":
         raise ValueError(f"fastode.nb.solve_stiff runs the Rosenbrock methods (Rodas5P, Rodas4, "
@@ -181,6 +246,19 @@ def solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, first_step=
     ``(status, y_out, counters)``: ``y_out`` of shape (len(t_eval), n) (the rows reached
     before a failure), status >= 0 success (fastode.kernels.status), ``counters`` = [nfev,
     naccept, nreject, t_final, njev, nlu].
+
+    Examples
+    --------
+    >>> import numpy as np, fastode.nb as fnb
+    >>> def robertson(t, y):
+    ...     return np.array([-0.04 * y[0] + 1e4 * y[1] * y[2],
+    ...                      0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2, 3e7 * y[1] ** 2])
+    >>> rhs = fnb.compile_rhs(robertson, n=3)
+    >>> status, y, counters = fnb.solve_stiff(rhs.address, np.zeros(0), 0.0, 100.0,
+    ...                                       np.array([1.0, 0.0, 0.0]), 1e-6, 1e-10,
+    ...                                       fnb.stiff_tableau("Rodas5P"), np.array([1.0, 100.0]))
+    >>> status >= 0, y.shape, bool(abs(y[-1].sum() - 1.0) < 1e-6)
+    (True, (2, 3), True)
     """
     n = y0.shape[0]
     rtol_arr = np.full(n, rtol)
@@ -201,7 +279,17 @@ def solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, first_step=
 @njit(cache=True)
 def solve_stiff_final(address, p, t0, t1, y0, rtol, atol, tableau, first_step=0.0,
                       max_step=np.inf):
-    """:func:`solve_stiff` to t1 only: ``(status, y(t1))`` (NaN after a failure)."""
+    """:func:`solve_stiff` to t1 only: ``(status, y(t1))`` (NaN after a failure).
+
+    Examples
+    --------
+    >>> import numpy as np, fastode.nb as fnb
+    >>> rhs = fnb.compile_rhs(lambda t, y: np.array([-1000.0 * (y[0] - np.cos(t))]), n=1)
+    >>> status, y1 = fnb.solve_stiff_final(rhs.address, np.zeros(0), 0.0, 1.0, np.array([0.0]),
+    ...                                    1e-8, 1e-10, fnb.stiff_tableau("Rodas5P"))
+    >>> bool(abs(y1[0] - np.cos(1.0)) < 1e-3)       # y follows cos t to O(1/1000)
+    True
+    """
     t_eval = np.array([t1])
     status, y_out, _ = solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval,
                                    first_step, max_step)

@@ -128,6 +128,11 @@ def build(verbose=False):
 
     Returns the library path. Raises ``RuntimeError`` when cargo is missing or the build fails
     (with cargo's output).
+
+    Examples
+    --------
+    >>> import fastode.reference as ref
+    >>> path = ref.build()                # doctest: +SKIP
     """
     cargo = shutil.which("cargo")
     if cargo is None:
@@ -167,7 +172,14 @@ def load():
 
 
 def available():
-    """True when the library is built and loads."""
+    """True when the library is built and loads.
+
+    Examples
+    --------
+    >>> import fastode.reference as ref
+    >>> ref.available() in (True, False)
+    True
+    """
     try:
         load()
         return True
@@ -261,6 +273,14 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, rtol=1e-3, atol=1e-6,
     Bad arguments raise ``ValueError``/``TypeError`` (fastode's own validation first; anything the
     library refuses raises ``ReferenceArgumentError``, a ``ValueError``); a failed integration
     returns ``success=False`` with the solution up to the failure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastode.reference as ref
+    >>> sol = ref.solve_ivp(lambda t, y: -y, (0.0, 5.0), [1.0], method="euler", step=0.005)
+    >>> bool(abs(sol.y[0, -1] - 0.995 ** 1000) < 1e-12)
+    True
     """
     if not callable(fun):
         raise TypeError("`fun` must be callable.")

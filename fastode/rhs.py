@@ -56,7 +56,25 @@ _EVENT_CTYPES = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double, ctypes.POINTE
 
 
 class FallbackWarning(UserWarning):
-    """fastode could not compile a user function and calls it through Python instead."""
+    """fastode could not compile a user function and calls it through Python instead.
+
+    Examples
+    --------
+    A right-hand side numba cannot compile (here: it uses the ``fractions`` module) still
+    works, through Python, with one warning saying why:
+
+    >>> import warnings, fractions
+    >>> import numpy as np, fastode
+    >>> def rate(t, y):
+    ...     return np.array([-float(fractions.Fraction(1, 2)) * y[0]])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sol = fastode.solve_ivp(rate, (0.0, 1.0), [1.0])
+    >>> any(issubclass(w.category, fastode.FallbackWarning) for w in caught)
+    True
+    >>> bool(abs(sol.y[0, -1] - np.exp(-0.5)) < 1e-3)
+    True
+    """
 
 
 # fun -> {(kind, n, complex, argspecs, scalar_return, ...): CompiledFunction or reason string}

@@ -65,6 +65,20 @@ class OdeSolver(_ScipyOdeSolver):
         Size of the last successful step; None before the first step.
     nfev, njev, nlu : int
         Numbers of RHS evaluations, Jacobian evaluations and LU decompositions.
+
+    Examples
+    --------
+    Every solver class is driven the same way, step by step:
+
+    >>> import numpy as np
+    >>> from fastode.solvers import OdeSolver, RK45
+    >>> solver = RK45(lambda t, y: np.array([y[1], -y[0]]), 0.0, [1.0, 0.0], 1.0)
+    >>> isinstance(solver, OdeSolver)
+    True
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> solver.status, solver.t
+    ('finished', 1.0)
     """
 
     TOO_SMALL_STEP = TOO_SMALL_STEP

@@ -95,6 +95,19 @@ class BDF(CompiledSolver):
     L. F. Shampine, M. W. Reichelt, "The MATLAB ODE Suite", SIAM J. Sci. Comput. 18(1), 1-22,
     1997. G. D. Byrne, A. C. Hindmarsh, "A Polyalgorithm for the Numerical Solution of Ordinary
     Differential Equations", ACM Trans. Math. Softw. 1(1), 71-96, 1975.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import BDF
+    >>> def robertson(t, y):
+    ...     return np.array([-0.04 * y[0] + 1e4 * y[1] * y[2],
+    ...                      0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2, 3e7 * y[1] ** 2])
+    >>> solver = BDF(robertson, 0.0, [1.0, 0.0, 0.0], 100.0, rtol=1e-6, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y.sum() - 1.0) < 1e-6)      # mass is conserved
+    True
     """
 
     gamma = GAMMA

@@ -81,6 +81,16 @@ class RungeKutta(ComplexAsRealPairs, OdeSolver):
     Complex states are integrated as pairs of real numbers: the error norm then weighs real
     and imaginary parts separately, so the steps differ slightly from scipy's (which weighs
     complex moduli); the solution agrees to the tolerance.
+
+    Examples
+    --------
+    >>> from fastode.solvers import RungeKutta, RK45
+    >>> issubclass(RK45, RungeKutta)
+    True
+    >>> solver = RK45(lambda t, y: -y, 0.0, [1.0], 2.0, rtol=1e-6, atol=1e-9)
+    >>> solver.step()
+    >>> bool(0.0 < solver.t < 2.0 and solver.step_size > 0 and solver.nfev > 0)
+    True
     """
 
     _method = None
@@ -308,6 +318,16 @@ class RK23(RungeKutta):
     ----------
     P. Bogacki, L. F. Shampine, "A 3(2) Pair of Runge-Kutta Formulas", Appl. Math. Lett. 2(4),
     321-325, 1989.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import RK23
+    >>> solver = RK23(lambda t, y: -y, 0.0, [1.0], 1.0, rtol=1e-8, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y[0] - np.exp(-1.0)) < 1e-6)
+    True
     """
 
     _method = "RK23"
@@ -325,6 +345,16 @@ class RK45(RungeKutta):
     J. R. Dormand, P. J. Prince, "A family of embedded Runge-Kutta formulae", J. Comput. Appl.
     Math. 6(1), 19-26, 1980. L. F. Shampine, "Some Practical Runge-Kutta Formulas", Math.
     Comp. 46(173), 135-150, 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import RK45
+    >>> solver = RK45(lambda t, y: -y, 0.0, [1.0], 1.0, rtol=1e-8, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y[0] - np.exp(-1.0)) < 1e-6)
+    True
     """
 
     _method = "RK45"
@@ -341,6 +371,16 @@ class DOP853(RungeKutta):
     ----------
     E. Hairer, S. P. Norsett, G. Wanner, "Solving Ordinary Differential Equations I: Nonstiff
     Problems", Sec. II.10, Springer, 1993.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import DOP853
+    >>> solver = DOP853(lambda t, y: -y, 0.0, [1.0], 1.0, rtol=1e-8, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y[0] - np.exp(-1.0)) < 1e-6)
+    True
     """
 
     _method = "DOP853"
@@ -355,6 +395,16 @@ class Tsit5(RungeKutta):
     ----------
     Ch. Tsitouras, "Runge-Kutta pairs of order 5(4) satisfying only the first column
     simplifying assumption", Comput. Math. Appl. 62(2), 770-775, 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import Tsit5
+    >>> solver = Tsit5(lambda t, y: -y, 0.0, [1.0], 1.0, rtol=1e-8, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y[0] - np.exp(-1.0)) < 1e-6)
+    True
     """
 
     _method = "Tsit5"
@@ -371,6 +421,16 @@ class Vern7(RungeKutta):
     ----------
     J. H. Verner, "Numerically optimal Runge-Kutta pairs with interpolants", Numer. Algorithms
     53, 383-396, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import Vern7
+    >>> solver = Vern7(lambda t, y: -y, 0.0, [1.0], 1.0, rtol=1e-8, atol=1e-10)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> bool(abs(solver.y[0] - np.exp(-1.0)) < 1e-6)
+    True
     """
 
     _method = "Vern7"

@@ -72,6 +72,18 @@ class LSODA(CompiledSolver):
         Absolute size of the next step to try.
     naccept, nreject : int
         Accepted and rejected steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.solvers import LSODA
+    >>> def vdp(t, y):
+    ...     return np.array([y[1], 1000.0 * (1 - y[0] ** 2) * y[1] - y[0]])
+    >>> solver = LSODA(vdp, 0.0, [2.0, 0.0], 1.0, rtol=1e-6, atol=1e-9)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> solver.n_switches >= 1, solver.switches[0][1:]
+    (True, ('explicit', 'stiff'))
     """
 
     # fastode.solve_ivp(method=LSODA) runs the compiled driver of this method

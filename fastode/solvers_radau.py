@@ -98,6 +98,20 @@ class Radau(CompiledSolver):
     ----------
     E. Hairer, G. Wanner, "Solving Ordinary Differential Equations II: Stiff and
     Differential-Algebraic Problems", Sec. IV.8, Springer, 1996.
+
+    Examples
+    --------
+    Van der Pol with mu = 1000, stiff, step by step:
+
+    >>> import numpy as np
+    >>> from fastode.solvers import Radau
+    >>> def vdp(t, y):
+    ...     return np.array([y[1], 1000.0 * (1 - y[0] ** 2) * y[1] - y[0]])
+    >>> solver = Radau(vdp, 0.0, [2.0, 0.0], 1000.0, rtol=1e-6, atol=1e-9)
+    >>> while solver.status == "running":
+    ...     solver.step()
+    >>> solver.status, bool(solver.njev > 0 and solver.nlu > 0)
+    ('finished', True)
     """
 
     order = 5

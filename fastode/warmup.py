@@ -147,6 +147,14 @@ def warmup(verbose=False, jobs=None):
     -------
     float
         Wall seconds the whole warm-up took.
+
+    Examples
+    --------
+    Run once after ``pip install`` (``make setup`` and the ``fastode warmup`` command do it);
+    it takes a minute or two:
+
+    >>> from fastode.warmup import warmup
+    >>> warmup(verbose=True)           # doctest: +SKIP
     """
     start = time.perf_counter()
     if jobs is None:

@@ -44,6 +44,18 @@ class ContinuationResult(OptimizeResult):
         The special points of each kind.
     success : bool
     message : str
+
+    Examples
+    --------
+    A fold: ``y' = p - y^2`` has equilibria ``+-sqrt(p)`` for ``p > 0`` only.
+
+    >>> import numpy as np
+    >>> from fastode.analysis import continuation
+    >>> branch = continuation(lambda t, y, p: np.array([p - y[0] ** 2]), [1.0], 1.0, 0,
+    ...                       args=(1.0,), direction=-1.0, p_min=-1.0, max_points=400)
+    >>> fold = branch.folds[0]
+    >>> abs(round(fold["param"], 8)), bool(branch.stable[0])
+    (0.0, True)
     """
 
     def plot(self, ax=None, component=0, **kwargs):
@@ -194,6 +206,18 @@ def continuation(fun, y0, p0, param, args=(), jac=None, p_min=-np.inf, p_max=np.
     ContinuationResult
         ``param``, ``states``, ``eigenvalues``, ``stable``, ``special`` (with ``folds`` and
         ``hopfs``), ``success``, ``message``; ``plot(ax)`` draws it.
+
+    Examples
+    --------
+    The Brusselator's equilibrium loses stability at a Hopf point, ``b = 1 + a^2``:
+
+    >>> import numpy as np
+    >>> from fastode.analysis import continuation
+    >>> def brusselator(t, y, a, b):
+    ...     return np.array([a - (b + 1) * y[0] + y[0] ** 2 * y[1], b * y[0] - y[0] ** 2 * y[1]])
+    >>> branch = continuation(brusselator, [1.0, 1.0], 1.0, 1, args=(1.0, 1.0), p_max=3.0)
+    >>> round(branch.hopfs[0]["param"], 8)
+    2.0
     """
     if not isinstance(args, tuple):
         args = (args,)

@@ -32,6 +32,15 @@ def classify(eigenvalues, tol=1e-8):
         purely imaginary and nonzero: a centre of the linearisation only; the nonlinear terms
         decide), ``"degenerate"`` (otherwise non-hyperbolic: a zero eigenvalue, or an
         imaginary pair beside others).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.analysis import classify
+    >>> classify(np.array([-1 + 2j, -1 - 2j])), classify(np.array([1.0, -1.0]))
+    ('stable focus', 'saddle')
+    >>> classify(np.array([[0.0, 1.0], [-1.0, 0.0]]))     # a Jacobian: its eigenvalues are +-i
+    'centre'
     """
     ev = np.asarray(eigenvalues)
     if ev.ndim == 2:
@@ -196,7 +205,17 @@ def equilibria(fun, bounds=None, guesses=None, args=(), jac=None, n_starts=256, 
 
 class EquilibriumResult(OptimizeResult):
     """Result of :func:`equilibria` (a dict with attribute access); ``len()`` is the number of
-    equilibria found."""
+    equilibria found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.analysis import equilibria
+    >>> eq = equilibria(lambda t, y: np.array([y[0] - y[0] ** 3, -y[1]]),
+    ...                 bounds=[(-2, 2), (-1, 1)])
+    >>> len(eq), eq.kinds, eq.stable.tolist()
+    (3, ['stable node', 'saddle', 'stable node'], [True, False, True])
+    """
 
     def __len__(self):
         return len(self["points"])

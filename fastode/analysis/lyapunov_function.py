@@ -60,6 +60,19 @@ def lyapunov_check(V, fun, region=None, trajectories=None, args=(), grad=None, n
         point: V is a strict Lyapunov function there), ``non_increasing`` (dV/dt <= tol
         everywhere), ``violations`` (the points where dV/dt > tol), ``max_vdot`` and
         ``worst`` (the point of the largest dV/dt).
+
+    Examples
+    --------
+    ``V = |y|^2`` for the damped oscillator: ``dV/dt = -2 b v^2 <= 0``.
+
+    >>> import numpy as np
+    >>> from fastode.analysis import lyapunov_check
+    >>> def oscillator(t, y, b):
+    ...     return np.array([y[1], -y[0] - b * y[1]])
+    >>> res = lyapunov_check(lambda y: y[0] ** 2 + y[1] ** 2, oscillator,
+    ...                      region=[(-1, 1), (-1, 1)], args=(0.5,), tol=1e-9)
+    >>> res.non_increasing, res.decreasing                # zero wherever v = 0
+    (True, False)
     """
     if not callable(V):
         raise TypeError("`V` must be callable as V(y) -> float.")

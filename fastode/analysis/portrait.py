@@ -71,6 +71,19 @@ def phase_portrait(fun, xlim, ylim, args=(), ax=None, n_grid=40, density=1.2,
     -------
     matplotlib Axes
         With ``ax.fastode_equilibria`` (the :func:`equilibria` result or None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from fastode.analysis import phase_portrait
+    >>> def predator_prey(t, y, a, b, c, d):
+    ...     return np.array([a * y[0] - b * y[0] * y[1], -c * y[1] + d * y[0] * y[1]])
+    >>> ax = phase_portrait(predator_prey, (0.01, 9), (0.01, 6), args=(1.0, 0.5, 0.75, 0.25),
+    ...                     trajectories=[[3.0, 1.0]], n_grid=20)
+    >>> ax.fastode_equilibria.kinds
+    ['centre']
     """
     x0, x1 = _limits(xlim, "xlim")
     y0, y1 = _limits(ylim, "ylim")

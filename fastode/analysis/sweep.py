@@ -23,6 +23,17 @@ class BifurcationDiagram(OptimizeResult):
         Whether each trajectory reached the end.
     ensemble : EnsembleResult
         The sweep itself (samples after the transient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode.analysis import bifurcation_diagram
+    >>> def oscillator(t, y, p):
+    ...     return np.array([y[1], -y[0]])
+    >>> d = bifurcation_diagram(oscillator, [1.0, 0.0], 0, [0.0, 1.0], params=[0.0],
+    ...                         transient=1.0, record=20.0)
+    >>> bool(np.allclose(d.points, 1.0, atol=1e-4))        # the maxima of x: the amplitude
+    True
     """
 
     def plot(self, ax=None, **kwargs):
@@ -92,6 +103,19 @@ def bifurcation_diagram(fun, y0, param_index, values, params=None, transient=200
     Returns
     -------
     BifurcationDiagram
+
+    Examples
+    --------
+    The logistic-growth equilibrium ``y* = p[0]`` (``observable="final"``: one point per value):
+
+    >>> import numpy as np
+    >>> from fastode.analysis import bifurcation_diagram
+    >>> def logistic(t, y, p):
+    ...     return np.array([y[0] * (1.0 - y[0] / p[0])])
+    >>> d = bifurcation_diagram(logistic, [0.1], 0, [1.0, 2.0, 3.0], transient=50.0,
+    ...                         record=1.0, observable="final")
+    >>> np.round(d.points, 4).ravel().tolist()
+    [1.0, 2.0, 3.0]
     """
     values = np.asarray(values, dtype=float).ravel()
     if values.size == 0 or not np.isfinite(values).all():

@@ -37,6 +37,15 @@ class HeatPINNProblem:
         ``source(x, t)`` on torch tensors (and numpy arrays).
     exact : callable, optional
         ``exact(x, t)`` on numpy arrays, for the error report.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from fastode import pinn
+    >>> problem = pinn.HeatPINNProblem(alpha=0.1, u0=lambda x: torch.cos(math.pi * x),
+    ...                                bc="neumann")
+    >>> problem.bc, problem.domain
+    (('neumann', 'neumann'), (0.0, 1.0))
     """
     alpha: float
     u0: Callable
@@ -78,7 +87,15 @@ class HeatPINNProblem:
 def lecture_problem():
     """The lecture's heat equation as the issue states it: ``u_t = alpha u_xx``,
     ``alpha = 0.4 / pi^2``, ``u(x, 0) = sin(pi x)``, ``u = 0`` at x = 0 and 1, x, t in [0, 1];
-    exact solution ``exp(-0.4 t) sin(pi x)``."""
+    exact solution ``exp(-0.4 t) sin(pi x)``.
+
+    Examples
+    --------
+    >>> from fastode import pinn
+    >>> problem = pinn.lecture_problem()
+    >>> round(problem.alpha * 3.141592653589793 ** 2, 6), problem.t_end
+    (0.4, 1.0)
+    """
     import numpy as np
 
     def u0(x):
@@ -100,6 +117,19 @@ class HeatPINN(nn.Module):
     constraints : {"hard", "soft"}
         "hard": the initial state always, and Dirichlet data, hold by construction; "soft": all
         data enter the loss (the classic PINN of the lecture: loss = data + lambda * residual).
+
+    Examples
+    --------
+    With hard constraints the untrained network already meets the initial state:
+
+    >>> import torch
+    >>> from fastode import pinn
+    >>> problem = pinn.lecture_problem()
+    >>> model = pinn.HeatPINN(problem, width=8, depth=2).double()
+    >>> x = torch.linspace(0.0, 1.0, 5, dtype=torch.float64)
+    >>> u = model(x, torch.zeros_like(x))
+    >>> bool(torch.allclose(u, torch.sin(torch.pi * x), atol=1e-12))
+    True
     """
 
     def __init__(self, problem, width=32, depth=3, constraints="hard"):
@@ -144,7 +174,19 @@ class HeatPINN(nn.Module):
 def residual(model, params=None):
     """A function ``r(x, t)`` of point tensors (vmapped over them) giving
     ``u_t - alpha u_xx - source`` of ``model`` (with ``params``, default its own), and ``u_x``:
-    returns ``(r, u_x)`` of the points' shape."""
+    returns ``(r, u_x)`` of the points' shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastode import pinn
+    >>> model = pinn.HeatPINN(pinn.lecture_problem(), width=8, depth=2).double()
+    >>> r = pinn.residual(model)
+    >>> x = torch.rand(10, dtype=torch.float64)
+    >>> res, u_x = r(x, torch.rand(10, dtype=torch.float64))
+    >>> res.shape, u_x.shape
+    (torch.Size([10]), torch.Size([10]))
+    """
     if params is None:
         params = dict(model.named_parameters())
     p = model.problem

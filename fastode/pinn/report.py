@@ -13,6 +13,14 @@ def mol_reference(problem, n=255, nt=101, rtol=1e-10, atol=1e-12):
     Returns
     -------
     x, t, u, seconds : ndarray (nx,), ndarray (nt,), ndarray (nt, nx), float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastode import pinn
+    >>> x, t, u, seconds = pinn.mol_reference(pinn.lecture_problem(), n=63, nt=11)
+    >>> u.shape, bool(np.abs(u[-1] - np.exp(-0.4) * np.sin(np.pi * x)).max() < 1e-3)
+    ((11, 65), True)
     """
     from .. import pde
     a, b = problem.domain
@@ -78,6 +86,15 @@ def evaluate(model, n_mol=255, nt=101, verbose=True):
         ``x``, ``t``, ``pinn``, ``mol``, ``exact`` (None without ``problem.exact``) on the
         (nt, nx) grid; errors ``pinn_vs_exact``, ``pinn_vs_mol``, ``mol_vs_exact``;
         ``mol_seconds``. With ``verbose`` the errors are printed side by side.
+
+    Examples
+    --------
+    >>> from fastode import pinn
+    >>> result = pinn.train(pinn.lecture_problem(), n_points=100, adam_steps=5, lbfgs_steps=2,
+    ...                     width=8, depth=2)
+    >>> ev = pinn.evaluate(result.model, n_mol=31, nt=11, verbose=False)
+    >>> ev["pinn"].shape == ev["mol"].shape, bool(ev["mol_vs_exact"] < 1e-2)
+    (True, True)
     """
     problem = model.problem
     x, t, u_mol, mol_s = mol_reference(problem, n_mol, nt)
@@ -103,7 +120,19 @@ def evaluate(model, n_mol=255, nt=101, verbose=True):
 
 def plot(result, evaluation, path):
     """A PNG: the loss curve and heat maps of the PINN and its errors against the exact and the
-    method-of-lines solutions. Returns ``path``."""
+    method-of-lines solutions. Returns ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastode import pinn
+    >>> result = pinn.train(pinn.lecture_problem(), n_points=100, adam_steps=5, lbfgs_steps=2,
+    ...                     width=8, depth=2)
+    >>> ev = pinn.evaluate(result.model, n_mol=31, nt=11, verbose=False)
+    >>> path = pinn.plot(result, ev, os.path.join(tempfile.mkdtemp(), "pinn.png"))
+    >>> os.path.getsize(path) > 0
+    True
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -18,6 +18,13 @@ def sample_points(problem, n, method="sobol", seed=0, dtype=torch.float64):
     Returns
     -------
     (x, t) : tensors of shape (n,)
+
+    Examples
+    --------
+    >>> from fastode import pinn
+    >>> x, t = pinn.sample_points(pinn.lecture_problem(), 64)
+    >>> x.shape, bool((x >= 0).all() and (x <= 1).all() and (t >= 0).all() and (t <= 1).all())
+    (torch.Size([64]), True)
     """
     if method not in SAMPLINGS:
         raise ValueError(f"method must be one of {SAMPLINGS}, got {method!r}")
@@ -55,6 +62,15 @@ class TrainResult:
         Wall time of ``"adam"`` and ``"lbfgs"``.
     points : (x, t)
         The residual points of the end of training.
+
+    Examples
+    --------
+    >>> from fastode import pinn
+    >>> result = pinn.train(pinn.lecture_problem(), n_points=100, adam_steps=5, lbfgs_steps=2,
+    ...                     width=8, depth=2)
+    >>> sorted(result.seconds), result.stop_reason in ("iteration limit", "no progress",
+    ...                                                "gradient tolerance")
+    (['adam', 'lbfgs'], True)
     """
     model: HeatPINN
     loss: np.ndarray
@@ -155,6 +171,17 @@ def train(problem, n_points=1000, sampling="sobol", adam_steps=300, lr=2e-3, lbf
     Returns
     -------
     TrainResult
+
+    Examples
+    --------
+    A short run (the lecture's problem reaches a relative error of about 3.5e-5 with the
+    defaults, in about 8 s):
+
+    >>> from fastode import pinn
+    >>> result = pinn.train(pinn.lecture_problem(), n_points=200, adam_steps=20, lbfgs_steps=5,
+    ...                     width=8, depth=2)
+    >>> result.adam_steps, result.lbfgs_iterations <= 5, bool(result.loss[-1] < result.loss[0])
+    (20, True, True)
     """
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")

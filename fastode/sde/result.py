@@ -37,6 +37,15 @@ class SdeResult(dict):
     seed : int
         The seed used (pass it back as ``seed=`` to draw the same paths again).
     method, noise, interpretation : str
+
+    Examples
+    --------
+    >>> import numpy as np, fastode
+    >>> res = fastode.solve_sde(lambda t, y: -y, lambda t, y: np.array([0.1]), (0.0, 1.0), [1.0],
+    ...                         method="euler_maruyama", noise="additive", dt=0.01, n_paths=3,
+    ...                         seed=7)
+    >>> res.t.tolist(), res.y.shape, res.status.tolist(), res.seed
+    ([0.0, 1.0], (3, 1, 2), [0, 0, 0], 7)
     """
 
     def __getattr__(self, name):
