@@ -35,9 +35,9 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "tutorials/README.rst", "figures/README.rst", "**.ipynb_checkpoints", "**/*.py.md5",
+exclude_patterns = ["_build", "tutorials/README.rst", "figures/README.rst", "**.ipynb_checkpoints",
+                    "**/*.py.md5",
                     "**/*.codeobj.json", "**/*.zip"]
-templates_path = ["_templates"]
 
 # the API pages: one generated page per public name (docs/api/generated, not in git)
 autosummary_generate = True

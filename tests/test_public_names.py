@@ -14,8 +14,10 @@ import pytest
 
 CASES = [
     # (the name loaded first, the function that must stay a function)
-    ("from fastode.analysis import ContinuationResult", "from fastode.analysis import continuation"),
-    ("import fastode.analysis as a; a.ContinuationResult", "from fastode.analysis import continuation"),
+    ("from fastode.analysis import ContinuationResult",
+     "from fastode.analysis import continuation"),
+    ("import fastode.analysis as a; a.ContinuationResult",
+     "from fastode.analysis import continuation"),
     ("from fastode.pinn import sample_points", "from fastode.pinn import train"),
     ("from fastode.pinn import TrainResult", "from fastode.pinn import train"),
 ]

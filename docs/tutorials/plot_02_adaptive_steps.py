@@ -20,7 +20,7 @@ import fastode
 
 
 def sir(t, y, beta, gamma):
-    s, i, r = y[0], y[1], y[2]
+    s, i = y[0], y[1]
     return np.array([-beta * s * i, beta * s * i - gamma * i, gamma * i])
 
 

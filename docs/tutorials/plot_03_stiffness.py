@@ -93,5 +93,5 @@ for t_switch, _, new in sol.method_switches:
     ax.axvline(t_switch, color="r" if new == "Rodas4" else "g", lw=0.6)
 ax.set_xlabel("t")
 ax.set_ylabel("y")
-ax.set_title("Van der Pol mu = 1000: red to stiff, green to explicit")
+ax.set_title("Van der Pol mu = 1000: switches to Rodas4 (red) and back (green)")
 fig.tight_layout()

@@ -59,7 +59,8 @@ fig.tight_layout()
 for n in (31, 63, 127):
     p = pde.heat_1d(n, alpha=alpha, bc="dirichlet", u0=lambda x: np.sin(np.pi * x))
     s = p.solve((0.0, 1.0), t_eval=[1.0], rtol=1e-10, atol=1e-12)
-    print(f"n = {n:3d}: dx = {1 / (n + 1):.4f}, max error {np.abs(s.y[:, -1] - exact(p.grid[0], 1.0)).max():.3e}")
+    err = np.abs(s.y[:, -1] - exact(p.grid[0], 1.0)).max()
+    print(f"n = {n:3d}: dx = {1 / (n + 1):.4f}, max error {err:.3e}")
 
 # %%
 # A physics-informed neural network
