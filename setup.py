@@ -52,7 +52,7 @@ def stale_paths():
 
 
 def generate_drivers():
-    """Write every stale generated driver (``python -m fastode.kernels.expand`` on this tree)."""
+    """Write the generated drivers if one is stale (``fastode.kernels.expand`` on this tree)."""
     if not stale_paths():
         return
     with tempfile.TemporaryDirectory() as scratch:
@@ -62,8 +62,10 @@ def generate_drivers():
         env["FASTODE_KERNEL_CACHE_DIR"] = str(Path(scratch) / "kernels")
         env["FASTODE_CACHE_DIR"] = scratch
         try:
-            subprocess.run([sys.executable, "-m", "fastode.kernels.expand"], cwd=ROOT, env=env,
-                           check=True)
+            # -c, not -m: runpy warns when the package has imported the module already
+            subprocess.run([sys.executable, "-c", "from fastode.kernels.expand import expand_all; "
+                            "print(*(f'wrote {p}' for p in expand_all()), sep='\\n')"],
+                           cwd=ROOT, env=env, check=True)
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(
                 "fastode: writing the kernels' generated drivers failed (it needs "
