@@ -35,6 +35,7 @@ from fastode.kernels import expand
 
 package = pathlib.Path(fastode.__file__).resolve().parent
 assert package == pathlib.Path(sys.argv[1]).resolve(), (package, sys.argv[1])
+assert (package / "py.typed").is_file(), "py.typed missing from the wheel"
 for template, output in expand.FAMILIES:
     path = package / "kernels" / pathlib.Path(*output.split(".")).with_suffix(".py")
     assert expand.is_current(path), f"{path} missing or stale in the installed package"
