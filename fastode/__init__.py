@@ -33,12 +33,11 @@ _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensem
 
 
 if TYPE_CHECKING:  # the lazy names' types for type checkers; nothing is imported at run time
-    from . import analysis, pde, pinn, plot
+    from . import analysis, pde, pinn, plot, warmup  # warmup: the module, as at run time
     from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
     from .langevin import LangevinResult
     from .sde import SdeResult, solve_sde
     from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
-    from .warmup import warmup
 
 
 def __getattr__(name: str) -> Any:
