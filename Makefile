@@ -9,17 +9,17 @@ STAMP := $(VENV)/.fastode-installed
 
 # the package and its kernels: `fastode warmup` compiles every kernel into the package's kernel
 # cache (fastode/_kernel_cache, one process per core), so no solve compiles one later
-$(CORE): pyproject.toml
+$(CORE): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	$(BIN)/fastode warmup
 	touch $(CORE)
 
 # what the tests need besides: torch first, pinned (a looser requirement, torchdiffeq's, would
-# fetch a multi-GB CUDA build), then the test and plot extras
+# fetch a multi-GB CUDA build), then the test, plot and dev (build, mypy) extras
 $(STAMP): $(CORE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,plot,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -66,6 +66,6 @@ rust-ref:
 
 clean:
 	rm -rf rust_ref/target
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 	rm -rf docs/_build docs/api/generated docs/auto_tutorials docs/auto_figures docs/sg_execution_times.rst
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

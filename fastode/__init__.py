@@ -3,6 +3,10 @@
 The public face: ``solve_ivp`` (a drop-in for ``scipy.integrate.solve_ivp``), its result objects,
 scipy's step-by-step solver classes, and ``fastode.nb`` for calling the kernels from numba code.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 # first: registers the kernels' numba cache locator before any kernel module is imported
 from . import kernel_cache as _kernel_cache  # noqa: F401
 from ._version import __version__
@@ -14,7 +18,7 @@ from .rhs import FallbackWarning
 __all__ = ["solve_ivp", "solve_ensemble", "EnsembleResult", "load_ensemble", "OdeResult", "OdeSolution", "DenseOutput", "ConstantDenseOutput", "FallbackWarning",
            "OdeSolver", "RK23", "RK45", "DOP853", "Tsit5", "Vern7", "Radau", "BDF", "LSODA", "available_methods",
            "warmup",
-           "analysis", "pde", "pinn", "solve_sde", "SdeResult", "LangevinResult", "__version__"]
+           "analysis", "pde", "pinn", "plot", "solve_sde", "SdeResult", "LangevinResult", "__version__"]
 
 # loaded on first use (PEP 562): importing them all costs ~0.1-0.2 s of start-up (their kernel
 # modules define ~100 numba dispatchers) that a script solving one problem need not pay
@@ -24,10 +28,19 @@ _LAZY = {"solve_ensemble": "ensemble", "EnsembleResult": "ensemble", "load_ensem
          "LSODA": "solvers", "warmup": "warmup",
          "analysis": "analysis",  # a subpackage: fastode.analysis (issue #14)
          "pde": "pde", "pinn": "pinn",  # subpackages (issue #15); pinn needs torch on first use
+         "plot": "plot",  # a module (issue #17); matplotlib is imported when it draws
          "solve_sde": "sde", "SdeResult": "sde", "LangevinResult": "langevin"}
 
 
-def __getattr__(name):
+if TYPE_CHECKING:  # the lazy names' types for type checkers; nothing is imported at run time
+    from . import analysis, pde, pinn, plot, warmup  # warmup: the module, as at run time
+    from .ensemble import EnsembleResult, load_ensemble, solve_ensemble
+    from .langevin import LangevinResult
+    from .sde import SdeResult, solve_sde
+    from .solvers import BDF, DOP853, LSODA, RK23, RK45, OdeSolver, Radau, Tsit5, Vern7
+
+
+def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'fastode' has no attribute {name!r}")
@@ -39,5 +52,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))

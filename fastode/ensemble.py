@@ -23,9 +23,10 @@ import time
 import warnings
 import weakref
 from numbers import Integral
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import numba
 from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
@@ -338,7 +339,7 @@ def _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs=None)
     return compiled, found
 
 
-def load_ensemble(path) -> EnsembleResult:
+def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
     """Read a complete result store written by ``solve_ensemble(..., store=path)``.
 
     Missing chunks (a sweep still running, or killed) raise ``ValueError``: finish it with
@@ -402,10 +403,14 @@ def _chunk_bounds(n_traj, chunk):
 # ---------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------
-def solve_ensemble(fun, t_span, y0, params=None, t_eval=None, method="RK45", rtol=1e-3,
-                   atol=1e-6, n_threads=None, chunk_size=None, save="trajectory",
-                   progress=False, store=None, resume=False, backend="threads", client=None,
-                   n_traj=None, **options):
+def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.ArrayLike,
+                   params: npt.ArrayLike | None = None, t_eval: npt.ArrayLike | None = None,
+                   method: str = "RK45", rtol: npt.ArrayLike = 1e-3, atol: npt.ArrayLike = 1e-6,
+                   n_threads: int | None = None, chunk_size: int | None = None,
+                   save: str | Callable[..., Any] = "trajectory", progress: bool = False,
+                   store: str | os.PathLike[str] | None = None, resume: bool = False,
+                   backend: str = "threads", client: Any = None, n_traj: int | None = None,
+                   **options: Any) -> EnsembleResult:
     """Solve one ODE for many parameter sets and/or initial states, in parallel.
 
     Each trajectory is integrated independently (its own steps, controller, counters and

@@ -4,11 +4,16 @@ The public entry point. The families' paths are fastode.ivp_explicit (explicit R
 fastode.ivp_implicit (stiff methods) and fastode.ivp_auto (stiffness switching); what they share
 is in fastode.ivp_common. See docs/architecture.md for the layers.
 """
+from __future__ import annotations
+
 import inspect
 import math
 import warnings
+from types import ModuleType
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import methods as method_registry
 from .ivp_common import (validate_args, validate_events, validate_t_eval, validate_t_span,
@@ -20,9 +25,14 @@ from .results import MESSAGES, ConstantDenseOutput, OdeResult, OdeSolution
 # implicit families scipy also has: solved by scipy until their compiled driver is registered
 _SCIPY_FAMILY_NAMES = {"radau": "Radau", "bdf": "BDF", "lsoda": "LSODA"}
 
+# ``events``: one event function or a sequence of them (attributes ``terminal``, ``direction``)
+Events = Union[Callable[..., Any], Sequence[Callable[..., Any]]]
 
-def _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events, vectorized, args,
-                      options):
+
+def _solve_with_scipy(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.ArrayLike,
+                      method: str | type[Any], t_eval: npt.ArrayLike | None,
+                      dense_output: bool, events: Events | None, vectorized: bool,
+                      args: Sequence[Any] | None, options: dict[str, Any]) -> OdeResult:
     import scipy.integrate
     name = method if isinstance(method, str) else getattr(method, "__name__", str(method))
     warnings.warn(f"method {name!r} is not compiled by fastode yet; solving with "
@@ -36,7 +46,7 @@ def _solve_with_scipy(fun, t_span, y0, method, t_eval, dense_output, events, vec
     return out
 
 
-def _is_scipy_solver_class(method) -> bool:
+def _is_scipy_solver_class(method: type[Any]) -> bool:
     if not method.__module__.startswith("scipy.integrate"):
         return False
     import scipy.integrate
@@ -46,18 +56,22 @@ def _is_scipy_solver_class(method) -> bool:
 
 # fastode.ivp_implicit and fastode.ivp_auto, imported on first use (an import statement inside
 # solve_ivp would cost ~0.6 us per call)
-_implicit = _auto = None
+_implicit: ModuleType | None = None
+_auto: ModuleType | None = None
 
 
-def _load_families():
+def _load_families() -> tuple[ModuleType, ModuleType]:
     global _implicit, _auto
     from . import ivp_auto, ivp_implicit
     _implicit, _auto = ivp_implicit, ivp_auto
     return _implicit, _auto
 
 
-def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
-              vectorized=False, args=None, **options):
+def solve_ivp(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.ArrayLike,
+              method: str | type[Any] = "RK45", t_eval: npt.ArrayLike | None = None,
+              dense_output: bool = False, events: Events | None = None,
+              vectorized: bool = False, args: Sequence[Any] | None = None,
+              **options: Any) -> OdeResult:
     """Solve an initial value problem for a system of ODEs (drop-in for scipy's ``solve_ivp``).
 
     Parameters
@@ -120,7 +134,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         if (inspect.isclass(method)
                 and getattr(method, "_method", None) in method_registry.METHODS_BY_NAME):
             # fastode's own step-by-step classes name a compiled method: run the compiled driver
-            chosen = method_registry.METHODS_BY_NAME[method._method]
+            chosen = method_registry.METHODS_BY_NAME[method._method]  # type: ignore[attr-defined]
         elif inspect.isclass(method) and _is_scipy_solver_class(method):
             # scipy's own RK23 ... LSODA classes (code written for scipy passes them): the
             # compiled method of the same name (a subclass of them stays with scipy)
@@ -160,28 +174,36 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         # scipy accepts it and may never return; an unbounded solve here would fill memory
         raise ValueError("`t_span` has an infinite end: give a terminal event (or `max_steps`) "
                          "so that the integration can end.")
+    result: OdeResult   # the families' modules are not annotated (no code: a declaration)
     if chosen.family == "switching":
         # LSODA / auto: explicit <-> stiff switching (fastode.ivp_auto)
         auto = _auto or _load_families()[1]
-        return auto.solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
-                               t_eval_arr, dense_output, event_list, vectorized, options)
+        result = auto.solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                                 t_eval_arr, dense_output, event_list, vectorized, options)
+        return result
     if chosen.family != "explicit":
         # stiff methods (Rosenbrock, and the families registered in fastode.ivp_implicit)
         implicit = _implicit or _load_families()[0]
-        return implicit.solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol,
-                                       atol, t_eval_arr, dense_output, event_list, vectorized,
-                                       options)
+        result = implicit.solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args,
+                                         rtol, atol, t_eval_arr, dense_output, event_list,
+                                         vectorized, options)
+        return result
     if not options and chosen.adaptive:
         # the common case: no further options (saves ~2 us of option parsing per call)
-        return run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
-                            t_eval_arr, dense_output, event_list, vectorized, 0.0, np.inf, 0.0,
-                            None, 4)
-    return solve_explicit(fun, chosen, method, t0, t1, y0_real, n, is_complex, args, rtol, atol,
-                          t_eval_arr, dense_output, event_list, vectorized, options)
+        result = run_explicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                              t_eval_arr, dense_output, event_list, vectorized, 0.0, np.inf, 0.0,
+                              None, 4)
+        return result
+    result = solve_explicit(fun, chosen, method, t0, t1, y0_real, n, is_complex, args, rtol,
+                            atol, t_eval_arr, dense_output, event_list, vectorized, options)
+    return result
 
 
-def _empty_state_result(fun, t_span, y0, method, t0, t1, t_eval, dense_output, events,
-                        vectorized, args, options):
+def _empty_state_result(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.ArrayLike,
+                        method: str | type[Any], t0: float, t1: float,
+                        t_eval: npt.ArrayLike | None, dense_output: bool, events: Events | None,
+                        vectorized: bool, args: Sequence[Any] | None,
+                        options: dict[str, Any]) -> OdeResult:
     """A state with no components has nothing to integrate: the answer is known (scipy's).
 
     With events there is still something to find (an event may depend on t alone): scipy's
@@ -209,7 +231,7 @@ def _empty_state_result(fun, t_span, y0, method, t0, t1, t_eval, dense_output, e
                      nreject=0)
 
 
-def _scipy_method_name(method):
+def _scipy_method_name(method: str | type[Any]) -> str:
     if isinstance(method, str):
         chosen = method_registry.METHODS_BY_NAME.get(method)
         if chosen is not None and chosen.family in _SCIPY_FAMILY_NAMES:

@@ -36,8 +36,8 @@ import warnings
 
 import numpy as np
 
-from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, compiled_rhs,
-                         pack, parse_step_options, shape_result)
+from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, _all_finite,
+                         compiled_rhs, pack, parse_step_options, shape_result)
 from .ivp_jacobian import FD_STRUCT, compile_jac, jacobian_structure, real_pairs_structure
 from .kernels import status as st
 from .kernels import switching as _switching_kernels
@@ -56,6 +56,19 @@ NONSTIFF_METHODS = {
     "auto": ("Tsit5", "tsitouras_54"),
 }
 STIFF_NAME = "Rodas4"
+
+_TABLEAU_GROUPS = {}
+
+
+def _tableau_group(name):
+    """The explicit leg's tableau group (kernels/options.Tableau order), built once per
+    tableau."""
+    group = _TABLEAU_GROUPS.get(name)
+    if group is None:
+        tab = explicit_tableaus.TABLEAUS[name]
+        group = _TABLEAU_GROUPS[name] = (tab.C, tab.A, tab.B, tab.E, tab.E3, False,
+                                         tab.error_order, tab.C_extra, tab.A_extra, tab.P)
+    return group
 
 
 def _parse_options(options, method_name, t0, t1):
@@ -98,7 +111,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     if is_complex and (jac_sparsity is not None or lband is not None or uband is not None):
         jac_sparsity, lband, uband = real_pairs_structure(jac_sparsity, lband, uband, n)
     mode_struct, structure = jacobian_structure(jac_sparsity, lband, uband, m)
-    if not np.isfinite(y0_real).all():
+    if not _all_finite(y0_real):
         raise ValueError(Y0_NOT_FINITE)
 
     specs, p = pack(args)
@@ -121,8 +134,8 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
         addresses, terminal, directions = NO_EVENTS_I, NO_EVENTS_I, NO_EVENTS_F
     ev_count = np.zeros(n_events, dtype=np.int64) if n_events else NO_EVENTS_I
     explicit_name, tableau_name = NONSTIFF_METHODS[chosen.name]
-    tab = explicit_tableaus.TABLEAUS[tableau_name]
-    q_explicit = tab.P.shape[1]
+    tableau = _tableau_group(tableau_name)
+    q_explicit = tableau[9].shape[1]
     use_t_eval = t_eval_arr is not None
     callbacks = [rhs] + compiled_events + ([jac_compiled] if jac_compiled is not None else [])
     forget_stale_failures(callbacks)
@@ -130,9 +143,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     # the option groups of the legs (fastode.kernels.options) that stay the same from leg to leg
     tolerances = (rtol, atol)
     events = (addresses, directions, terminal, event_samples)
-    tableau = (tab.C, tab.A, tab.B, tab.E, tab.E3, False, tab.error_order, tab.C_extra,
-               tab.A_extra, tab.P)
-    jacobian = (np.int64(mode), *structure, np.int64(-1), np.int64(-1))
+    jacobian = (int(mode), *structure, -1, -1)
     dense = bool(dense_output)
 
     t, y, h_next = t0, y0_real, first_step
@@ -200,7 +211,7 @@ def _join(legs, status, t0, y0_real, n, m, is_complex, use_t_eval, dense_output,
     q_max = max(q for q, _ in legs)
     t_parts, y_parts, st_parts, sh_parts, sd_parts = [], [], [], [], []
     et_parts, ey_parts, ei_parts = [], [], []
-    totals = np.zeros(6)
+    nfev = naccept = nreject = njev = nlu = 0
     for k, (q, out) in enumerate(legs):
         (_, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
          counters, _) = out
@@ -216,12 +227,13 @@ def _join(legs, status, t0, y0_real, n, m, is_complex, use_t_eval, dense_output,
             et_parts.append(ev_t[:n_ev])
             ey_parts.append(ev_y[:n_ev])
             ei_parts.append(ev_index[:n_ev])
-        totals[0] += counters[0]
-        totals[1] += counters[1]
-        totals[2] += counters[2]
-        totals[4] += counters[4]
-        totals[5] += counters[5]
-        totals[3] = counters[3]
+        c = counters.tolist()
+        nfev += c[0]
+        naccept += c[1]
+        nreject += c[2]
+        njev += c[4]
+        nlu += c[5]
+    totals = np.array([nfev, naccept, nreject, c[3], njev, nlu])
     t_out = np.concatenate(t_parts)
     y_out = np.concatenate(y_parts) if y_parts else np.zeros((0, m))
     n_out = t_out.shape[0]

@@ -2,18 +2,19 @@
 
 Implicit driver contract
 ------------------------
-Every implicit method is a fastode.kernels.family.MethodDriver called with the flat arguments
+Every implicit method is a fastode.kernels.family.MethodDriver: a compiled family driver with
+the method's coefficients bound (none for Radau and BDF), called as
 
-    driver(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass, first_step, max_step,
-           min_step, max_steps, t_eval, use_t_eval, dense, event_addresses, event_directions,
-           event_terminal, event_samples)
+    driver(rhs, jac, p, t0, t1, y0, (rtol, atol), (mass, has_mass),
+           (first_step, max_step, min_step, max_steps), (t_eval, use_t_eval, dense),
+           (event_addresses, event_directions, event_terminal, event_samples),
+           (use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku))
 
-which it packs into the few option groups its compiled family driver takes
-(fastode.kernels.options: tolerances, mass matrix, step limits, output, events, Jacobian).
+the option groups of fastode.kernels.options, which :func:`_prepare` builds once per solve.
 
 * ``rhs``, ``jac``: int64 C function addresses (fastode.kernels.callbacks); ``jac`` writes the
   n x n matrix df/dy row-major into its ``out`` argument; it is 0 when there is no user Jacobian.
-* ``use_jac``: bool, True when ``jac`` is to be called (else finite differences).
+* ``use_jac``: int, the Jacobian mode (JAC_FD, JAC_USER, JAC_CONSTANT, JAC_FD_GROUPED).
 * ``p``: float64 parameter array of the RHS (and of jac and the events).
 * ``rtol``, ``atol``: float64 arrays of shape (n,); ``first_step`` <= 0: automatic;
   ``max_steps`` <= 0: unlimited; ``min_step`` >= 0.
@@ -30,14 +31,13 @@ number q of columns, the same for every step), with ``counters = [nfev, naccept,
 t_final, njev, nlu]``. Status codes: fastode.kernels.status plus ``SINGULAR`` (-4) and
 ``NEWTON_FAILED`` (-5) of fastode.kernels.jacobian.
 
-A driver registered in :data:`STRUCTURED` also takes four trailing int64 arrays ``group_ptr,
-group_cols, col_ptr, rows`` (column groups of a sparsity pattern, see
-fastode.kernels.jacobian.cpr_groups) and an int ``use_jac`` mode (JAC_FD, JAC_USER,
-JAC_CONSTANT, JAC_FD_GROUPED); the others get ``use_jac`` as a bool and compute dense finite
-differences whenever ``use_jac`` is False.
+For a driver registered in :data:`STRUCTURED` the Jacobian group carries the column groups of
+a sparsity pattern (``group_ptr, group_cols, col_ptr, rows``: int64 arrays, see
+fastode.kernels.jacobian.cpr_groups) and any of the modes; the others get mode JAC_FD or
+JAC_USER and placeholders.
 
-A driver registered in :data:`BANDED` (a subset of STRUCTURED) also takes two trailing ints
-``kl, ku`` after the structure arrays. ``kl >= 0`` asks for banded mode: the Jacobian has ``kl``
+For a driver registered in :data:`BANDED` (a subset of STRUCTURED) the group's last two
+ints ``kl, ku`` may give a band (otherwise -1). ``kl >= 0`` asks for banded mode: the Jacobian has ``kl``
 sub- and ``ku`` super-diagonals, ``use_jac`` is JAC_FD_GROUPED with column groups inside the
 band, and the driver stores J in band form (kl + ku + 1, n) and factors its iteration matrix
 with fastode.kernels.linalg.band_lu_factor (LAPACK gbtrf layout, (2 kl + ku + 1, n)): O(n)
@@ -207,7 +207,10 @@ def _default_setup(driver, m):
 def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
              dense_output, event_list, vectorized, options):
     """Check the options and compile the user functions: (driver, call arguments, the
-    compiled functions to keep alive and check for Python errors, min_step, max_steps)."""
+    compiled functions to keep alive and check for Python errors, min_step, max_steps, kl).
+
+    ``driver`` is the method's MethodDriver; ``driver.driver(*call_args)`` runs it
+    (``call_args``: its bound coefficients, then the grouped contract of the module docstring)."""
     driver = driver_for(chosen)
     if driver is None:
         raise ValueError(f"no compiled driver is registered for method {chosen.name!r} "
@@ -244,21 +247,25 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
         addresses, terminal, directions = NO_EVENTS_I, NO_EVENTS_I, NO_EVENTS_F
     p = extras.pack(args, specs, p)  # + the current values of numeric globals they read
     jac_address = jac_compiled.address if jac_compiled is not None else 0
-    rest = (p, t0, t1, y0_real, rtol, atol, mass_arr, has_mass, first_step, max_step,
-            min_step, int(max_steps or 0),
-            t_eval_arr if t_eval_arr is not None else DUMMY_T_EVAL, t_eval_arr is not None,
-            bool(dense_output), addresses, directions, terminal, event_samples)
+    # the compiled driver's option groups (fastode.kernels.options), built here once: packing
+    # a flat argument list into them per call cost ~1 us
     if driver in BANDED:
-        call_args = (rhs.address, jac_address, int(mode), *rest, *structure, int(kl), int(ku))
+        jacobian = (int(mode), *structure, int(kl), int(ku))
     elif driver in STRUCTURED:
-        call_args = (rhs.address, jac_address, int(mode), *rest, *structure)
+        jacobian = (int(mode), *structure, -1, -1)
     else:
-        call_args = (rhs.address, jac_address, mode in (JAC_USER, JAC_CONSTANT), *rest)
+        jacobian = (int(mode in (JAC_USER, JAC_CONSTANT)), *FD_STRUCT, -1, -1)
+    call_args = driver.coefficients + (
+        rhs.address, jac_address, p, t0, t1, y0_real, (rtol, atol), (mass_arr, has_mass),
+        (first_step, max_step, min_step, int(max_steps or 0)),
+        (t_eval_arr if t_eval_arr is not None else DUMMY_T_EVAL, t_eval_arr is not None,
+         bool(dense_output)),
+        (addresses, directions, terminal, event_samples), jacobian)
     if rhs.errors or compiled_events or jac_compiled is not None:
         compiled = [rhs, *compiled_events, *([jac_compiled] if jac_compiled is not None else [])]
     else:
         compiled = (rhs,)
-    return driver, call_args, compiled, min_step, max_steps
+    return driver, call_args, compiled, min_step, max_steps, kl
 
 
 # A RHS numba cannot compile, for a large system on the dense path (no band): scipy's own
@@ -292,19 +299,19 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     """solve_ivp for an implicit method (called by fastode.ivp.solve_ivp after the common
     validation of t_span, y0, rtol/atol, t_eval and events)."""
     scipy_options = dict(options)
-    driver, call_args, compiled, min_step, max_steps = _prepare(
+    driver, call_args, compiled, min_step, max_steps, kl = _prepare(
         fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_eval_arr,
         dense_output, event_list, vectorized, options)
     if (compiled[0].python_callback and chosen.name in SCIPY_DELEGATE
             and y0_real.size >= SCIPY_DELEGATE_MIN_SIZE and not is_complex
             and set(scipy_options) <= _SCIPY_OPTIONS and np.ptp(rtol) == 0
-            and (driver not in BANDED or call_args[-2] < 0)):
+            and (driver not in BANDED or kl < 0)):
         return _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol,
                             atol, t_eval_arr, dense_output, event_list, vectorized,
                             scipy_options)
     forget_stale_failures(compiled)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
-     counters) = driver(*call_args)
+     counters) = driver.driver(*call_args)
     status = int(status)
     for c in compiled:
         if c.errors or (c.failure is not None and c.failure.flag[0]):
@@ -348,9 +355,8 @@ def kernel_call(fun, t_span, y0, method, t_eval=None, args=(), **options):
         raise ValueError("kernel_call takes a real `y0`.")
     rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
                                      False)
-    driver, call_args, compiled, _, _ = _prepare(
+    driver, call_args, compiled, _, _, _ = _prepare(
         fun, chosen, t0, t1, y0_real, n, False, tuple(args), rtol, atol,
         validate_t_eval(t_eval, t0, t1), False, [], False, options)
-    # the compiled family driver itself (a MethodDriver binds coefficients in Python)
-    kernel, call_args = driver.kernel_args(*call_args)
-    return kernel, call_args, tuple(compiled)
+    # the compiled family driver itself, its coefficients leading call_args
+    return driver.driver, call_args, tuple(compiled)

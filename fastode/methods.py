@@ -1,4 +1,6 @@
 """Method registry: name -> family, tableau and traits; scipy's and common aliases."""
+from __future__ import annotations
+
 from typing import NamedTuple
 
 import numpy as np
@@ -23,13 +25,13 @@ class Method(NamedTuple):
     description: str
 
 
-def _explicit(name, description):
+def _explicit(name: str, description: str) -> Method:
     tableau = explicit_tableaus.TABLEAUS[name]
     return Method(name, "explicit", tableau, tableau.error_order > 0,
                   bool(np.any(tableau.E3 != 0)), description)
 
 
-def _rosenbrock(name, description):
+def _rosenbrock(name: str, description: str) -> Method:
     return Method(name, "rosenbrock", rosenbrock_tableaus.TABLEAUS[name], True, False,
                   description)
 
@@ -93,7 +95,7 @@ METHODS_BY_NAME = {**METHODS, **{alias: METHODS[name] for alias, name in ALIASES
 SCIPY_ONLY = ()
 
 
-def available_methods():
+def available_methods() -> list[str]:
     """All method names solve_ivp accepts (canonical names and aliases).
 
     Examples
@@ -106,7 +108,7 @@ def available_methods():
     return sorted(set(METHODS) | set(ALIASES))
 
 
-def lookup(name):
+def lookup(name: str) -> Method:
     """The Method for ``name`` (canonical, alias, or a case-insensitive spelling of either)."""
     if name in METHODS:
         return METHODS[name]

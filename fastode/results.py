@@ -1,5 +1,10 @@
 """Result objects: OdeResult (scipy's fields), OdeSolution and DenseOutput (dense output)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 from scipy.integrate._ivp.ivp import OdeResult as _ScipyOdeResult
 
@@ -21,12 +26,12 @@ MESSAGES = {
 MIN_STEP_MESSAGE = "Required step size is less than min_step={min_step}."
 
 
-def scipy_status(kernel_status):
+def scipy_status(kernel_status: int) -> int:
     """scipy's status: 0 end reached, 1 terminated by an event, -1 failure."""
     return int(kernel_status) if kernel_status >= 0 else -1
 
 
-class OdeResult(_ScipyOdeResult):
+class OdeResult(_ScipyOdeResult):  # type: ignore[misc]  # scipy has no type information
     """Result of ``solve_ivp``: scipy's fields (``t, y, sol, t_events, y_events, nfev, njev,
     nlu, status, message, success``) plus ``naccept`` and ``nreject``.
 
@@ -44,10 +49,26 @@ class OdeResult(_ScipyOdeResult):
     True
     """
 
+    # for type checkers only (annotations without values create no attribute)
+    t: npt.NDArray[np.float64]
+    y: npt.NDArray[Any]
+    sol: OdeSolution | None
+    t_events: list[npt.NDArray[np.float64]] | None
+    y_events: list[npt.NDArray[Any]] | None
+    nfev: int
+    njev: int
+    nlu: int
+    naccept: int | None
+    nreject: int | None
+    status: int
+    message: str
+    success: bool
+
 
 @njit(cache=True)
-def _evaluate_segments(t_query, breakpoints, seg_t, seg_h, seg_data, n, q, ascending, out,
-                       contiguous, node_states, has_nodes):
+def _evaluate_segments(t_query: Any, breakpoints: Any, seg_t: Any, seg_h: Any, seg_data: Any,
+                       n: Any, q: Any, ascending: Any, out: Any, contiguous: Any,
+                       node_states: Any, has_nodes: Any) -> Any:
     n_seg = seg_t.shape[0]
     for k in range(t_query.shape[0]):
         tk = t_query[k]
@@ -111,7 +132,8 @@ class DenseOutput:
     True
     """
 
-    def __init__(self, t_old, t, y_old, Q, complex_state=False, *, h=None):
+    def __init__(self, t_old: float, t: float, y_old: npt.ArrayLike, Q: npt.ArrayLike,
+                 complex_state: bool = False, *, h: float | None = None) -> None:
         self.t_old = float(t_old)
         self.t = float(t)
         self.t_min = min(self.t, self.t_old)
@@ -121,7 +143,7 @@ class DenseOutput:
         self.complex_state = complex_state
         self._h = self.t - self.t_old if h is None else float(h)
 
-    def __call__(self, t):
+    def __call__(self, t: npt.ArrayLike) -> npt.NDArray[Any]:
         t = np.asarray(t, dtype=float)
         h = self._h
         theta = (np.atleast_1d(t) - self.t_old) / h if h != 0 else np.zeros(np.atleast_1d(t).shape)
@@ -150,7 +172,8 @@ class ConstantDenseOutput(DenseOutput):
     ([2.0, 3.0], (2, 2))
     """
 
-    def __init__(self, t_old, t, value, complex_state=False):
+    def __init__(self, t_old: float, t: float, value: npt.ArrayLike,
+                 complex_state: bool = False) -> None:
         value = np.asarray(value)
         if np.iscomplexobj(value):
             value = np.ascontiguousarray(value, dtype=np.complex128).view(np.float64)
@@ -181,8 +204,9 @@ class OdeSolution:
     True
     """
 
-    def __init__(self, ts, interpolants=None, alt_segment=False, *, _segments=None,
-                 complex_state=False):
+    def __init__(self, ts: npt.ArrayLike, interpolants: Sequence[DenseOutput] | None = None,
+                 alt_segment: bool = False, *, _segments: tuple[Any, ...] | None = None,
+                 complex_state: bool = False) -> None:
         ts = np.asarray(ts, dtype=float)
         node_states = None
         if _segments is None:
@@ -224,7 +248,7 @@ class OdeSolution:
                              else np.zeros((1, max(n, 1))))
 
     @property
-    def interpolants(self):
+    def interpolants(self) -> list[DenseOutput]:
         """The per-step ``DenseOutput`` objects (built on demand)."""
         n, q = self._n, self._q
         return [DenseOutput(self._seg_t[j], self._seg_t[j] + self._seg_h[j],
@@ -232,7 +256,7 @@ class OdeSolution:
                             self._complex, h=self._seg_h[j])
                 for j in range(self.n_segments)]
 
-    def __call__(self, t):
+    def __call__(self, t: npt.ArrayLike) -> npt.NDArray[Any]:
         t_arr = np.asarray(t, dtype=float)
         if t_arr.ndim > 1:
             raise ValueError("`t` must be a float or a 1-D array.")

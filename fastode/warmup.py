@@ -7,6 +7,8 @@ entry points are independent, so they compile in parallel worker processes (one 
 default); a last pass in this process then loads every one of them from the cache, which
 recompiles any entry that two workers' index writes raced over, and proves the cache complete.
 """
+from __future__ import annotations
+
 import os
 import sys
 import time
@@ -133,7 +135,7 @@ def _worker(name):
     return name, _run_jobs([name])[name]
 
 
-def warmup(verbose=False, jobs=None):
+def warmup(verbose: bool = False, jobs: int | None = None) -> float:
     """Compile every kernel entry point into fastode's kernel cache.
 
     Parameters

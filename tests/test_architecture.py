@@ -172,6 +172,10 @@ def test_init_only_reexports():
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
+                and node.test.id == "TYPE_CHECKING" and not node.orelse \
+                and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body):
+            continue                                   # the lazy names' types, for type checkers
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue                                   # the docstring
         if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets) \

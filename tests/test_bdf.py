@@ -179,8 +179,8 @@ def test_integer_jacobian_modes_equal_bool():
     for mode, flag, address in ((JAC_FD, False, 0), (JAC_USER, True, cjac.address)):
         args = (np.zeros(1), 0.0, 1e5, y0, rt, at, np.eye(3), False, 0.0, np.inf, 0.0, 0,
                 np.zeros(1), False, False, NO_I, NO_F, NO_I, 4)
-        a = bdf_solve(compiled.address, address, flag, *args)
-        b = bdf_solve(compiled.address, address, mode, *args, z, z, z, z, -1, -1)
+        a = bdf_solve.flat(compiled.address, address, flag, *args)
+        b = bdf_solve.flat(compiled.address, address, mode, *args, z, z, z, z, -1, -1)
         assert a[3] == b[3]
         np.testing.assert_array_equal(a[1][:a[3]], b[1][:b[3]])
         np.testing.assert_array_equal(a[12], b[12])

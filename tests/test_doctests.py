@@ -23,8 +23,8 @@ import fastode
 INDEX = Path(__file__).resolve().parent.parent / "docs" / "api" / "index.rst"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 PUBLIC_MODULES = ["fastode", "fastode.solvers", "fastode.ensemble", "fastode.nb", "fastode.sde",
-                  "fastode.langevin", "fastode.analysis", "fastode.pde", "fastode.pinn",
-                  "fastode.torch_bridge"]
+                  "fastode.langevin", "fastode.analysis", "fastode.pde", "fastode.plot",
+                  "fastode.pinn", "fastode.torch_bridge"]
 NEEDS_TORCH = ("fastode.pinn", "fastode.torch_bridge")
 
 

@@ -50,6 +50,9 @@ CASES = {
             "fastode.kernels.bdf", "bdf_solve"),
     "kvaerno5": ("Kvaerno5", robertson, [1.0, 0.0, 0.0], (1e2, 1e5), rob_event,
                  "fastode.kernels.esdirk", "esdirk_solve"),
+    # Robertson stays stiff: LSODA runs its Rodas4 leg after a few explicit steps
+    "lsoda": ("LSODA", robertson, [1.0, 0.0, 0.0], (1e2, 1e5), rob_event,
+              "fastode.kernels.switching", "rodas_leg_solve"),
 }
 OPTIONS = {
     "plain": {},

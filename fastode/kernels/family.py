@@ -14,13 +14,12 @@ from .options import implicit_groups
 
 
 class MethodDriver:
-    """A family driver with one method's coefficients bound, called with the implicit driver
-    contract's flat arguments (fastode.ivp_implicit), which it packs into the option groups the
-    compiled driver takes (kernels/options.py).
+    """A family driver with one method's coefficients bound.
 
-    ``MethodDriver(name, family_driver, coefficients)(*flat)`` is
-    ``family_driver(coefficients, *implicit_groups(*flat))``; without coefficients (Radau, BDF)
-    ``family_driver(*implicit_groups(*flat))``.
+    ``MethodDriver(name, family_driver, coefficients)(*groups)`` is
+    ``family_driver(coefficients, *groups)``, without coefficients (Radau, BDF)
+    ``family_driver(*groups)``; ``groups``: the implicit driver contract (fastode.ivp_implicit),
+    its options in the groups of kernels/options.py. :meth:`flat` takes them as one flat list.
     """
     __slots__ = ("name", "driver", "coefficients")
 
@@ -29,12 +28,17 @@ class MethodDriver:
         self.driver = driver
         self.coefficients = () if coefficients is None else (coefficients,)
 
-    def __call__(self, *args):
+    def __call__(self, *groups):
+        return self.driver(*self.coefficients, *groups)
+
+    def flat(self, *args):
+        """Call with the contract's flat arguments (kernels/options.implicit_groups)."""
         return self.driver(*self.coefficients, *implicit_groups(*args))
 
     def kernel_args(self, *args):
-        """``(kernel, full_args)``: the compiled family driver and everything it is called with
-        (for calling it from numba code, e.g. a benchmark's ``@njit`` loop)."""
+        """``(kernel, full_args)`` for the flat arguments: the compiled family driver and
+        everything it is called with (for calling it from numba code, e.g. a benchmark's
+        ``@njit`` loop)."""
         return self.driver, self.coefficients + implicit_groups(*args)
 
     def coefficient_types(self):

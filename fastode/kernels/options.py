@@ -62,5 +62,4 @@ def implicit_groups(rhs, jac, use_jac, p, t0, t1, y0, rtol, atol, mass, has_mass
     return (rhs, jac, p, t0, t1, y0, (rtol, atol), (mass, has_mass),
             (first_step, max_step, min_step, max_steps), (t_eval, use_t_eval, dense),
             (event_addresses, event_directions, event_terminal, event_samples),
-            (np.int64(use_jac), group_ptr, group_cols, col_ptr, rows, np.int64(kl),
-             np.int64(ku)))
+            (int(use_jac), group_ptr, group_cols, col_ptr, rows, int(kl), int(ku)))

@@ -5,11 +5,15 @@ dy = f(t, y) dt + g(t, y) dW (Itô) or dy = f dt + g o dW (Stratonovich). ``drif
 (fastode.rhs: same rules, run-time globals, Python fallback with a FallbackWarning); the kernel
 (fastode.sde.driver) calls them through their C addresses.
 """
+from __future__ import annotations
+
 import math
+import os
 import weakref
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from ..ensemble_input import _validate_params
 from ..ivp_common import compiled_rhs, pack, validate_args, validate_t_eval, validate_t_span, \
@@ -211,12 +215,18 @@ def _supplied_normals(dW, n_paths, n_steps, m, h, order15):
     return np.ascontiguousarray(z.reshape(n_paths, n_steps * 2 * m))
 
 
-def solve_sde(drift, diffusion, t_span, y0, *, method="SRIW1", noise="diagonal", t_eval=None,
-              dt=None, rtol=1e-3, atol=1e-6, args=(), n_paths=1, seed=None,
-              interpretation="ito", save="t_eval", dW=None, diffusion_derivative=None,
-              first_path=0, max_steps=1_000_000, first_step=None, params=None,
-              common_noise=True, store=None, resume=False, chunk_size=None, backend="threads",
-              client=None):
+def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: npt.ArrayLike,
+              y0: npt.ArrayLike, *, method: str = "SRIW1", noise: str = "diagonal",
+              t_eval: npt.ArrayLike | None = None, dt: float | None = None,
+              rtol: npt.ArrayLike = 1e-3, atol: npt.ArrayLike = 1e-6, args: tuple[Any, ...] = (),
+              n_paths: int = 1, seed: int | None = None, interpretation: str = "ito",
+              save: str = "t_eval", dW: npt.ArrayLike | None = None,
+              diffusion_derivative: Callable[..., Any] | None = None, first_path: int = 0,
+              max_steps: int = 1_000_000, first_step: float | None = None,
+              params: npt.ArrayLike | None = None, common_noise: bool = True,
+              store: str | os.PathLike[str] | None = None, resume: bool = False,
+              chunk_size: int | None = None, backend: str = "threads",
+              client: Any = None) -> SdeResult:
     """Solve dy = drift(t, y) dt + diffusion(t, y) dW on many paths in parallel.
 
     Parameters

@@ -31,6 +31,7 @@ of the backward pass: the adjoint solve's, or the discrete adjoint's recomputed 
 from __future__ import annotations
 
 import warnings
+from typing import Any, Callable, Optional, Union
 
 import torch
 
@@ -205,8 +206,11 @@ def _run_torch(func, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, 
     return out
 
 
-def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, event_fn=None,
-           path="auto", per_sample=False):
+def odeint(func: Callable[..., Any], y0: Union[torch.Tensor, tuple[torch.Tensor, ...]],
+           t: torch.Tensor, *, rtol: float = 1e-7, atol: float = 1e-9,
+           method: Optional[str] = None, options: Optional[dict[str, Any]] = None,
+           event_fn: Optional[Callable[..., Any]] = None, path: str = "auto",
+           per_sample: bool = False) -> Any:
     """Solve y' = func(t, y) from t[0]; return y at every t, shape ``(len(t), *y0.shape)``.
 
     torchdiffeq's ``odeint``: ``y0`` a tensor of any shape or a tuple of tensors, ``t`` a 1-D
@@ -242,10 +246,15 @@ def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, even
                   None)
 
 
-def odeint_adjoint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None,
-                   event_fn=None, adjoint_rtol=None, adjoint_atol=None, adjoint_method=None,
-                   adjoint_options=None, adjoint_params=None, path="auto", per_sample=False,
-                   adjoint="backsolve"):
+def odeint_adjoint(func: Callable[..., Any], y0: Union[torch.Tensor, tuple[torch.Tensor, ...]],
+                   t: torch.Tensor, *, rtol: float = 1e-7, atol: float = 1e-9,
+                   method: Optional[str] = None, options: Optional[dict[str, Any]] = None,
+                   event_fn: Optional[Callable[..., Any]] = None,
+                   adjoint_rtol: Optional[float] = None, adjoint_atol: Optional[float] = None,
+                   adjoint_method: Optional[str] = None,
+                   adjoint_options: Optional[dict[str, Any]] = None,
+                   adjoint_params: Any = None, path: str = "auto", per_sample: bool = False,
+                   adjoint: str = "backsolve") -> Any:
     """torchdiffeq's ``odeint_adjoint``: gradients by solving the adjoint ODE backward.
 
     ``adjoint_options={"norm": "seminorm"}`` leaves the parameter-gradient integrals out of the
