@@ -44,6 +44,10 @@ def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1,
     d = x0.shape[0]
     per = 2 * d if kind == OBABO else d
     size = max(per, (BUFFER // per) * per)
+    if (burn_in + n_steps) * per < size:
+        # a short chain draws its normals at once and no more: the same numbers (normal i is
+        # word i % 4 of Philox block i // 4 whatever the count)
+        size = (burn_in + n_steps) * per
     z = np.empty(size)
     zpos = size
     ctr = 0

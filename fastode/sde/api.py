@@ -21,7 +21,6 @@ from ..ivp_common import compiled_rhs, pack, validate_args, validate_t_eval, val
 from ..kernels import status as st
 from ..rhs import Extras, _cache_for, raise_failures
 from . import driver, tableaus
-from .random import seed_key
 from .result import SdeResult, summary_message
 from .store import solve_sde_chunked
 
@@ -92,7 +91,22 @@ def _tableau_arrays(method):
     return hit
 
 
+_CHOSEN: dict = {}
+
+
 def _method(method, noise, interpretation):
+    """(name, Method, interpretation) of the options, or a clear error; a valid combination of
+    strings is remembered (a hit is one dict look-up instead of ~0.8 us of checks)."""
+    if type(method) is str and type(noise) is str and type(interpretation) is str:
+        key = (method, noise, interpretation)
+        hit = _CHOSEN.get(key)
+        if hit is None:
+            hit = _CHOSEN[key] = _check_method(method, noise, interpretation)
+        return hit
+    return _check_method(method, noise, interpretation)
+
+
+def _check_method(method, noise, interpretation):
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string, one of {sorted(METHODS)}; got {method!r}.")
     name = ALIASES.get(method, method)
@@ -168,6 +182,8 @@ def _general_width(diffusion, t0, y0, args, n):
 
 
 def _positive(name, value):
+    if type(value) is float and 0.0 < value < math.inf:
+        return value  # the common case without the general checks
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"`{name}` must be a real number; got {value!r}.")
     value = float(value)
@@ -177,6 +193,8 @@ def _positive(name, value):
 
 
 def _seed(seed):
+    if type(seed) is int and 0 <= seed < 18446744073709551616:
+        return seed
     if seed is None:
         return int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -187,6 +205,8 @@ def _seed(seed):
 
 
 def _count(name, value, minimum):
+    if type(value) is int and value >= minimum:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"`{name}` must be an integer; got {value!r}.")
     if int(value) < minimum:
@@ -329,9 +349,14 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
     t0, t1 = validate_t_span(t_span)
     if not (math.isfinite(t1) and t1 > t0):
         raise ValueError(f"`t_span` must be (t0, t1) with finite t1 > t0; got {tuple(t_span)}.")
-    y0_arr, n, is_complex = validate_y0(y0)
-    if is_complex:
-        raise TypeError("`y0` must be real for solve_sde.")
+    if type(y0) is list and 0 < len(y0) <= 32 and all(type(v) is float for v in y0) \
+            and all(map(math.isfinite, y0)):
+        # a short list of finite floats (the usual literal): ~0.5 us instead of ~2.5 us
+        y0_arr, n = np.array(y0), len(y0)
+    else:
+        y0_arr, n, is_complex = validate_y0(y0)
+        if is_complex:
+            raise TypeError("`y0` must be real for solve_sde.")
     args = validate_args(args)
     n_sets = 1
     if params is not None:
@@ -451,14 +476,15 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
     else:
         zsrc = _NO_ZSRC
     mats, vecs, flags, n_err, n_stages = _tableau_arrays(chosen)
-    k0, k1 = seed_key(seed)
+    k0, k1 = seed & 0xFFFFFFFF, seed >> 32   # the Philox key words (random.seed_key)
     diag = {"scalar": 0, "general": driver.GENERAL}.get(noise, 1)
     ints = np.array([chosen.kind, use_dderiv, n_steps, adaptive, n_err, n_stages, m, diag,
-                     first_path, dW is not None, max_steps, int(k0), int(k1), n_paths,
+                     first_path, dW is not None, max_steps, k0, k1, n_paths,
                      not common_noise], dtype=np.int64)
     reals = np.array([t0, t1, h0, rtol, atol, 1.0 if interpretation == "ito" else 0.0])
     rows = n_sets * n_paths
-    out = np.full((rows, n, t_save.size), np.nan)
+    out = np.empty((rows, n, t_save.size))
+    out.fill(np.nan)   # what a path does not reach stays NaN (np.full costs ~2x more)
     status = np.zeros(rows, dtype=np.int64)
     counters = np.zeros((rows, 4), dtype=np.int64)
     run = driver.solve_one if rows == 1 else driver.solve_paths
