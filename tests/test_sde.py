@@ -499,3 +499,22 @@ def test_em_stream_is_the_documented_philox_stream(n, steps):
                       dW=(z * math.sqrt(h)).reshape(1, steps, n), save="steps")
     assert np.allclose(seeded.y, given.y, rtol=1e-12, atol=0.0)
     assert seeded.naccept == steps and seeded.nfev == steps and seeded.ngev == steps
+
+
+def test_fill_normals_is_the_blockwise_philox_ziggurat():
+    """fill_normals against the scalar definition (normal i: word i % 4 of Philox block
+    ctr + i // 4, through the ziggurat), for counts that are not multiples of 4 and a start
+    counter; and a stream drawn in pieces is the stream drawn at once."""
+    from fastode.sde.random import _normal_of, philox4x32_10, seed_key
+    k0, k1 = seed_key(123)
+    path, ctr, count = 4, 3, 4 * 300 + 3
+    p0, p1 = np.uint64(path), np.uint64(0)
+    z = normals(123, path, count, ctr=ctr)
+    for i in range(count):
+        c = np.uint64(ctr + i // 4)
+        word = philox4x32_10.py_func(c, np.uint64(0), p0, p1, k0, k1)[i % 4]
+        assert z[i] == _normal_of.py_func(word, k0, k1, p0, p1, c), i
+    whole = normals(123, path, 64)
+    assert np.array_equal(np.concatenate([normals(123, path, 24), normals(123, path, 40, ctr=6)]),
+                          whole)
+    assert np.array_equal(normals(123, path, 7), whole[:7])
