@@ -518,3 +518,50 @@ def test_fill_normals_is_the_blockwise_philox_ziggurat():
     assert np.array_equal(np.concatenate([normals(123, path, 24), normals(123, path, 40, ctr=6)]),
                           whole)
     assert np.array_equal(normals(123, path, 7), whole[:7])
+
+
+_NOISE_LEVEL = 0.5
+
+
+def _level_g(t, y):
+    return np.array([_NOISE_LEVEL])
+
+
+def _decay_f(t, y):
+    return np.array([-y[0]])
+
+
+@pytest.mark.parametrize("method, dt", [("EM", 0.01), ("milstein", 0.01), ("SRIW1", None),
+                                        ("SRA1", 0.05)])
+def test_repeated_calls_reuse_only_what_the_options_fix(method, dt):
+    """A repeat call with the same plain options takes solve_sde's remembered plan: it gives
+    what a first call gives, draws a new seed each time, reads the functions' globals anew, and
+    a result's arrays belong to it (mutating them does not reach the next call)."""
+    global _NOISE_LEVEL
+    kw = dict(method=method, dt=dt, noise="additive", n_paths=2)
+    first = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    first.t[:] = -1.0
+    again = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    assert again.t.tolist() == [0.0, 1.0]
+    again.t[:] = -1.0
+    again = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    assert again.t.tolist() == [0.0, 1.0]
+    other = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=5, **kw)
+    assert not np.array_equal(other.y, again.y) and other.seed == 5
+    # np.float64 options go the general way: the same numbers
+    general = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, rtol=np.float64(1e-3),
+                        **kw)
+    assert np.array_equal(again.y, general.y) and np.array_equal(again.y, first.y)
+    assert again.counters.tolist() == general.counters.tolist()
+    assert not np.array_equal(solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], **kw).y,
+                              solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], **kw).y)
+    try:
+        _NOISE_LEVEL = 0.0
+        quiet = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    finally:
+        _NOISE_LEVEL = 0.5
+    if dt is not None:  # no noise: dy = -y dt, the deterministic scheme on every path
+        assert np.allclose(quiet.y[:, 0, -1], quiet.y[0, 0, -1], rtol=0, atol=0)
+    assert not np.array_equal(quiet.y, again.y)
+    assert np.array_equal(solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw).y,
+                          first.y)
