@@ -66,9 +66,9 @@ def save_points(out, row, y, y_new, t, h, t_save, k):
 def em_fixed(drift, diff, p, y, y_new, f, g, zbuf, t0, t1, n_steps, need, diag, use_zsrc, zsrc,
              zrow, k0, k1, path, row, t_save, k_save, out):
     """The fixed Euler-Maruyama steps of ``solve_path`` for diagonal, scalar and additive noise
-    (em_step's arithmetic, the same numbers): a loop in a function of its own runs ~40% faster
-    per step than the same loop among the other methods' in solve_path (measured: 24 vs 40 ns
-    per step on one OU path). Returns (status, accepted steps)."""
+    (em_step's arithmetic, the same numbers): in a function of its own the loop takes 16 ns per
+    step on one OU path, among the other methods' loops in solve_path it took 40 ns (10^5
+    steps, same session). Returns (status, accepted steps)."""
     n = y.shape[0]
     n_save = t_save.shape[0]
     size = zbuf.shape[0]
