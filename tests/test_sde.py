@@ -442,3 +442,126 @@ def test_general_noise_em_and_heun_match_hand_written():
     with pytest.raises(ValueError, match=r"shape \(2,\); expected \(n, m\)"):
         solve_sde(f, lambda t, y, a: y, (0, 1), [1.0, 0.5], method="EM", noise="general",
                   args=(2.0,), dt=0.1)
+
+
+def test_fast_paths_give_the_general_result():
+    """solve_sde's shortcuts (a list of floats as y0, plain int/float options, the remembered
+    method check) give what the general conversions give."""
+    kw = dict(args=(1.0, 0.5), method="EM", noise="diagonal")
+    ref = solve_sde(gbm_f, gbm_g, (0, 1), np.array([1.0, 2.0]), dt=np.float64(0.01),
+                    seed=np.uint64(9), n_paths=np.int64(2), **kw)
+    for y0 in ([1.0, 2.0], (1.0, 2.0), [1, 2], [np.float64(1.0), 2.0]):
+        res = solve_sde(gbm_f, gbm_g, (0, 1), y0, dt=0.01, seed=9, n_paths=2, **kw)
+        assert np.array_equal(res.y, ref.y), y0
+        assert res.seed == 9 and res.method == "euler_maruyama"
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(dt=math.nan), ValueError, ["dt"]),
+    (dict(dt=math.inf), ValueError, ["dt"]),
+    (dict(dt=-0.01), ValueError, ["dt"]),
+    (dict(dt=0.01, seed=2 ** 64), ValueError, ["seed"]),
+    (dict(dt=0.01, seed=True), TypeError, ["seed"]),
+    (dict(dt=0.01, n_paths=True), TypeError, ["n_paths"]),
+    (dict(dt=0.01, y0=[1.0, math.nan]), ValueError, ["y0"]),
+    (dict(dt=0.01, y0=[math.inf]), ValueError, ["y0"]),
+    (dict(dt=0.01, y0=[1.0 + 1j]), TypeError, ["y0"]),
+    (dict(dt=0.01, interpretation="stratonovich"), ValueError, ["euler_heun", "milstein"]),
+    (dict(dt=0.01, noise="nope"), ValueError, ["noise"]),
+])
+def test_fast_paths_still_reject_bad_input(kwargs, error, words):
+    """After a good call has primed the caches, bad input raises as before (twice: a failed
+    check is not remembered)."""
+    solve_sde(gbm_f, gbm_g, (0, 1), [1.0], args=(1.0, 0.5), method="EM", dt=0.01, seed=1)
+    call = dict(y0=[1.0], args=(1.0, 0.5), method="EM", seed=1)
+    call.update(kwargs)
+    for _ in range(2):
+        with pytest.raises(error) as info:
+            solve_sde(gbm_f, gbm_g, (0, 1), **call)
+        for word in words:
+            assert word in str(info.value), (word, str(info.value))
+
+
+@pytest.mark.parametrize("n, steps", [(1, 5), (1, 1000), (3, 7), (3, 400)])
+def test_em_stream_is_the_documented_philox_stream(n, steps):
+    """A path's normals are the Philox stream of (seed, path) in fills of the kernel's buffer
+    (1024 // need * need normals; a short path draws only what it uses): the seeded solve equals
+    the solve given those normals as dW, for paths shorter and longer than one buffer."""
+    h = 1.0 / steps
+    total, size = steps * n, (1024 // n) * n
+    z = np.concatenate([normals(5, 2, min(size, total - k), ctr=(k // size) * -(-size // 4))
+                        for k in range(0, total, size)])
+    args = (0.5, 0.3)
+    y0 = [1.0] * n
+    seeded = solve_sde(gbm_f, gbm_g, (0, 1), y0, args=args, method="EM", dt=h, seed=5,
+                       first_path=2, save="steps")
+    given = solve_sde(gbm_f, gbm_g, (0, 1), y0, args=args, method="EM", dt=h,
+                      dW=(z * math.sqrt(h)).reshape(1, steps, n), save="steps")
+    assert np.allclose(seeded.y, given.y, rtol=1e-12, atol=0.0)
+    assert seeded.naccept == steps and seeded.nfev == steps and seeded.ngev == steps
+
+
+def test_fill_normals_is_the_blockwise_philox_ziggurat():
+    """fill_normals against the scalar definition (normal i: word i % 4 of Philox block
+    ctr + i // 4, through the ziggurat), for counts that are not multiples of 4 and a start
+    counter; and a stream drawn in pieces is the stream drawn at once."""
+    from fastode.sde.random import _normal_of, philox4x32_10, seed_key
+    k0, k1 = seed_key(123)
+    path, ctr, count = 4, 3, 4 * 300 + 3
+    p0, p1 = np.uint64(path), np.uint64(0)
+    z = normals(123, path, count, ctr=ctr)
+    for i in range(count):
+        c = np.uint64(ctr + i // 4)
+        word = philox4x32_10.py_func(c, np.uint64(0), p0, p1, k0, k1)[i % 4]
+        assert z[i] == _normal_of.py_func(word, k0, k1, p0, p1, c), i
+    whole = normals(123, path, 64)
+    assert np.array_equal(np.concatenate([normals(123, path, 24), normals(123, path, 40, ctr=6)]),
+                          whole)
+    assert np.array_equal(normals(123, path, 7), whole[:7])
+
+
+_NOISE_LEVEL = 0.5
+
+
+def _level_g(t, y):
+    return np.array([_NOISE_LEVEL])
+
+
+def _decay_f(t, y):
+    return np.array([-y[0]])
+
+
+@pytest.mark.parametrize("method, dt", [("EM", 0.01), ("milstein", 0.01), ("SRIW1", None),
+                                        ("SRA1", 0.05)])
+def test_repeated_calls_reuse_only_what_the_options_fix(method, dt):
+    """A repeat call with the same plain options takes solve_sde's remembered plan: it gives
+    what a first call gives, draws a new seed each time, reads the functions' globals anew, and
+    a result's arrays belong to it (mutating them does not reach the next call)."""
+    global _NOISE_LEVEL
+    kw = dict(method=method, dt=dt, noise="additive", n_paths=2)
+    first = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    first.t[:] = -1.0
+    again = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    assert again.t.tolist() == [0.0, 1.0]
+    again.t[:] = -1.0
+    again = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    assert again.t.tolist() == [0.0, 1.0]
+    other = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=5, **kw)
+    assert not np.array_equal(other.y, again.y) and other.seed == 5
+    # np.float64 options go the general way: the same numbers
+    general = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, rtol=np.float64(1e-3),
+                        **kw)
+    assert np.array_equal(again.y, general.y) and np.array_equal(again.y, first.y)
+    assert again.counters.tolist() == general.counters.tolist()
+    assert not np.array_equal(solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], **kw).y,
+                              solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], **kw).y)
+    try:
+        _NOISE_LEVEL = 0.0
+        quiet = solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw)
+    finally:
+        _NOISE_LEVEL = 0.5
+    if dt is not None:  # no noise: dy = -y dt, the deterministic scheme on every path
+        assert np.allclose(quiet.y[:, 0, -1], quiet.y[0, 0, -1], rtol=0, atol=0)
+    assert not np.array_equal(quiet.y, again.y)
+    assert np.array_equal(solve_sde(_decay_f, _level_g, (0.0, 1.0), [1.0], seed=4, **kw).y,
+                          first.y)

@@ -36,6 +36,54 @@ def _uniform(k0, k1, chain, j):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def ula_baoab_steps(baoab, grad, p, x, v, F, z, total, burn_in, thin, h, sq2h, a_full, b_full,
+                    c_full, s_full, k0, k1, chain, row, out):
+    """``run_chain``'s steps for ULA and BAOAB (its arithmetic, the same numbers) in a loop of
+    their own: among the four methods' branches the same steps were slower (double well, 100
+    chains, one thread, side by side: ULA 49 -> 58, BAOAB 45 -> 47 M steps/s on a loaded
+    machine). Returns (saved rows, steps taken)."""
+    d = x.shape[0]
+    size = z.shape[0]
+    zpos = size
+    ctr = 0
+    n_acc = 0
+    k_out = 0
+    until = burn_in + thin
+    for step in range(total):
+        if zpos + d > size:
+            ctr = fill_normals(z, 0, size, k0, k1, chain, ctr)
+            zpos = 0
+        if baoab:
+            for i in range(d):
+                vi = v[i]
+                zi = z[zpos + i]
+                x[i] += a_full * vi + b_full * zi
+                v[i] = c_full * vi + s_full * zi
+            call_rhs(grad, 0.0, x, p, F)
+            for i in range(d):
+                v[i] += h * F[i]
+        else:
+            for i in range(d):
+                x[i] = x[i] + h * F[i] + sq2h * z[zpos + i]
+            call_rhs(grad, 0.0, x, p, F)
+        n_acc += 1
+        zpos += d
+        check = 0.0
+        for i in range(d):
+            check += (x[i] + F[i]) * 0.0
+        if check != 0.0 or check != check:
+            break
+        until -= 1
+        if until == 0:
+            for i in range(d):
+                out[row, k_out, i] = x[i]
+            k_out += 1
+            until = thin
+    return (k_out + 0 * (x.shape[0] + v.shape[0] + F.shape[0] + z.shape[0] + p.shape[0]
+                         + out.shape[0]), n_acc)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1, chain, row,
               out, accepted):
     """One chain: ``n_steps`` steps after ``burn_in``, every ``thin``-th state saved in
@@ -44,6 +92,10 @@ def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1,
     d = x0.shape[0]
     per = 2 * d if kind == OBABO else d
     size = max(per, (BUFFER // per) * per)
+    if (burn_in + n_steps) * per < size:
+        # a short chain draws its normals at once and no more: the same numbers (normal i is
+        # word i % 4 of Philox block i // 4 whatever the count)
+        size = (burn_in + n_steps) * per
     z = np.empty(size)
     zpos = size
     ctr = 0
@@ -71,6 +123,11 @@ def run_chain(kind, grad, logp, p, x0, h, gamma, n_steps, burn_in, thin, k0, k1,
     u_ctr = np.uint64(0)
     # steps until the next save (a countdown: a modulo per step costs more than the step)
     until = burn_in + thin
+    if kind == ULA or kind == BAOAB:
+        k_out, n_acc = ula_baoab_steps(kind == BAOAB, grad, p, x, v, F, z, total, burn_in,
+                                       thin, h, sq2h, a_full, b_full, c_full, s_full, k0, k1,
+                                       chain, row, out)
+        total = 0  # done: the loop below is MALA's and OBABO's
     for step in range(total):
         if zpos + per > size:
             ctr = fill_normals(z, 0, size, k0, k1, chain, ctr)
