@@ -128,7 +128,7 @@ def run_driver(driver, fun, t_span, y0, rtol=1e-3, atol=1e-6, jac=None, mass=Non
     at = np.broadcast_to(np.asarray(atol, dtype=float), (n,)).copy()
     M = np.eye(n) if mass is None else np.ascontiguousarray(mass, dtype=float)
     te = np.zeros(1) if t_eval is None else np.asarray(t_eval, dtype=float)
-    return driver(compiled.address, compiled_jac.address if compiled_jac else 0,
+    return driver.flat(compiled.address, compiled_jac.address if compiled_jac else 0,
                   compiled_jac is not None, np.zeros(1), float(t_span[0]), float(t_span[1]),
                   y0, rt, at, M, mass is not None, float(first_step), float(max_step),
                   float(min_step), int(max_steps), te, t_eval is not None, dense,

@@ -513,11 +513,44 @@ def test_fill_normals_is_the_blockwise_philox_ziggurat():
     for i in range(count):
         c = np.uint64(ctr + i // 4)
         word = philox4x32_10.py_func(c, np.uint64(0), p0, p1, k0, k1)[i % 4]
-        assert z[i] == _normal_of.py_func(word, k0, k1, p0, p1, c), i
+        assert z[i] == _normal_of.py_func(word, k0, k1, p0, p1, c, i % 4), i
     whole = normals(123, path, 64)
     assert np.array_equal(np.concatenate([normals(123, path, 24), normals(123, path, 40, ctr=6)]),
                           whole)
     assert np.array_equal(normals(123, path, 7), whole[:7])
+
+
+def test_slow_branch_draws_of_one_block_are_independent():
+    """Two words of one Philox block that both fall in the ziggurat's tail (beyond r) must get
+    their own uniforms: they drew the same ones, and came out with the same magnitude, when the
+    rare branch's stream was keyed by the block alone. A compiled scan finds such blocks (about
+    2 per million)."""
+    from numba import njit
+
+    from fastode.sde.random import KN, _R, philox4x32_10, seed_key
+
+    @njit(cache=False)
+    def tail_pair_blocks(n_blocks, k0, k1, kn0):
+        found = []
+        for block in range(n_blocks):
+            w = philox4x32_10(np.uint64(block), np.uint64(0), np.uint64(0), np.uint64(0), k0, k1)
+            tails = 0
+            for word in w:
+                hz = np.int64(word) - 4294967296 if word >= 2147483648 else np.int64(word)
+                if hz & 127 == 0 and abs(hz) >= kn0:
+                    tails += 1
+            if tails >= 2:
+                found.append(block)
+        return found
+
+    k0, k1 = seed_key(7)
+    blocks = tail_pair_blocks(8_000_000, k0, k1, KN[0])
+    assert len(blocks) >= 3  # the scan met the case it checks
+    for block in blocks:
+        z = normals(7, 0, 4, ctr=block)  # the block's four normals
+        tail = np.abs(z)[np.abs(z) > _R]
+        assert tail.size >= 2
+        assert np.unique(tail).size == tail.size, (block, z)
 
 
 _NOISE_LEVEL = 0.5

@@ -82,15 +82,18 @@ def _signed(word):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _slow_normal(hz, iz, k0, k1, p0, p1, block):
-    """The ziggurat's rare branch (1.2% of draws: the wedges and the tail) for the draw ``hz``.
-    It takes its uniforms from a stream of its own (counter word 1 with the top bit set, word 0
-    counting), tied to the main block ``block``, so the main stream stays 4 normals per block."""
+def _slow_normal(hz, iz, k0, k1, p0, p1, block, index):
+    """The ziggurat's rare branch (1.2% of draws: the wedges and the tail) for the draw ``hz``,
+    word ``index`` (0-3) of the main block ``block``. It takes its uniforms from a stream of its
+    own, so the main stream stays 4 normals per block: counter word 1 is the block with the top
+    bit set, word 0 the word's index (bits 30-31) plus the attempt. The index matters: without it
+    two words of one block that both took this branch drew the same uniforms (two tail draws of
+    a block came out with the same magnitude)."""
     kn = KN
     wn = WN
     fn = FN
     x = hz * wn[iz]
-    j = np.uint64(0)
+    j = np.uint64(index) << np.uint64(30)  # attempts count in the low bits: never 2**30 of them
     top = (np.uint64(block) & np.uint64(0x7FFFFFFF)) | np.uint64(0x80000000)
     result = 0.0
     while True:
@@ -118,12 +121,12 @@ def _slow_normal(hz, iz, k0, k1, p0, p1, block):
 
 
 @njit(inline="always", cache=True)
-def _normal_of(word, k0, k1, p0, p1, block):
+def _normal_of(word, k0, k1, p0, p1, block, index):
     hz = _signed(word)
     iz = hz & 127
     if abs(hz) < KN[iz]:
         return hz * WN[iz]
-    return _slow_normal(hz, iz, k0, k1, p0, p1, block)
+    return _slow_normal(hz, iz, k0, k1, p0, p1, block, index)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
@@ -149,7 +152,7 @@ def fill_normals(buf, start, count, k0, k1, path, ctr):
         words[4 * b + 2] = w2
         words[4 * b + 3] = w3
     for i in range(count):
-        buf[start + i] = _normal_of(words[i], k0, k1, p0, p1, c0 + np.uint64(i // 4))
+        buf[start + i] = _normal_of(words[i], k0, k1, p0, p1, c0 + np.uint64(i // 4), i % 4)
     return np.int64(c0 + np.uint64(n_blocks)) + 0 * (words.shape[0] + buf.shape[0])
 
 
