@@ -101,6 +101,10 @@ def test_nonfinite_gradient_stops_only_that_chain():
     assert not res.success
     assert np.isnan(res.samples[1]).all()
     assert np.isfinite(res.samples[[0, 2]]).all()
+    assert res.failed_chains.tolist() == [1]
+    assert "1 of 3 chains" in res.message and "[1]" in res.message
+    ok = sample(g, x0[[0, 2]], method="ULA", step=0.1, n_samples=50, n_chains=2, seed=1)
+    assert ok.success and ok.failed_chains.size == 0 and "All chains" in ok.message
 
 
 @pytest.mark.parametrize("kwargs, error, word", [

@@ -73,6 +73,10 @@ class LangevinResult(dict):
         monotone sequence on the chains' mean autocorrelation, as in Stan).
     success : bool
         No chain met a non-finite gradient or log-density.
+    message : str
+        What happened, naming the failed chains when ``success`` is False.
+    failed_chains : ndarray of int
+        Indices of the chains whose last sample is not finite.
     seed : int
     method : str
     n_steps, burn_in, thin, step : as given
@@ -254,8 +258,16 @@ def sample(grad_log_density, x0, *, method="BAOAB", step=0.01, n_samples=1000, n
     if any(c.errors or (c.failure is not None and c.failure.flag[0]) for c in compiled):
         raise_failures(compiled, args, 1.0)
     total = burn_in + n_samples * thin
-    ok = bool(np.isfinite(out[:, -1, :]).all())
+    failed_chains = np.flatnonzero(~np.isfinite(out[:, -1, :]).all(axis=1))
+    ok = failed_chains.size == 0
+    if ok:
+        message = "All chains ran to the end."
+    else:
+        message = (f"{failed_chains.size} of {n_chains} chains met a non-finite gradient or "
+                   f"log-density (chains {failed_chains[:10].tolist()}"
+                   f"{' ...' if failed_chains.size > 10 else ''}): their samples from there on are "
+                   f"NaN; a smaller `step` keeps an unadjusted method stable (step={step}).")
     return LangevinResult(samples=out, acceptance_rate=accepted / total,
                           ess=effective_sample_size(out) if ok else np.full(d, np.nan),
-                          success=ok, seed=seed, method=method, n_steps=total,
-                          burn_in=burn_in, thin=thin, step=step)
+                          success=ok, message=message, failed_chains=failed_chains, seed=seed,
+                          method=method, n_steps=total, burn_in=burn_in, thin=thin, step=step)
