@@ -281,11 +281,13 @@ def test_large_fallback_on_the_dense_path_runs_scipys_solver(monkeypatch):
     def fun(t, y):
         return lap @ y - y ** 3
 
+    from fastode.kernels.family import MethodDriver
+
     def dense_kernel(*args):
         raise AssertionError("fastode's dense kernel ran a large fallback solve")
 
     for name in ("bdf", "radau_iia_5"):
-        monkeypatch.setitem(implicit.DRIVERS, name, dense_kernel)
+        monkeypatch.setitem(implicit.DRIVERS, name, MethodDriver(name, dense_kernel))
     y0 = 1.0 + 0.5 * np.sin(2 * np.pi * np.arange(m) / m)
     for method in ("BDF", "Radau"):
         with warnings.catch_warnings():
