@@ -1,7 +1,7 @@
 """Warm solve times of two checkouts of fastode, interleaved in one run (before/after a change).
 
     git worktree add ../fastode-base <commit>
-    python bench/ab_checkouts.py ../fastode-base . [--rounds 7]
+    python bench/ab_checkouts.py ../fastode-base . [--rounds 7] [--only ensemble --min-time 2]
 
 Each round starts one fresh process per checkout (``PYTHONPATH=<checkout>``, one thread) that
 solves every case once to warm up, then times each case as the minimum over repeated calls;
@@ -47,6 +47,10 @@ for m in ("Radau", "BDF", "Rodas5P", "KenCarp4", "LSODA"):
 CASES["ensemble 2000 LV RK45"] = lambda: fastode.solve_ensemble(
     lv_p, (0, 15), [10.0, 5.0], params=PARAMS, rtol=1e-6, atol=1e-9, save="final")
 
+import os
+ONLY = os.environ.get("AB_ONLY", "")
+MIN_TIME = float(os.environ.get("AB_MIN_TIME", "0.3"))
+CASES = {k: v for k, v in CASES.items() if ONLY in k}
 for f in CASES.values():
     f()
 out = {}
@@ -54,7 +58,7 @@ for name, f in CASES.items():
     best = float("inf")
     start = time.perf_counter()
     n = 0
-    while n < 3 or (time.perf_counter() - start < 0.3 and n < 2000):
+    while n < 3 or (time.perf_counter() - start < MIN_TIME and n < 2000):
         t0 = time.perf_counter()
         f()
         best = min(best, time.perf_counter() - t0)
@@ -64,9 +68,10 @@ print("AB " + json.dumps(out))
 """
 
 
-def run(checkout):
+def run(checkout, only="", min_time=0.3):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout), NUMBA_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", FASTODE_PROGRESS="0")
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", FASTODE_PROGRESS="0",
+               AB_ONLY=only, AB_MIN_TIME=str(min_time))
     proc = subprocess.run([sys.executable, "-c", CASES], env=env, capture_output=True, text=True,
                           timeout=1800, cwd=os.path.abspath(checkout))
     if proc.returncode != 0:
@@ -80,12 +85,15 @@ def main(argv=None):
     parser.add_argument("before")
     parser.add_argument("after")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", default="", help="only the cases whose name contains this")
+    parser.add_argument("--min-time", type=float, default=0.3,
+                        help="seconds each case is repeated for (at least 3 calls)")
     opts = parser.parse_args(argv)
     best = {"before": {}, "after": {}}
     for r in range(opts.rounds):
         order = ("before", "after") if r % 2 == 0 else ("after", "before")
         for which in order:
-            times = run(getattr(opts, which))
+            times = run(getattr(opts, which), opts.only, opts.min_time)
             for k, v in times.items():
                 best[which][k] = min(v, best[which].get(k, float("inf")))
         print(f"  round {r + 1} done", file=sys.stderr, flush=True)
