@@ -372,11 +372,12 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
     if not (math.isfinite(t1) and t1 > t0):
         raise ValueError(f"`t_span` must be (t0, t1) with finite t1 > t0; "
                          f"got {tuple(cast(Any, t_span))}.")
-    if type(cast(Any, y0)) is list and 0 < len(cast(Any, y0)) <= 32 \
-            and all(type(v) is float for v in cast(Any, y0)) \
-            and all(map(math.isfinite, cast(Any, y0))):
+    # (numpy's ArrayLike hint is a union that `type(y0) is list` does not narrow)
+    if (type(y0) is list  # type: ignore[comparison-overlap]
+            and 0 < len(y0) <= 32 and all(type(v) is float for v in y0)
+            and all(map(math.isfinite, y0))):
         # a short list of finite floats (the usual literal): ~0.5 us instead of ~2.5 us
-        y0_arr, n = np.array(y0), len(cast(Any, y0))
+        y0_arr, n = np.array(y0), len(y0)
     else:
         y0_arr, n, is_complex = validate_y0(y0)
         if is_complex:
