@@ -23,7 +23,7 @@ import time
 import warnings
 import weakref
 from numbers import Integral
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +34,8 @@ from scipy.optimize import OptimizeResult
 
 from . import methods as method_registry
 from ._version import __version__
-from .ensemble_input import (_default_chunk, _resolve_n_traj, _step_options, _validate_params,
-                             _validate_y0, _writeable)
+from .ensemble_input import (_F64, _default_chunk, _resolve_n_traj, _step_options,
+                             _validate_params, _validate_y0, _writeable)
 from .ensemble_store import (STORE_FORMAT, STORE_VERSION, _check_manifest, _fingerprints, _Store,
                              callable_fingerprint)
 from .ivp_common import compiled_rhs, validate_t_eval, validate_t_span, validate_tolerances
@@ -56,7 +56,7 @@ _IGNORED_FOR_EXPLICIT = ("jac", "jac_sparsity", "lband", "uband")
 # ---------------------------------------------------------------------------------------------
 # result
 # ---------------------------------------------------------------------------------------------
-class EnsembleResult(OptimizeResult):
+class EnsembleResult(OptimizeResult):  # type: ignore[misc]  # scipy has no type information
     """Result of :func:`solve_ensemble` (a dict with attribute access, like ``OdeResult``).
 
     Attributes
@@ -97,20 +97,21 @@ class EnsembleResult(OptimizeResult):
     ((3, 1, 2), True, [0, 0, 0])
     """
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         n = len(self.get("status", ()))
         return (f"EnsembleResult({n} trajectories, save={self.get('save')!r}, "
                 f"y{tuple(np.shape(self.get('y')))}: {self.get('message')})")
 
 
-def _message(code, t_final, options):
+def _message(code: int, t_final: float, options: dict[str, Any]) -> str:
     text = MESSAGES[int(code)]
     if code == st.STEP_TOO_SMALL and options.get("min_step", 0.0) > 0:
         text = MIN_STEP_MESSAGE.format(min_step=options["min_step"])
     return text.format(max_steps=options.get("max_steps") or 0, t=float(t_final))
 
 
-def _build_result(t, y, status_code, counters, save, options, extra_failure=None):
+def _build_result(t: _F64, y: _F64, status_code: npt.NDArray[np.int64], counters: _F64, save: str,
+                  options: dict[str, Any], extra_failure: str | None = None) -> EnsembleResult:
     n_traj = status_code.shape[0]
     status = np.where(status_code >= 0, status_code, -1).astype(np.int64)
     success = status_code >= 0
@@ -118,7 +119,7 @@ def _build_result(t, y, status_code, counters, save, options, extra_failure=None
     failed = np.flatnonzero(~success)
     messages = np.empty(n_traj, dtype=object)
     messages[success] = MESSAGES[st.SUCCESS]
-    by_message: dict = {}
+    by_message: dict[str, int] = {}
     for i in failed:
         m = _message(status_code[i], t_final[i], options)
         messages[i] = m
@@ -147,8 +148,8 @@ def _build_result(t, y, status_code, counters, save, options, extra_failure=None
 # the plan: everything a chunk needs, small and picklable (it travels to Dask workers)
 # ---------------------------------------------------------------------------------------------
 class _Plan(NamedTuple):
-    fun: Callable
-    observe: Optional[Callable]
+    fun: Any              # on the wire to Dask workers, a numba cfunc is a _PicklableCFunc
+    observe: Any
     n_obs: int
     has_params: bool
     method: str           # canonical method name
@@ -167,30 +168,31 @@ class _Plan(NamedTuple):
     save: str             # "trajectory" | "final" | "observe"
     n: int
     n_p: int
-    options: dict         # the user's step options (for messages)
+    options: dict[str, Any]  # the user's step options (for messages)
     n_threads: Optional[int]
 
 
-def _out_rows(plan):
+def _out_rows(plan: _Plan) -> tuple[int, int]:
     """Second and third dimensions of the kernel's output array."""
     n_cols = 1 if plan.mode in (kern.SAVE_FINAL, kern.SAVE_OBSERVE_FINAL) else plan.t_out.size
     return (plan.n_obs if plan.observe is not None else plan.n), n_cols
 
 
-def _ensemble_rhs(fun, t0, y0_row, n, p_row, has_params):
+def _ensemble_rhs(fun: Callable[..., Any], t0: float, y0_row: _F64, n: int, p_row: _F64,
+                  has_params: bool) -> CompiledFunction:
     """The compiled RHS (as solve_ivp's, shared with it); for a function numba cannot compile,
     a Python callback that reads each trajectory's ``p`` from the kernel (solve_ivp's fallback
     binds one ``args`` at compile time)."""
     args = (p_row,) if has_params else ()
     rhs = compiled_rhs(fun, t0, y0_row, n, False, args, arg_specs(args), False)
     if not rhs.python_callback:
-        return rhs
-    errors: list = []
+        return cast(CompiledFunction, rhs)
+    errors: list[BaseException] = []
     n_p = p_row.shape[0]
-    y_type = ctypes.c_double * n
+    y_type: Any = ctypes.c_double * n  # (numpy's hints do not take ctypes arrays as buffers)
     p_type = ctypes.c_double * n_p
 
-    def callback(t, y_ptr, p_ptr, out_ptr):
+    def callback(t: float, y_ptr: Any, p_ptr: Any, out_ptr: Any) -> None:
         out = np.frombuffer(y_type.from_address(ctypes.addressof(out_ptr.contents)))
         try:
             y = np.frombuffer(y_type.from_address(ctypes.addressof(y_ptr.contents))).copy()
@@ -206,11 +208,11 @@ def _ensemble_rhs(fun, t0, y0_row, n, p_row, has_params):
             out[:] = np.nan
 
     c_callback = _RHS_CTYPES(callback)
-    address = ctypes.cast(c_callback, ctypes.c_void_p).value
+    address = cast(int, ctypes.cast(c_callback, ctypes.c_void_p).value)
     return CompiledFunction(address, c_callback, True, errors, rhs.reason)
 
 
-def _compile_for_plan(plan, y0_row, p_row):
+def _compile_for_plan(plan: _Plan, y0_row: _F64, p_row: _F64) -> tuple[CompiledFunction, Any]:
     """(rhs CompiledFunction, observe cfunc or None) for this process."""
     rhs = _ensemble_rhs(plan.fun, plan.t0, y0_row, plan.n, p_row, plan.has_params)
     obs = None
@@ -220,11 +222,12 @@ def _compile_for_plan(plan, y0_row, p_row):
     return rhs, obs
 
 
-def _run_chunk(plan, rhs_address, obs_address, y0_rows, p_rows, out, status, counters):
+def _run_chunk(plan: _Plan, rhs_address: int, obs_address: int, y0_rows: _F64,
+               p_rows: _F64, out: _F64, status: npt.NDArray[np.int64], counters: _F64) -> None:
     """Run the family's prange driver on one chunk, writing into the given output slices."""
     if plan.family == "explicit":
         m = method_registry.lookup(plan.method)
-        tab = m.tableau
+        tab: Any = m.tableau
         kern.ensemble_explicit(
             int(rhs_address), p_rows, y0_rows, plan.t0, plan.t1, plan.rtol, plan.atol,
             tab.C, tab.A, tab.B, tab.E, tab.E3, bool(m.use_e3), int(tab.error_order),
@@ -240,10 +243,10 @@ def _run_chunk(plan, rhs_address, obs_address, y0_rows, p_rows, out, status, cou
 class _Threads:
     """Set numba's thread count (and a dynamic-schedule chunk) for a block; restore after."""
 
-    def __init__(self, n_threads):
+    def __init__(self, n_threads: int | None) -> None:
         self.n_threads = n_threads
 
-    def __enter__(self):
+    def __enter__(self) -> _Threads:
         self.old_threads = numba.get_num_threads()
         if self.n_threads is not None:
             numba.set_num_threads(self.n_threads)
@@ -254,13 +257,14 @@ class _Threads:
         self.old_chunk = numba.set_parallel_chunksize(1)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         numba.set_parallel_chunksize(self.old_chunk)
         numba.set_num_threads(self.old_threads)
         return False
 
 
-def _solve_chunk_arrays(plan, n_rows, rhs_address, obs_address, y0_rows, p_rows):
+def _solve_chunk_arrays(plan: _Plan, n_rows: int, rhs_address: int, obs_address: int,
+                        y0_rows: _F64, p_rows: _F64) -> dict[str, npt.NDArray[Any]]:
     """Solve one chunk of ``n_rows`` trajectories into new arrays (Dask tasks)."""
     rows, cols = _out_rows(plan)
     out = np.empty((n_rows, rows, cols))
@@ -274,19 +278,20 @@ def _solve_chunk_arrays(plan, n_rows, rhs_address, obs_address, y0_rows, p_rows)
 # observe functions
 # ---------------------------------------------------------------------------------------------
 # observe function -> {(n, n_p, has_params, n_obs, scalar): cfunc}
-_observe_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_observe_cache: "weakref.WeakKeyDictionary[Any, dict[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
-def _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs=None):
+def _compile_observe(observe: Any, n: int, n_p: int, has_params: bool, t0: float,
+                     y0_row: _F64, p_row: _F64, n_obs: int | None = None) -> tuple[Any, int]:
     """Compile ``observe(t, y, p) -> values`` into a cfunc with the RHS's C signature.
 
     Returns (cfunc, n_obs). A numba ``@cfunc`` with that signature is used as it is (``n_obs``
     must then be given).
     """
     if isinstance(observe, CFunc):
-        if observe._sig != RHS_SIGNATURE:
+        if observe._sig != RHS_SIGNATURE:  # type: ignore[attr-defined]  # numba's hints lack _sig
             raise TypeError(f"a numba @cfunc `save` (observe) function must have the signature "
-                            f"{RHS_SIGNATURE}; got {observe._sig}.")
+                            f"{RHS_SIGNATURE}; got {observe._sig}.")  # type: ignore[attr-defined]
         if n_obs is None:
             raise TypeError("a numba @cfunc `save` (observe) function needs `n_obs=` (the "
                             "number of values it writes).")
@@ -309,7 +314,7 @@ def _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs=None)
         raise ValueError("the observe function (`save`) returned no values.")
     key = (n, n_p, has_params, found, scalar)
     try:
-        per_function = _observe_cache.setdefault(py, {})
+        per_function: dict[Any, Any] = _observe_cache.setdefault(py, {})
     except TypeError:  # not weak-referenceable: compile every time
         per_function = {}
     if key in per_function:
@@ -326,7 +331,7 @@ def _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs=None)
     else:
         lines += [f"    for i in range({found}):", "        out[i] = r[i]"]
     jitted = observe if isinstance(observe, CPUDispatcher) else numba.njit(observe)
-    namespace = {"np": np, "carray": numba.carray, "fun": jitted}
+    namespace: dict[str, Any] = {"np": np, "carray": numba.carray, "fun": jitted}
     exec(compile("\n".join(lines), "<fastode observe wrapper>", "exec"), namespace)
     try:
         compiled = numba.cfunc(RHS_SIGNATURE, error_model="numpy")(namespace["observe_wrapper"])
@@ -385,7 +390,8 @@ def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
                    manifest["trajectory_without_t_eval"], manifest["t1"])
 
 
-def _finish(out, status, counters, t_out, save, options, trajectory_without_t_eval, t1):
+def _finish(out: _F64, status: npt.NDArray[np.int64], counters: _F64, t_out: _F64, save: str,
+            options: dict[str, Any], trajectory_without_t_eval: bool, t1: float) -> EnsembleResult:
     if save == "final":
         y = out[:, :, 0]
     else:
@@ -396,7 +402,7 @@ def _finish(out, status, counters, t_out, save, options, trajectory_without_t_ev
     return _build_result(t_out, y, status, counters, save, options)
 
 
-def _chunk_bounds(n_traj, chunk):
+def _chunk_bounds(n_traj: int, chunk: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + chunk, n_traj)) for lo in range(0, n_traj, chunk)]
 
 
@@ -512,7 +518,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     t0, t1 = validate_t_span(t_span)
     if not math.isfinite(t1):
         # no events here to end such a solve: it would run (and store steps) forever
-        raise ValueError(f"`t_span` must be finite for solve_ensemble; got {tuple(t_span)!r}.")
+        raise ValueError(f"`t_span` must be finite for solve_ensemble; "
+                         f"got {tuple(cast(Any, t_span))!r}.")
     y0_arr = _validate_y0(y0)
     params_arr = _validate_params(params)
     n_traj = _resolve_n_traj(y0_arr, params_arr, n_traj)
@@ -568,7 +575,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         save_name = "observe"
     elif save == "final" or t_eval_arr is None:
         mode = kern.SAVE_FINAL
-        save_name = save
+        save_name = cast(str, save)  # observe is None: save is a string
     else:
         mode = kern.SAVE_TRAJECTORY
         save_name = "trajectory"
@@ -658,7 +665,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         bar = tqdm(total=n_traj, initial=n_done, unit="traj", unit_scale=n_traj >= 10_000,
                    desc="solve_ensemble", smoothing=0.1)
 
-    def finished(j, got):
+    def finished(j: int, got: dict[str, Any] | None) -> None:
         nonlocal n_done
         lo, hi = bounds[j]
         if got is not None:
@@ -675,7 +682,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     p_shared = not has_params
     y_shared = y0_all.shape[0] == 1 and y0_arr.ndim == 1
 
-    def chunk_inputs(lo, hi):
+    def chunk_inputs(lo: int, hi: int) -> tuple[_F64, _F64]:
         y_rows = y0_all if y_shared else y0_all[lo:hi]
         p_rows = p_all if p_shared else p_all[lo:hi]
         return y_rows, p_rows
@@ -718,20 +725,20 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
 class _PicklableCFunc:
     """A numba @cfunc RHS crossing to a Dask worker: rebuilt there from its Python function."""
 
-    def __init__(self, cf):
+    def __init__(self, cf: Any) -> None:
         self.pyfunc = cf._pyfunc
         self.sig = cf._sig
 
-    def build(self):
+    def build(self) -> Any:
         return numba.cfunc(self.sig)(self.pyfunc)
 
 
 # worker side: first function object seen per fingerprint, so that each worker compiles a
 # given fun once (every task unpickles a new function object)
-_worker_functions: dict = {}
+_worker_functions: dict[str, Any] = {}
 
 
-def _worker_function(f):
+def _worker_function(f: Any) -> Any:
     if f is None:
         return None
     if isinstance(f, _PicklableCFunc):
@@ -743,7 +750,7 @@ def _worker_function(f):
     return _worker_functions.setdefault(key, f)
 
 
-def _dask_task(plan, n_rows, y_rows, p_rows):
+def _dask_task(plan: _Plan, n_rows: int, y_rows: _F64, p_rows: _F64) -> dict[str, Any]:
     """One chunk on a Dask worker: compile (once per worker) and run the threaded kernel."""
     rtol, atol, t_eval, t_out = _writeable(plan.rtol, plan.atol, plan.t_eval, plan.t_out)
     plan = plan._replace(fun=_worker_function(plan.fun), observe=_worker_function(plan.observe),
@@ -758,7 +765,8 @@ def _dask_task(plan, n_rows, y_rows, p_rows):
     return result
 
 
-def _run_dask(plan, client, todo, bounds, chunk_inputs, finished):
+def _run_dask(plan: _Plan, client: Any, todo: list[int], bounds: list[tuple[int, int]],
+              chunk_inputs: Callable[..., Any], finished: Callable[[int, Any], None]) -> None:
     try:
         from distributed import as_completed, default_client
     except ImportError:  # pragma: no cover - depends on the environment
@@ -775,7 +783,7 @@ def _run_dask(plan, client, todo, bounds, chunk_inputs, finished):
         observe=(_PicklableCFunc(plan.observe) if isinstance(plan.observe, CFunc)
                  else plan.observe))
     token = hashlib.sha256(repr((time.time_ns(), os.getpid(), id(plan))).encode()).hexdigest()[:16]
-    futures = {}
+    futures: dict[Any, int] = {}
     for j in todo:
         lo, hi = bounds[j]
         y_rows, p_rows = chunk_inputs(lo, hi)

@@ -6,8 +6,11 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import numpy.typing as npt
 
 from .ivp_common import fixed_or_adaptive_first_step, parse_step_options, positive_option
+
+_F64 = npt.NDArray[np.float64]  # a type alias for fastode.ensemble's annotations
 
 # options of solve_ivp that an ensemble cannot take (yet), with the reason given to the user
 _UNSUPPORTED = {

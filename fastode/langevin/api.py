@@ -13,8 +13,10 @@ import linecache
 import math
 import textwrap
 import weakref
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from ..ivp_common import compiled_rhs, pack, validate_args
 from ..rhs import Extras, compile_event, raise_failures
@@ -24,16 +26,16 @@ from . import kernels
 
 METHODS = {"ULA": kernels.ULA, "MALA": kernels.MALA, "BAOAB": kernels.BAOAB,
            "OBABO": kernels.OBABO}
-_timed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_timed: "weakref.WeakKeyDictionary[Any, Callable[..., Any]]" = weakref.WeakKeyDictionary()
 _serial = itertools.count()
 
 
-def _with_time(fun):
+def _with_time(fun: Callable[..., Any]) -> Callable[..., Any]:
     """``fun(x, *args)`` as ``f(t, x, *args)`` (t unused), built from its source when it has one."""
     hit = _timed.get(fun)
     if hit is not None:
         return hit
-    made = None
+    made: Callable[..., Any] | None = None
     try:
         if fun.__closure__ is None and fun.__name__ != "<lambda>":
             tree = ast.parse(textwrap.dedent(inspect.getsource(fun)))
@@ -46,20 +48,20 @@ def _with_time(fun):
                 # inspect.getsource (fastode.usercode, the in-place rewrite) reads it here
                 linecache.cache[filename] = (len(source), None, source.splitlines(True),
                                              filename)
-                local = {}
+                local: dict[str, Any] = {}
                 exec(compile(source, filename, "exec"), fun.__globals__, local)
                 made = local[node.name]
     except (OSError, TypeError, SyntaxError, AttributeError):
         made = None
     if made is None:
-        namespace = {"user": fun}
+        namespace: dict[str, Any] = {"user": fun}
         exec("def timed(t, x, *args):\n    return user(x, *args)\n", namespace)
         made = namespace["timed"]
     _timed[fun] = made
     return made
 
 
-class LangevinResult(dict):
+class LangevinResult(dict[str, Any]):
     """Samples of a Langevin run; a dict whose keys are also attributes.
 
     Attributes
@@ -90,19 +92,19 @@ class LangevinResult(dict):
     ('MALA', 3, (4,), (1,))
     """
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"LangevinResult(method={self['method']!r}, samples shape "
                 f"{self['samples'].shape}, mean acceptance {self['acceptance_rate'].mean():.3f},"
                 f" ess {np.round(self['ess'], 1).tolist()}, seed={self['seed']})")
 
 
-def effective_sample_size(samples):
+def effective_sample_size(samples: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """ESS per coordinate of ``samples`` (n_chains, n, d): Stan's estimator (split chains not
     used), autocorrelations by FFT, Geyer's initial positive and monotone sequence.
 
@@ -152,9 +154,11 @@ def effective_sample_size(samples):
     return ess
 
 
-def sample(grad_log_density, x0, *, method="BAOAB", step=0.01, n_samples=1000, n_chains=1,
-           burn_in=0, thin=1, friction=1.0, log_density=None, args=(), seed=None,
-           first_chain=0):
+def sample(grad_log_density: Callable[..., Any], x0: npt.ArrayLike, *, method: str = "BAOAB",
+           step: float = 0.01, n_samples: int = 1000, n_chains: int = 1, burn_in: int = 0,
+           thin: int = 1, friction: float = 1.0,
+           log_density: Callable[..., Any] | None = None, args: tuple[Any, ...] = (),
+           seed: int | None = None, first_chain: int = 0) -> LangevinResult:
     """Sample from pi(x) ~ exp(log_density(x)) with Langevin dynamics.
 
     Parameters

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import weakref
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +27,8 @@ from .store import solve_sde_chunked
 
 class Method(NamedTuple):
     kind: int
-    noises: tuple          # noise types it handles
-    interpretations: tuple
+    noises: tuple[str, ...]          # noise types it handles
+    interpretations: tuple[str, ...]
     adaptive: bool         # has an error estimate (adaptive without dt)
     strong_order: float
     tableau: str = ""
@@ -53,10 +53,10 @@ _NO_ZSRC = np.zeros((1, 1))
 _ONE_PATH_OK = summary_message(np.zeros(1, dtype=np.int64))
 
 
-_TABLEAUS: dict = {}
+_TABLEAUS: dict[Method, tuple[Any, ...]] = {}
 
 
-def _tableau_arrays(method):
+def _tableau_arrays(method: Method) -> tuple[Any, ...]:
     """(mats (4, 4, 4): A0, A1, B0, B1; vecs (7, 4): c0, c1, alpha, beta1..4; flags (2, 4):
     the stages whose f and g the step evaluates; n_err; n_stages), zeros for the low-order
     methods; built once per method."""
@@ -91,10 +91,10 @@ def _tableau_arrays(method):
     return hit
 
 
-_CHOSEN: dict = {}
+_CHOSEN: dict[tuple[str, str, str], tuple[str, Method, str]] = {}
 
 
-def _method(method, noise, interpretation):
+def _method(method: Any, noise: Any, interpretation: Any) -> tuple[str, Method, str]:
     """(name, Method, interpretation) of the options, or a clear error; a valid combination of
     strings is remembered (a hit is one dict look-up instead of ~0.8 us of checks)."""
     if type(method) is str and type(noise) is str and type(interpretation) is str:
@@ -106,7 +106,8 @@ def _method(method, noise, interpretation):
     return _check_method(method, noise, interpretation)
 
 
-def _check_method(method, noise, interpretation):
+def _check_method(method: Any, noise: Any,
+                  interpretation: Any) -> tuple[str, Method, str]:
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string, one of {sorted(METHODS)}; got {method!r}.")
     name = ALIASES.get(method, method)
@@ -134,10 +135,11 @@ def _check_method(method, noise, interpretation):
     return name, chosen, interpretation
 
 
-_flat: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_flat: "weakref.WeakKeyDictionary[Any, dict[int, Callable[..., Any]]]" = \
+    weakref.WeakKeyDictionary()
 
 
-def _flat_diffusion(diffusion, n):
+def _flat_diffusion(diffusion: Callable[..., Any], n: int) -> Callable[..., Any]:
     """``diffusion`` of general noise (returning (n, m)) as a function of a padded state
     returning the n m entries row-major: the compiled wrapper (fastode.rhs) gives a function's
     input and output one length, so the kernel passes a state padded to n m and this reads its
@@ -145,14 +147,15 @@ def _flat_diffusion(diffusion, n):
     cache = _flat.setdefault(diffusion, {})
     hit = cache.get(n)
     if hit is None:
-        namespace = {"user": diffusion, "np": np}
+        namespace: dict[str, Any] = {"user": diffusion, "np": np}
         exec(f"def flat(t, y, *args):\n    return user(t, y[:{n}], *args).ravel()\n",
              namespace)
         hit = cache[n] = namespace["flat"]
     return hit
 
 
-def _check_output(what, fun, t0, y0, args, n, expected):
+def _check_output(what: str, fun: Callable[..., Any], t0: float, y0: npt.NDArray[np.float64],
+                  args: tuple[Any, ...], n: str, expected: tuple[int, ...]) -> Any:
     try:
         r = fun(t0, y0.copy(), *args)
     except Exception as exc:
@@ -168,7 +171,8 @@ def _check_output(what, fun, t0, y0, args, n, expected):
     return r
 
 
-def _general_width(diffusion, t0, y0, args, n):
+def _general_width(diffusion: Callable[..., Any], t0: float, y0: npt.NDArray[np.float64],
+                   args: tuple[Any, ...], n: int) -> int:
     """m, the number of Wiener processes, from the shape (n, m) diffusion returns at t0."""
     try:
         shape = np.shape(diffusion(t0, y0.copy(), *args))
@@ -178,10 +182,10 @@ def _general_width(diffusion, t0, y0, args, n):
     if len(shape) != 2 or shape[0] != n or shape[1] < 1:
         raise ValueError(f"`diffusion` returned shape {shape}; expected (n, m) = ({n}, m) for "
                          f"noise='general' (n components x m Wiener processes).")
-    return shape[1]
+    return cast(int, shape[1])
 
 
-def _positive(name, value):
+def _positive(name: str, value: object) -> float:
     if type(value) is float and 0.0 < value < math.inf:
         return value  # the common case without the general checks
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -192,11 +196,11 @@ def _positive(name, value):
     return value
 
 
-def _seed(seed):
+def _seed(seed: object) -> int:
     if type(seed) is int and 0 <= seed < 18446744073709551616:
         return seed
     if seed is None:
-        return int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+        return int(cast(int, np.random.SeedSequence().entropy)) & 0xFFFFFFFFFFFFFFFF
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be a non-negative integer or None; got {seed!r}.")
     if not 0 <= int(seed) < 2 ** 64:
@@ -204,7 +208,7 @@ def _seed(seed):
     return int(seed)
 
 
-def _count(name, value, minimum):
+def _count(name: str, value: object, minimum: int) -> int:
     if type(value) is int and value >= minimum:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -214,7 +218,8 @@ def _count(name, value, minimum):
     return int(value)
 
 
-def _supplied_normals(dW, n_paths, n_steps, m, h, order15):
+def _supplied_normals(dW: npt.ArrayLike, n_paths: int, n_steps: int, m: int, h: float,
+                      order15: bool) -> npt.NDArray[np.float64]:
     """The driver's normals from supplied increments: per step dW/sqrt(h) (m of them), and for
     the order-1.5 methods dZ/sqrt(h) after them, from I_(1,0) = int (W_s - W_t) ds."""
     dW = np.asarray(dW, dtype=np.float64)
@@ -360,13 +365,17 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
                   first_step=first_step, params=params, common_noise=common_noise)
         if chunk_size is not None:
             chunk_size = _count("chunk_size", chunk_size, 1)
-        return solve_sde_chunked(solve_sde, drift, diffusion, t_span, y0, kw, store, resume,
-                                 chunk_size, backend, client, name)
+        return cast(SdeResult, solve_sde_chunked(solve_sde, drift, diffusion, t_span, y0, kw,
+                                                 store, resume, chunk_size, backend, client,
+                                                 name))
     t0, t1 = validate_t_span(t_span)
     if not (math.isfinite(t1) and t1 > t0):
-        raise ValueError(f"`t_span` must be (t0, t1) with finite t1 > t0; got {tuple(t_span)}.")
-    if type(y0) is list and 0 < len(y0) <= 32 and all(type(v) is float for v in y0) \
-            and all(map(math.isfinite, y0)):
+        raise ValueError(f"`t_span` must be (t0, t1) with finite t1 > t0; "
+                         f"got {tuple(cast(Any, t_span))}.")
+    # (numpy's ArrayLike hint is a union that `type(y0) is list` does not narrow)
+    if (type(y0) is list  # type: ignore[comparison-overlap]
+            and 0 < len(y0) <= 32 and all(type(v) is float for v in y0)
+            and all(map(math.isfinite, y0))):
         # a short list of finite floats (the usual literal): ~0.5 us instead of ~2.5 us
         y0_arr, n = np.array(y0), len(y0)
     else:
@@ -398,8 +407,8 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
                 raise TypeError("Pass either `args` or `params` (drift and diffusion then get one "
                                 "row p of params: f(t, y, p)), not both.")
             params = _validate_params(params)
-            n_sets = params.shape[0]
-            args = (params[0].copy(),)
+            n_sets = cast(npt.NDArray[np.float64], params).shape[0]
+            args = (cast(npt.NDArray[np.float64], params)[0].copy(),)
             specs, p = pack(args)
         n_paths = _count("n_paths", n_paths, 1)
         first_path = _count("first_path", first_path, 0)
@@ -475,8 +484,9 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
                     raise ValueError("noise='additive' but `diffusion` depends on y (its values "
                                      "changed when y0 changed); use noise='diagonal' or 'scalar'.")
             if use_dderiv:
-                _check_output("diffusion_derivative", diffusion_derivative, t0, y0_arr, args, "",
-                              (n,))
+                _check_output("diffusion_derivative",
+                              cast(Callable[..., Any], diffusion_derivative), t0, y0_arr, args,
+                              "", (n,))
             if specs is not None:
                 _cache_for(drift)[check_key] = diffusion
                 if use_dderiv:
@@ -519,7 +529,7 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
     if params is not None:
         # one packed p per set: its row of params, then the run-time values the functions read
         P = np.tile(p, (n_sets, 1))
-        P[:, :params.shape[1]] = params
+        P[:, :cast(npt.NDArray[np.float64], params).shape[1]] = params
 
     if dW is not None:
         zsrc = _supplied_normals(dW, n_paths, n_steps, m, h_fixed, order15)
@@ -528,8 +538,8 @@ def solve_sde(drift: Callable[..., Any], diffusion: Callable[..., Any], t_span: 
     rows = n_sets * n_paths
     out = np.empty((rows, n, t_save.size))
     out.fill(np.nan)   # what a path does not reach stays NaN (np.full costs ~2x more)
-    status = np.zeros(rows, dtype=np.int64)
-    counters = np.zeros((rows, 4), dtype=np.int64)
+    status: npt.NDArray[np.int64] = np.zeros(rows, dtype=np.int64)
+    counters: npt.NDArray[np.int64] = np.zeros((rows, 4), dtype=np.int64)
     run = driver.solve_one if rows == 1 else driver.solve_paths
     run(c_drift.address, c_diff.address, compiled[2].address if use_dderiv else c_diff.address,
         P, y0_arr.reshape(1, n), ints, reals, mats, vecs, flags, zsrc, t_save, out, status,

@@ -48,10 +48,10 @@ class FallbackWarning(UserWarning):
     """The compiled path does not handle this call; the torch path solves it."""
 
 
-_warned: set = set()
+_warned: set[Any] = set()
 
 
-def _fallback_note(key, message):
+def _fallback_note(key: Any, message: str) -> None:
     if key not in _warned:
         _warned.add(key)
         warnings.warn(message, FallbackWarning, stacklevel=4)
@@ -60,8 +60,23 @@ def _fallback_note(key, message):
 class _Spec:
     """What a solve needs, shared by the forward and backward passes."""
 
+    # set by _run_torch, read by TorchBacksolveAdjoint (annotations only: no class attributes)
+    f: Callable[..., Any]
+    tab: Any
+    rtol: Any
+    atol: Any
+    solver_kw: dict[str, Any]
+    stats: dict[str, int]
+    adj_tab: Any
+    adj_rtol: Any
+    adj_atol: Any
+    adj_solver_kw: dict[str, Any]
+    seminorm: Any
+    adj_stats: dict[str, int]
 
-def _validate(func, y0, t):
+
+def _validate(func: Any, y0: Any,
+              t: Any) -> tuple[bool, tuple[torch.Tensor, ...], torch.Tensor]:
     if not callable(func):
         raise TypeError("`func` must be callable as func(t, y)")
     is_tuple = isinstance(y0, (tuple, list))
@@ -95,11 +110,13 @@ def _validate(func, y0, t):
     return is_tuple, ys, t
 
 
-def _flatten(func, ys, is_tuple):
+def _flatten(func: Any, ys: tuple[torch.Tensor, ...], is_tuple: bool) -> tuple[
+        Callable[[Any, torch.Tensor], torch.Tensor], torch.Tensor,
+        Callable[[torch.Tensor], tuple[torch.Tensor, ...]]]:
     shapes = [y.shape for y in ys]
     sizes = [y.numel() for y in ys]
 
-    def unflat(z):
+    def unflat(z: torch.Tensor) -> tuple[torch.Tensor, ...]:
         # z (..., N) -> tuple of (..., *shape)
         lead = z.shape[:-1]
         parts = torch.split(z, sizes, dim=-1)
@@ -109,7 +126,7 @@ def _flatten(func, ys, is_tuple):
         seq = func
         func = lambda tt, y: seq(y)  # noqa: E731  (a bare Sequential: f(t, y) = net(y))
 
-    def f(tt, z):
+    def f(tt: Any, z: torch.Tensor) -> torch.Tensor:
         out = func(tt, unflat(z) if is_tuple else z.reshape(shapes[0]))
         outs = tuple(out) if is_tuple else (out,)
         if len(outs) != len(ys):
@@ -125,18 +142,20 @@ def _flatten(func, ys, is_tuple):
     return f, z0, unflat
 
 
-def _per_sample_solve(func, y0, t, run_one):
+def _per_sample_solve(func: Any, y0: torch.Tensor, t: torch.Tensor,
+                      run_one: Callable[[Any, torch.Tensor], Any]) -> torch.Tensor:
     """Solve each batch row (dim 0 of y0) on its own; stack to (len(t), B, ...)."""
-    outs = []
+    outs: list[Any] = []
     for b in range(y0.shape[0]):
-        def fb(tt, yb, _b=b):
+        def fb(tt: Any, yb: torch.Tensor, _b: int = b) -> Any:
             return func(tt, yb)
         outs.append(run_one(fb, y0[b:b + 1]))
     return torch.cat(outs, dim=1)
 
 
-def _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample, adjoint,
-           adjoint_kw):
+def _solve(func: Any, y0: Any, t: Any, rtol: Any, atol: Any, method: Optional[str],
+           options: Optional[dict[str, Any]], event_fn: Any, path: str, per_sample: bool,
+           adjoint: Optional[str], adjoint_kw: Optional[dict[str, Any]]) -> Any:
     if event_fn is not None:
         raise NotImplementedError("event_fn is not supported by fastode.torch_bridge yet")
     rtol = _check_tol("rtol", rtol)
@@ -166,7 +185,7 @@ def _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample,
             raise ValueError(f"the compiled path cannot solve this call: {reason}")
         _fallback_note(reason, f"fastode.torch_bridge: {reason}; using the torch path")
 
-    def run_one(fn, y0_):
+    def run_one(fn: Any, y0_: Any) -> Any:
         f, z0, unflat = _flatten(fn, (y0_,) if not is_tuple else y0_, is_tuple)
         zs = _run_torch(fn, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, stats)
         return unflat(zs) if is_tuple else zs.reshape(len(t), *y0_.shape)
@@ -180,7 +199,9 @@ def _solve(func, y0, t, rtol, atol, method, options, event_fn, path, per_sample,
     return out
 
 
-def _run_torch(func, f, z0, t, tab, rtol, atol, solver_kw, adjoint, adjoint_kw, stats):
+def _run_torch(func: Any, f: Callable[..., Any], z0: torch.Tensor, t: torch.Tensor, tab: Any,
+               rtol: Any, atol: Any, solver_kw: dict[str, Any], adjoint: Optional[str],
+               adjoint_kw: Any, stats: dict[str, int]) -> Any:
     if adjoint is None:
         return rk_solve(f, z0, t, tab, rtol, atol, **solver_kw, stats=stats)
     spec = _Spec()
