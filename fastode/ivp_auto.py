@@ -38,7 +38,7 @@ import numpy as np
 
 from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, _all_finite,
                          compiled_rhs, pack, parse_step_options, shape_result)
-from .ivp_jacobian import FD_STRUCT, compile_jac, jacobian_structure, real_pairs_structure
+from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER, compile_jac, jacobian_structure, real_pairs_structure
 from .kernels import status as st
 from .kernels import switching as _switching_kernels
 from .kernels.progress import announce_compiles
@@ -143,7 +143,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     # the option groups of the legs (fastode.kernels.options) that stay the same from leg to leg
     tolerances = (rtol, atol)
     events = (addresses, directions, terminal, event_samples)
-    jacobian = (int(mode), *structure, -1, -1)
+    jacobian = (int(mode), *structure, -1, -1, NO_LU_ORDER, 0)
     dense = bool(dense_output)
 
     t, y, h_next = t0, y0_real, first_step

@@ -8,7 +8,7 @@ the method's coefficients bound (none for Radau and BDF), called as
     driver(rhs, jac, p, t0, t1, y0, (rtol, atol), (mass, has_mass),
            (first_step, max_step, min_step, max_steps), (t_eval, use_t_eval, dense),
            (event_addresses, event_directions, event_terminal, event_samples),
-           (use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku))
+           (use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku, lu_order, lu_capacity))
 
 the option groups of fastode.kernels.options, which :func:`_prepare` builds once per solve.
 
@@ -47,6 +47,13 @@ lies in a band narrow enough to pay (:func:`band_of`), and there is no user ``ja
 driver gets a (1, 1) placeholder ``mass`` when ``has_mass`` is False (an n x n identity would
 cost O(n^2) memory), and a mass matrix given with a band must lie inside the band.
 
+For a driver registered in :data:`SPARSE` (BDF), ``kl == KL_SPARSE`` (-2) asks for the sparse
+direct path: J is stored as the CSC values of the pattern ``col_ptr, rows`` (shape (1, nnz)) and
+the iteration matrix is factored by fastode.kernels.sparse_lu in the column order ``lu_order``
+with room for ``lu_capacity`` entries (fastode.ivp_jacobian.sparse_lu_plan: once per pattern);
+otherwise ``lu_order`` is a placeholder and ``lu_capacity`` 0. :func:`_choose_linear_solver`
+picks the path (the ``linear_solver`` option); the result's ``linear_solver`` says which ran.
+
 Adding a family: write the driver, register ``Method(..., family="radau", ...)`` in
 fastode.methods, and add one line to :data:`DRIVERS` (``"radau": radau_solve``); say in
 :data:`MASS_FAMILIES` whether it accepts a mass matrix. Drivers are looked up by method name
@@ -63,13 +70,15 @@ from .ivp_common import (DUMMY_T_EVAL, NO_EVENTS_F, NO_EVENTS_I, Y0_NOT_FINITE, 
                          pack, parse_step_options, shape_result, validate_t_eval,
                          validate_t_span, validate_tolerances, validate_y0)
 # band_of and compile_jac are imported from here by tests and bench/stiff.py too
-from .ivp_jacobian import (CONSTANT_JAC, FD_STRUCT, band_of, compile_jac, dense_matrix,
-                           jacobian_structure, real_pairs_structure)
+from .ivp_jacobian import (CONSTANT_JAC, FD_STRUCT, NO_LU_ORDER, band_of, compile_jac,
+                           dense_matrix, jacobian_structure, real_pairs_structure,
+                           sparse_lu_plan)
 from .kernels import status as st
 from .kernels.bdf import bdf_solve
 from .kernels import bdf as _bdf_kernels, radau as _radau_kernels, rosenbrock as _rosenbrock_kernels, esdirk as _esdirk_kernels
 from .kernels.progress import announce_compiles
-from .kernels.jacobian import JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR
+from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, NEWTON_FAILED,
+                               SINGULAR)
 from .kernels.radau import radau_solve
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.esdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
@@ -100,6 +109,14 @@ _RADAU_ESDIRK = {radau_solve, kvaerno5_solve, kencarp4_solve, implicit_euler_sol
                  implicit_euler_fixed_solve}
 STRUCTURED.update(_RADAU_ESDIRK)
 BANDED.update(_RADAU_ESDIRK)
+# drivers with the sparse direct path (kl == KL_SPARSE: fastode.kernels.sparse_lu)
+SPARSE = {bdf_solve}
+SPARSE_METHODS = "BDF"  # their names, for messages
+# the sparse direct path is chosen ("auto") from this size, for a pattern with at most this
+# share of nonzeros (below, or denser, the dense LU is as fast)
+SPARSE_MIN_SIZE = 64
+SPARSE_MAX_DENSITY = 0.1
+LINEAR_SOLVERS = ("auto", "dense", "banded", "sparse")
 # families whose drivers accept a mass matrix
 MASS_FAMILIES = {"rosenbrock", "radau", "bdf", "sdirk"}
 # methods that also take a fixed `step=` (same contract; steps of exactly first_step)
@@ -151,6 +168,10 @@ def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
     lband = options.pop("lband", None)
     uband = options.pop("uband", None)
     mass = options.pop("mass", None)
+    linear_solver = options.pop("linear_solver", "auto")
+    if not isinstance(linear_solver, str) or linear_solver not in LINEAR_SOLVERS:
+        raise ValueError(f"`linear_solver` must be one of {LINEAR_SOLVERS}; got "
+                         f"{linear_solver!r}.")
     if options:
         warnings.warn(f"The following arguments have no effect for a chosen solver: "
                       f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=4)
@@ -183,8 +204,45 @@ def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
     else:
         mass_arr = _identity(m)
         has_mass = False
-    return (driver, mass_arr, has_mass, mode_struct, structure, kl, ku, jac, first_step,
-            max_step, float(min_step), max_steps, int(event_samples))
+    kl, ku, lu_plan = _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure,
+                                            jac_sparsity, lband, jac, mass, m)
+    return (driver, mass_arr, has_mass, mode_struct, structure, kl, ku, lu_plan, jac,
+            first_step, max_step, float(min_step), max_steps, int(event_samples))
+
+
+def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_sparsity, lband,
+                          jac, mass, m):
+    """(kl, ku, (lu_order, lu_capacity)) of the linear algebra ``linear_solver`` asks for:
+    "auto" takes the band when there is a narrow one (kl >= 0 already), else the sparse LU
+    for a ``jac_sparsity`` of at least SPARSE_MIN_SIZE unknowns and at most SPARSE_MAX_DENSITY
+    nonzeros, else the dense LU."""
+    no_plan = (NO_LU_ORDER, 0)
+    if linear_solver == "dense":
+        return -1, -1, no_plan
+    if linear_solver == "banded":
+        if kl < 0:
+            raise ValueError("`linear_solver='banded'` needs `lband`/`uband` or a "
+                             "`jac_sparsity` inside a narrow band (and no `jac`; a `mass` "
+                             "inside the band).")
+        return kl, ku, no_plan
+    sparse_ok = (driver in SPARSE and structure is not FD_STRUCT and jac is None
+                 and mass is None)
+    if linear_solver == "sparse":
+        if not sparse_ok:
+            raise ValueError(
+                "`linear_solver='sparse'` needs a `jac_sparsity` (or `lband`/`uband`), no "
+                f"`jac` and no `mass`, and a method with the sparse LU ({SPARSE_METHODS}); "
+                f"got method {chosen.name!r}.")
+    elif kl >= 0 or not (sparse_ok and jac_sparsity is not None and m >= SPARSE_MIN_SIZE
+                         and structure[3].shape[0] <= SPARSE_MAX_DENSITY * m * m):
+        return kl, ku, no_plan
+    col_ptr, rows = structure[2], structure[3]
+    return KL_SPARSE, -1, sparse_lu_plan(col_ptr, rows, m)
+
+
+def linear_solver_name(kl):
+    """The ``linear_solver`` a solve used, from its driver's kl (the result's attribute)."""
+    return "banded" if kl >= 0 else ("sparse" if kl == KL_SPARSE else "dense")
 
 
 # solve_implicit's setup when no option is given (the common case), per (driver, size): the
@@ -197,8 +255,8 @@ def _default_setup(driver, m):
     setup = _DEFAULT_SETUPS.get(key)
     if setup is None:
         mass_arr = _identity(1) if driver in BANDED else _identity(m)
-        setup = (driver, mass_arr, False, JAC_FD, FD_STRUCT, -1, -1, None, 0.0, np.inf, 0.0,
-                 None, 4)
+        setup = (driver, mass_arr, False, JAC_FD, FD_STRUCT, -1, -1, (NO_LU_ORDER, 0), None,
+                 0.0, np.inf, 0.0, None, 4)
         if m <= 200:  # as _identity: small systems only (an n x n identity each)
             _DEFAULT_SETUPS[key] = setup
     return setup
@@ -219,8 +277,8 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
         setup = _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options)
     else:
         setup = _default_setup(driver, y0_real.size)
-    (driver, mass_arr, has_mass, mode, structure, kl, ku, jac, first_step, max_step, min_step,
-     max_steps, event_samples) = setup
+    (driver, mass_arr, has_mass, mode, structure, kl, ku, lu_plan, jac, first_step, max_step,
+     min_step, max_steps, event_samples) = setup
     m = y0_real.size
     # plain Python for a small y0: ~0.3 us instead of ~1.2 us
     if not (all(map(math.isfinite, y0_real.tolist())) if m <= 32
@@ -250,11 +308,11 @@ def _prepare(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_ev
     # the compiled driver's option groups (fastode.kernels.options), built here once: packing
     # a flat argument list into them per call cost ~1 us
     if driver in BANDED:
-        jacobian = (int(mode), *structure, int(kl), int(ku))
+        jacobian = (int(mode), *structure, int(kl), int(ku), *lu_plan)
     elif driver in STRUCTURED:
-        jacobian = (int(mode), *structure, -1, -1)
+        jacobian = (int(mode), *structure, -1, -1, NO_LU_ORDER, 0)
     else:
-        jacobian = (int(mode in (JAC_USER, JAC_CONSTANT)), *FD_STRUCT, -1, -1)
+        jacobian = (int(mode in (JAC_USER, JAC_CONSTANT)), *FD_STRUCT, -1, -1, NO_LU_ORDER, 0)
     call_args = driver.coefficients + (
         rhs.address, jac_address, p, t0, t1, y0_real, (rtol, atol), (mass_arr, has_mass),
         (first_step, max_step, min_step, int(max_steps or 0)),
@@ -306,9 +364,11 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
             and y0_real.size >= SCIPY_DELEGATE_MIN_SIZE and not is_complex
             and set(scipy_options) <= _SCIPY_OPTIONS and np.ptp(rtol) == 0
             and (driver not in BANDED or kl < 0)):
-        return _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol,
-                            atol, t_eval_arr, dense_output, event_list, vectorized,
-                            scipy_options)
+        res = _scipy_solve(fun, SCIPY_DELEGATE[chosen.name], t0, t1, y0_real, args, rtol,
+                           atol, t_eval_arr, dense_output, event_list, vectorized,
+                           scipy_options)
+        res.linear_solver = "scipy"
+        return res
     forget_stale_failures(compiled)
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver.driver(*call_args)
@@ -329,11 +389,13 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     if "{" in message:
         message = message.format(max_steps=max_steps, t=float(counters[3]))
     q = (seg_data.shape[1] // m - 1) if seg_data.shape[0] else 1
-    return shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
-                        ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q,
-                        dense_output, len(event_list),
-                        0 if any(c.reason == CONSTANT_JAC for c in compiled) else int(counters[4]),
-                        int(counters[5]))
+    res = shape_result(status, message, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
+                       ev_t, ev_y, ev_index, n_ev, counters, t0, y0_real, n, is_complex, q,
+                       dense_output, len(event_list),
+                       0 if any(c.reason == CONSTANT_JAC for c in compiled) else int(counters[4]),
+                       int(counters[5]))
+    res.linear_solver = linear_solver_name(kl)
+    return res
 
 
 def kernel_call(fun, t_span, y0, method, t_eval=None, args=(), **options):

@@ -26,6 +26,8 @@ from .rhs_inplace import rewrite_matrix_returns
 
 # the structure arrays of a dense finite-difference Jacobian (placeholders the drivers ignore)
 FD_STRUCT = (np.zeros(1, dtype=np.int64),) * 4
+# the Jacobian group's sparse LU column order when the sparse direct path is not used
+NO_LU_ORDER = np.zeros(1, dtype=np.int64)
 # CompiledFunction.reason of a constant `jac` matrix: it is copied, not evaluated (njev = 0,
 # as scipy counts it)
 CONSTANT_JAC = "constant jac"
@@ -357,3 +359,43 @@ def real_pairs_structure(jac_sparsity, lband, uband, n):
         return scipy.sparse.kron(pattern, block, format="csr"), None, None
     return np.kron(np.asarray(jac_sparsity) != 0, block), None, None
 
+
+
+# ---- the sparse direct path: symbolic analysis, once per pattern ---------------------------
+
+# sparse_lu_plan's results by pattern (n, hash of col_ptr and rows); a handful kept
+_LU_PLANS: dict = {}
+
+
+def sparse_lu_plan(col_ptr, rows, n):
+    """(column order, storage bound) of fastode.kernels.sparse_lu for the pattern ``col_ptr,
+    rows`` (CSC, diagonal included, as fastode.kernels.jacobian.cpr_groups returns it).
+
+    The order is SuperLU's multiple minimum degree on the pattern of A^T + A
+    (scipy.sparse.linalg.splu, ``permc_spec="MMD_AT_PLUS_A"``), the fill-reducing ordering for
+    a structurally (nearly) symmetric matrix such as a discretised PDE's Jacobian; the bound is
+    the entries of the L and U that factorisation made (values: the pattern, diagonally
+    dominant, so its pivots are the diagonal, as the kernel's usually are), plus n. Computed
+    once per pattern and cached: this is the "symbolic analysis" a KLU-style solver does once
+    and reuses for every numeric factorisation.
+    """
+    import hashlib
+
+    import scipy.sparse
+    import scipy.sparse.linalg
+    key = (n, hashlib.sha256(col_ptr.tobytes() + rows.tobytes()).hexdigest())
+    plan = _LU_PLANS.get(key)
+    if plan is not None:
+        return plan
+    data = np.full(rows.shape[0], -1.0 / max(int(np.diff(col_ptr).max()), 1))
+    data[rows == np.repeat(np.arange(n), np.diff(col_ptr))] = 2.0
+    A = scipy.sparse.csc_matrix((data, rows, col_ptr), shape=(n, n))
+    lu = scipy.sparse.linalg.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1)
+    # splu factors Pr A Pc = L U with column j of A Pc = column i of A where perm_c[i] == j
+    order = np.argsort(lu.perm_c).astype(np.int64)
+    capacity = int(max(lu.L.nnz, lu.U.nnz) * 1.25) + n
+    plan = (order, capacity)
+    if len(_LU_PLANS) >= 8:
+        _LU_PLANS.pop(next(iter(_LU_PLANS)))
+    _LU_PLANS[key] = plan
+    return plan

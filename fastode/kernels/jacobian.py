@@ -37,18 +37,19 @@ Jacobian costs one RHS call per group instead of one per column; a band of lband
 diagonals needs lband + uband + 1 groups whatever n is. The grouping is computed once in Python
 (:func:`cpr_groups`, :func:`band_groups`) and reaches the kernels as plain int arrays
 ``group_ptr, group_cols, col_ptr, rows``. A grouped Jacobian goes into the dense J
-(``banded`` False) or into the band array ``J[ku + i - j, j]`` (``banded`` True, shape
-(kl + ku + 1, n), LAPACK gbmv layout; the pattern must lie inside the band); entries outside
+(``storage`` STORE_DENSE), into the band array ``J[ku + i - j, j]`` (STORE_BAND, shape
+(kl + ku + 1, n), LAPACK gbmv layout; the pattern must lie inside the band) or, for the sparse
+direct path, into the CSC values of the pattern (STORE_SPARSE, J (1, nnz)); entries outside
 the pattern are left untouched (the caller zeroes J once).
 
 Calling convention of the finite-difference kernels (all ``inline="always"``; each returns the
 RHS calls it made)::
 
     fd_jacobian_dense  (rhs, p, t, y, f0, atol, J,                    ytmp, fbuf)
-    fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols, col_ptr,
+    fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, storage, ku, group_ptr, group_cols, col_ptr,
                         rows,                    hvec,          ytmp, fbuf)
     num_jac_dense      (rhs, p, t, y, f0, atol, J,            factor, hvec, yscale, ytmp, fbuf)
-    num_jac_grouped    (rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols, col_ptr,
+    num_jac_grouped    (rhs, p, t, y, f0, atol, J, storage, ku, group_ptr, group_cols, col_ptr,
                         rows, factor, hvec, yscale, ytmp, fbuf, cmax, cscale, scipy_zero_column)
 
 ``f0`` = f(t, y); ``ytmp``, ``fbuf``, ``hvec`` (the increments), ``yscale``, ``cmax``,
@@ -75,6 +76,13 @@ JAC_FD_GROUPED = 3  # forward differences with column groups (jac_sparsity, lban
 FD_SCALED = 0       # Hairer's increment capped by atol_j and |y_j| (Rosenbrock, switching)
 FD_NUM_JAC = 1      # scipy's num_jac; an all-zero grouped column scaled by |f0[0]| (Radau, ESDIRK)
 FD_NUM_JAC_BDF = 2  # scipy's num_jac; that column scaled as scipy's _sparse_num_jac (BDF)
+
+# where a grouped Jacobian is stored (``storage`` of the grouped kernels)
+STORE_DENSE = 0     # J[i, j], J (n, n)
+STORE_BAND = 1      # J[ku + i - j, j], J (kl + ku + 1, n) (LAPACK gbmv layout)
+STORE_SPARSE = 2    # J[0, r] for the r-th pattern entry (rows[r], column j), J (1, nnz): CSC values
+# kl of the driver contract that asks for the sparse direct (fastode.kernels.sparse_lu) path
+KL_SPARSE = -2
 
 from .status import NEWTON_FAILED, SINGULAR  # noqa: F401,E402  (re-exported for the drivers)
 
@@ -133,12 +141,13 @@ def fd_jacobian_dense(rhs, p, t, y, f0, atol, J, ytmp, fbuf):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols, col_ptr,
+def fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, storage, ku, group_ptr, group_cols, col_ptr,
                         rows, hvec, ytmp, fbuf):
     """:func:`fd_jacobian_dense` by column groups: the columns
     ``group_cols[group_ptr[g]:group_ptr[g+1]]`` share no row and are perturbed together; column
     j has its nonzeros in the rows ``rows[col_ptr[j]:col_ptr[j+1]]``, stored to ``J[i, j]``
-    (``banded`` False) or ``J[ku + i - j, j]`` (``banded`` True). ``hvec`` receives the
+    (STORE_DENSE), ``J[ku + i - j, j]`` (STORE_BAND) or ``J[0, r]`` (STORE_SPARSE, r the
+    entry's index in ``rows``: CSC values). ``hvec`` receives the
     increments. Returns the RHS calls (the number of groups)."""
     n = y.shape[0]
     n_groups = group_ptr.shape[0] - 1
@@ -157,8 +166,10 @@ def fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_
             inv = 1.0 / hvec[j]
             for r in range(col_ptr[j], col_ptr[j + 1]):
                 i = rows[r]
-                if banded:
+                if storage == STORE_BAND:
                     J[ku + i - j, j] = (fbuf[i] - f0[i]) * inv
+                elif storage == STORE_SPARSE:
+                    J[0, r] = (fbuf[i] - f0[i]) * inv
                 else:
                     J[i, j] = (fbuf[i] - f0[i]) * inv
     return n_groups
@@ -248,7 +259,7 @@ def num_jac_dense(rhs, p, t, y, f0, atol, J, factor, hvec, yscale, ytmp, fbuf):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def num_jac_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols, col_ptr, rows,
+def num_jac_grouped(rhs, p, t, y, f0, atol, J, storage, ku, group_ptr, group_cols, col_ptr, rows,
                     factor, hvec, yscale, ytmp, fbuf, cmax, cscale, scipy_zero_column):
     """:func:`num_jac_dense` by column groups, as scipy's ``_sparse_num_jac``: the columns of a
     group share no row and are perturbed together, one RHS call per group, plus one per group
@@ -289,8 +300,10 @@ def num_jac_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols
             for r in range(col_ptr[j], col_ptr[j + 1]):
                 i = rows[r]
                 d = fbuf[i] - f0[i]
-                if banded:
+                if storage == STORE_BAND:
                     J[ku + i - j, j] = d
+                elif storage == STORE_SPARSE:
+                    J[0, r] = d
                 else:
                     J[i, j] = d
                 if abs(d) > best:
@@ -346,8 +359,10 @@ def num_jac_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols
                     hvec[j] = h_new
                     for r in range(col_ptr[j], col_ptr[j + 1]):
                         i = rows[r]
-                        if banded:
+                        if storage == STORE_BAND:
                             J[ku + i - j, j] = fbuf[i] - f0[i]
+                        elif storage == STORE_SPARSE:
+                            J[0, r] = fbuf[i] - f0[i]
                         else:
                             J[i, j] = fbuf[i] - f0[i]
                     cmax[j] = best
@@ -356,8 +371,10 @@ def num_jac_grouped(rhs, p, t, y, f0, atol, J, banded, ku, group_ptr, group_cols
         hj = hvec[j]
         for r in range(col_ptr[j], col_ptr[j + 1]):
             i = rows[r]
-            if banded:
+            if storage == STORE_BAND:
                 J[ku + i - j, j] /= hj
+            elif storage == STORE_SPARSE:
+                J[0, r] /= hj
             else:
                 J[i, j] /= hj
         if cmax[j] < NUM_JAC_DIFF_SMALL * cscale[j]:
@@ -379,6 +396,8 @@ def evaluate_jacobian(mode, scheme, rhs, jac, p, t, y, f0, atol, J, Jb, kl, ku, 
     ``scheme`` (FD_SCALED, FD_NUM_JAC, FD_NUM_JAC_BDF); returns the RHS calls it made.
 
     ``JAC_CONSTANT`` evaluates like ``JAC_USER``: the driver decides to call it only once.
+    ``kl`` == KL_SPARSE (sparse mode, always with JAC_FD_GROUPED) stores them into J (1, nnz),
+    the values of the pattern ``col_ptr, rows`` (CSC).
     ``kl`` >= 0 (banded mode, always with JAC_FD_GROUPED) stores the grouped differences into
     the band array Jb (kl + ku + 1, n); otherwise J (n, n) is used. The arrays a mode or
     scheme does not use may be any arrays of the right type (``factor``, ``yscale``, ``cmax``,
@@ -392,19 +411,26 @@ def evaluate_jacobian(mode, scheme, rhs, jac, p, t, y, f0, atol, J, Jb, kl, ku, 
         return 0
     if scheme == FD_SCALED:
         if kl >= 0:
-            return fd_jacobian_grouped(rhs, p, t, y, f0, atol, Jb, True, ku, group_ptr,
+            return fd_jacobian_grouped(rhs, p, t, y, f0, atol, Jb, STORE_BAND, ku, group_ptr,
+                                       group_cols, col_ptr, rows, hvec, ytmp, fbuf)
+        if kl == KL_SPARSE:
+            return fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, STORE_SPARSE, 0, group_ptr,
                                        group_cols, col_ptr, rows, hvec, ytmp, fbuf)
         if mode == JAC_FD_GROUPED:
-            return fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, False, 0, group_ptr,
+            return fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, STORE_DENSE, 0, group_ptr,
                                        group_cols, col_ptr, rows, hvec, ytmp, fbuf)
         return fd_jacobian_dense(rhs, p, t, y, f0, atol, J, ytmp, fbuf)
     scipy_zero_column = scheme == FD_NUM_JAC_BDF
     if kl >= 0:
-        return num_jac_grouped(rhs, p, t, y, f0, atol, Jb, True, ku, group_ptr, group_cols,
+        return num_jac_grouped(rhs, p, t, y, f0, atol, Jb, STORE_BAND, ku, group_ptr, group_cols,
                                col_ptr, rows, factor, hvec, yscale, ytmp, fbuf, cmax, cscale,
                                scipy_zero_column)
+    if kl == KL_SPARSE:
+        return num_jac_grouped(rhs, p, t, y, f0, atol, J, STORE_SPARSE, 0, group_ptr,
+                               group_cols, col_ptr, rows, factor, hvec, yscale, ytmp, fbuf, cmax,
+                               cscale, scipy_zero_column)
     if mode == JAC_FD_GROUPED:
-        return num_jac_grouped(rhs, p, t, y, f0, atol, J, False, 0, group_ptr, group_cols,
+        return num_jac_grouped(rhs, p, t, y, f0, atol, J, STORE_DENSE, 0, group_ptr, group_cols,
                                col_ptr, rows, factor, hvec, yscale, ytmp, fbuf, cmax, cscale,
                                scipy_zero_column)
     return num_jac_dense(rhs, p, t, y, f0, atol, J, factor, hvec, yscale, ytmp, fbuf)

@@ -2,8 +2,9 @@
 
 * ``lu_factor_inline`` / ``lu_solve_inline``: fastode.kernels.linalg's LU, inlined.
 * ``spacing10``, ``needs_interpolant``: scipy's minimal step; whether a step's interpolant is used.
-* ``fill_iteration_matrix`` / ``fill_iteration_matrix_band``: M - c J, dense or in LAPACK's band
-  layout, before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
+* ``fill_iteration_matrix`` / ``fill_iteration_matrix_band`` / ``fill_iteration_matrix_sparse``:
+  M - c J, dense, in LAPACK's band layout or as CSC values (fastode.kernels.sparse_lu; no mass
+  matrix), before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
 
 Their Jacobians (scipy's ``num_jac`` finite differences, or the user's) come from
 fastode.kernels.jacobian.
@@ -67,6 +68,19 @@ def fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb):
             else:
                 mij = 1.0 if i == j else 0.0
             LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fill_iteration_matrix_sparse(Jv, c, col_ptr, rows, Ax):
+    """Ax = the CSC values of I - c J on the pattern ``col_ptr, rows`` (diagonal included),
+    J's values in ``Jv[0, :]`` (fastode.kernels.jacobian's STORE_SPARSE)."""
+    n = col_ptr.shape[0] - 1
+    for j in range(n):
+        for r in range(col_ptr[j], col_ptr[j + 1]):
+            if rows[r] == j:
+                Ax[r] = 1.0 - c * Jv[0, r]
+            else:
+                Ax[r] = -c * Jv[0, r]
 
 
 @njit(cache=True, nogil=True)

@@ -14,19 +14,23 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, SINGULAR, evaluate_jacobian
+from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, KL_SPARSE, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_factor
 from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_band,
+                      fill_iteration_matrix_sparse,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
+from ..sparse_lu import (SPARSE_LU_OUT_OF_SPACE, SPARSE_LU_REPIVOT, grow_factor_storage, sparse_lu_factor,
+                         sparse_lu_refactor, sparse_lu_workspace)
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_ORDER,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
                      select_order, update_differences)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (change_D, update_differences, select_order, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,
+INLINE = (change_D, update_differences, select_order, fill_iteration_matrix, fill_iteration_matrix_band,
+          fill_iteration_matrix_sparse, lu_factor, band_lu_factor,
           bdf_newton, lu_solve, band_lu_solve_inline, bdf_interpolant, interpolant_needed,
           save_step, record_step)
 MACROS = (begin_solve,)
@@ -58,13 +62,14 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
     first_step, max_step, min_step, max_steps = steps
     t_eval, use_t_eval, dense = output
     event_addresses, event_directions, event_terminal, event_samples = events
-    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku, lu_order, lu_capacity = jacobian
     n = y0.shape[0]
     q = MAX_ORDER
     n_events = event_addresses.shape[0]
     direction = 1.0 if t1 >= t0 else -1.0
     status = st.SUCCESS
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     kv = kl + ku
 
     y = y0.copy()
@@ -92,6 +97,12 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         LU = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         LUb = np.zeros((n, 2 * kl + ku + 1)).T
+    elif sparse:
+        # J's values on the pattern col_ptr, rows (CSC); the LU in fastode.kernels.sparse_lu
+        J = np.zeros((1, rows.shape[0]))
+        LU = np.empty((1, 1))
+        Jb = np.zeros((1, 1)).T
+        LUb = np.zeros((1, 1)).T
     else:
         J = np.zeros((n, n))
         LU = np.empty((n, n))
@@ -99,6 +110,12 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         LUb = np.zeros((1, 1)).T
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
+    # the sparse LU's arrays (one-entry placeholders unless sparse)
+    Ax = np.empty(rows.shape[0] if sparse else 1)
+    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
+        n if sparse else 1, lu_capacity if sparse else 1, Ax)
+    slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+    slu_pivots_kept = False
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -240,6 +257,23 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                         if banded:
                             fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb)
                             info = band_lu_factor(LUb, kl, ku, piv)
+                        elif sparse:
+                            fill_iteration_matrix_sparse(J, c, col_ptr, rows, Ax)
+                            # the last factorisation's pivots and patterns when they still
+                            # serve, else a factorisation with pivoting
+                            info = SPARSE_LU_REPIVOT
+                            if slu_pivots_kept:
+                                info = sparse_lu_refactor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
+                                                          Up, Ui, Ux, pinv, slu_x)
+                            if info == SPARSE_LU_REPIVOT:
+                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
+                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
+                            while info == SPARSE_LU_OUT_OF_SPACE:
+                                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
+                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
+                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
+                            slu_pivots_kept = info == 0
+                            slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
                         else:
                             fill_iteration_matrix(J, mass, has_mass, c, LU)
                             info = lu_factor(LU, piv)
@@ -251,11 +285,11 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                         if banded:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu)
                         else:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu)
                         nfev += nf
                     if not converged:
                         if current_jac:

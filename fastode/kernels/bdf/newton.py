@@ -8,8 +8,9 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs
-from ..jacobian import NEWTON_FAILED, SINGULAR
+from ..jacobian import KL_SPARSE, NEWTON_FAILED, SINGULAR
 from ..linalg import band_lu_solve
+from ..sparse_lu import sparse_lu_solve
 from ..newton import lu_solve_inline as lu_solve
 
 MAX_ORDER = 5
@@ -79,11 +80,13 @@ def change_D(D, order, factor, R, U, RU, tmp):
 
 @njit(cache=True, nogil=True, inline="always")
 def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y, d, fbuf, b,
-               mass, has_mass):
+               mass, has_mass, slu):
     """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,
     or, when kl >= 0, banded in gbtrf layout (call it with the matrix in use only: each array
-    argument of an inlined function costs a reference-count round trip). Returns (converged,
-    n_iter, nfev, finite); y holds y_predict + d."""
+    argument of an inlined function costs a reference-count round trip), or when kl ==
+    KL_SPARSE the sparse LU ``slu`` = (Lp, Li, Lx, Up, Ui, Ux, pinv, q, x) of
+    fastode.kernels.sparse_lu (no mass matrix). Returns (converged, n_iter, nfev, finite);
+    y holds y_predict + d."""
     n = y.shape[0]
     for m in range(n):
         y[m] = y_predict[m]
@@ -115,6 +118,9 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
                 b[m] = c * fbuf[m] - psi[m] - d[m]
         if kl >= 0:
             band_lu_solve_inline(LU, kl, ku, piv, b)
+        elif kl == KL_SPARSE:
+            sparse_lu_solve(slu[0], slu[1], slu[2], slu[3], slu[4], slu[5], slu[6], slu[7], b,
+                            slu[8])
         else:
             lu_solve(LU, piv, b)
         acc = 0.0

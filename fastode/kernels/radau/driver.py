@@ -55,7 +55,7 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     first_step, max_step, min_step, max_steps = steps
     t_eval, use_t_eval, dense = output
     event_addresses, event_directions, event_terminal, event_samples = events
-    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku, lu_order, lu_capacity = jacobian
     n = y0.shape[0]
     q = 3
     direction = 1.0 if t1 >= t0 else -1.0

@@ -48,7 +48,7 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
     first_step, max_step, min_step, max_steps = steps
     t_eval, use_t_eval, dense = output
     event_addresses, event_directions, event_terminal, event_samples = events
-    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku = jacobian
+    use_jac, group_ptr, group_cols, col_ptr, rows, kl, ku, lu_order, lu_capacity = jacobian
     n = y0.shape[0]
     s = 3 if kind == 1 else B.shape[0]
     q = 2 if kind == 1 else H.shape[0] + 1

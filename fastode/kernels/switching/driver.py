@@ -171,7 +171,7 @@ def rodas_leg_solve(rhs, jac, p, t0, t1, y0, tolerances, steps, output, events, 
     first_step, max_step, min_step, max_steps = steps
     t_eval, use_t_eval, dense = output
     event_addresses, event_directions, event_terminal, event_samples = events
-    use_jac, group_ptr, group_cols, col_ptr, rows, _, _ = jacobian
+    use_jac, group_ptr, group_cols, col_ptr, rows, _, _, _, _ = jacobian
     n = y0.shape[0]
     gamma, A, C, c, d, B, E, H = R4_GAMMA, R4_A, R4_C, R4_c, R4_d, R4_B, R4_E, R4_H
     s = B.shape[0]
