@@ -152,7 +152,14 @@ def sparse_lu_factor(Ap, Ai, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark):
     # U's columns in increasing row order (their diagonal last): the order in which
     # sparse_lu_refactor applies the columns of L
     for k in range(n):
-        Ui[Up[k]:Up[k + 1] - 1] = np.sort(Ui[Up[k]:Up[k + 1] - 1])
+        a = Up[k]
+        b = Up[k + 1] - 1
+        if b - a > 1:
+            perm = np.argsort(Ui[a:b])
+            rows_sorted = Ui[a:b][perm]
+            values_sorted = Ux[a:b][perm]
+            Ui[a:b] = rows_sorted
+            Ux[a:b] = values_sorted
     return 0
 
 
