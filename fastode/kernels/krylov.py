@@ -63,7 +63,18 @@ be 0). ``maxl`` is capped by the workspace; at most ``maxl * (max_restarts + 1)`
 ``iters``: J v products inside the Krylov loop; ``nfev``: RHS calls (one per J v, plus one per
 restart for the true residual); ``res``: the last residual norm ``||b - A x||_wrms`` (Givens
 estimate, or the recomputed one after a restart). ``b``, ``y``, ``f0``, ``scale`` are not
-modified; none of the kernels allocates.
+modified (``x`` must not be ``b``, nor share memory with V); none of the kernels allocates.
+``p`` is the RHS's parameter array, passed on to ``psolve`` too.
+
+Choices for a driver: CVODE's defaults are maxl = 5 and no restarts (a RES_REDUCED x accepted
+on the first Newton iteration only); the tests and bench/krylov.py use maxl = 30 with up to
+20 restarts. J v is taken at the current Newton iterate (with f0 = f(t, y) there), so the
+iteration is an inexact full Newton even where the ILU(0) preconditioner comes from an older
+J; refactor ILU(0) when c changes (on the 2-D Brusselator it costs ~2/3 of J's grouped
+differences, ~8 RHS calls, and ~1/400 of splu's factorisation at 128^2: bench/krylov.py). ILU(0) can be worse than no preconditioner where I - c J is indefinite
+(tests/test_krylov.py: the Brusselator at Hairer's initial data, c = 0.1): GMRES then returns
+RES_REDUCED or CONV_FAILED, and the driver should cut the step as after a failed Newton
+iteration.
 
 Statuses (non-negative: x is usable; the failures are status.py's codes of the same meaning)::
 
