@@ -90,6 +90,15 @@ def dense_ilu0(A, pattern):
     return a
 
 
+def ilu_dense(lu, col_ptr, rows):
+    """ilu0_factor's factors as one dense matrix (L strictly below the diagonal, U on and above
+    it: ilu0_factor stores 1 / U[j, j] on the diagonal)."""
+    n = col_ptr.size - 1
+    a = sp.csc_matrix((lu, rows, col_ptr), shape=(n, n)).toarray()
+    np.fill_diagonal(a, 1.0 / np.diag(a))
+    return a
+
+
 def csc_values(matrix, col_ptr, rows):
     """The entries of a sparse matrix at the pattern positions (aligned with ``rows``)."""
     cols = np.repeat(np.arange(col_ptr.size - 1), np.diff(col_ptr))
@@ -118,7 +127,7 @@ def test_ilu0_factors_equal_dense_reference(seed):
     J = sp.csc_matrix((jvals, rows, col_ptr), shape=(n, n)).toarray()
     mask = sp.csc_matrix((np.ones(rows.size), rows, col_ptr), shape=(n, n)).toarray() != 0
     ref = dense_ilu0(np.eye(n) - c * J, mask)
-    mine = sp.csc_matrix((lu, rows, col_ptr), shape=(n, n)).toarray()
+    mine = ilu_dense(lu, col_ptr, rows)
     np.testing.assert_allclose(mine[mask], ref[mask], rtol=1e-10, atol=1e-12 * np.abs(ref).max())
     # it is an incomplete factorisation: exact on the pattern, fill-in dropped
     L, U = np.tril(mine, -1) + np.eye(n), np.triu(mine)
@@ -145,7 +154,7 @@ def test_ilu0_of_brusselator_equals_dense_reference(bruss):
     mask = b.prob.jac_sparsity.toarray() != 0
     mask |= np.eye(b.n, dtype=bool)
     ref = dense_ilu0(np.eye(b.n) - c * J.toarray(), mask)
-    mine = sp.csc_matrix((lu, rows, col_ptr), shape=(b.n, b.n)).toarray()
+    mine = ilu_dense(lu, col_ptr, rows)
     np.testing.assert_allclose(mine[mask], ref[mask], rtol=1e-10, atol=1e-13)
 
 
