@@ -98,6 +98,31 @@ def _pde():
     heat_1d(3, 1.0).solve((0.0, 0.1))
 
 
+def _linear(t, y):
+    return -y
+
+
+def _krylov():
+    """fastode.kernels.krylov (issue #15): J's grouped values, ILU(0), GMRES (one compiled copy
+    for every preconditioner kind), on a tridiagonal pattern."""
+    from .kernels import krylov
+    from .kernels.jacobian import band_groups
+    from .rhs import compile_rhs
+    n = 4
+    compiled = compile_rhs(_linear, n, (), False, False)
+    p, y = np.zeros(1), np.ones(n)
+    f0 = -y
+    group_ptr, group_cols, col_ptr, rows = band_groups(n, 1, 1)
+    jvals = np.zeros(rows.size)
+    krylov.grouped_jacobian_values(compiled.address, p, 0.0, y, f0, np.ones(n), group_ptr,
+                                   group_cols, col_ptr, rows, jvals, *np.empty((3, n)))
+    lu, diag, pos = krylov.ilu_workspace(col_ptr)
+    krylov.ilu0_factor(col_ptr, rows, jvals, 0.1, lu, diag, pos)
+    V, H = krylov.krylov_workspace(n, 2)
+    krylov.gmres(compiled.address, p, 0.0, y, f0, 0.1, y, np.ones(n), 1e-6, 2, 1,
+                 krylov.PREC_ILU0, col_ptr, rows, lu, diag, 0, np.empty(n), V, H)
+
+
 # entry point -> what compiles it; largest first (measured cold on 2 cores, numba 0.68), so that
 # workers taking the next job when free balance the load
 JOBS = {
@@ -118,6 +143,7 @@ JOBS = {
     "SDE": _sde,
     "Langevin": _langevin,
     "PDE": _pde,
+    "Krylov": _krylov,
 }
 
 
