@@ -61,7 +61,7 @@ first, then by family.
 """
 import math
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -77,8 +77,9 @@ from .kernels import status as st
 from .kernels.bdf import bdf_solve
 from .kernels import bdf as _bdf_kernels, radau as _radau_kernels, rosenbrock as _rosenbrock_kernels, esdirk as _esdirk_kernels
 from .kernels.progress import announce_compiles
-from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, NEWTON_FAILED,
-                               SINGULAR)
+from .kernels.jacobian import (JAC_CONSTANT, JAC_FD, JAC_USER, KL_KRYLOV, KL_SPARSE,
+                               NEWTON_FAILED, SINGULAR)
+from .kernels.krylov import PREC_ILU0, PREC_NONE
 from .kernels.radau import radau_solve
 from .kernels.rosenbrock import rodas4_solve, rodas5p_solve, rosenbrock23_solve
 from .kernels.esdirk import (implicit_euler_fixed_solve, implicit_euler_solve, kencarp4_solve,
@@ -116,7 +117,18 @@ SPARSE_METHODS = "BDF"  # their names, for messages
 # share of nonzeros (below, or denser, the dense LU is as fast)
 SPARSE_MIN_SIZE = 64
 SPARSE_MAX_DENSITY = 0.1
-LINEAR_SOLVERS = ("auto", "dense", "banded", "sparse")
+# ... and Newton-Krylov (GMRES + ILU(0)) from this size: 2-D Brusselator (BDF, rtol 1e-6, one
+# thread) 8 x 8 (128 unknowns): sparse LU 10 ms, Krylov 9 ms, dense LU 28 ms; 16 x 16 (512):
+# 78 ms against 30 ms; 32 x 32: 0.64 s against 0.12 s. An "auto" Krylov solve that fails is
+# solved again with the sparse LU.
+KRYLOV_MIN_SIZE = 512
+KRYLOV_RETRY = (NEWTON_FAILED, SINGULAR, st.STEP_TOO_SMALL)  # the statuses that retry
+LINEAR_SOLVERS = ("auto", "dense", "banded", "sparse", "krylov")
+PRECONDITIONERS = {"ilu0": PREC_ILU0, "none": PREC_NONE, None: PREC_NONE}
+# GMRES's defaults: Krylov vectors per cycle, restarts (CVODE: 5 and 0; measured on the 2-D
+# Brusselator, bench/pde.py)
+KRYLOV_DIM = 10
+KRYLOV_RESTARTS = 4
 # families whose drivers accept a mass matrix
 MASS_FAMILIES = {"rosenbrock", "radau", "bdf", "sdirk"}
 # methods that also take a fixed `step=` (same contract; steps of exactly first_step)
@@ -172,6 +184,9 @@ def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
     if not isinstance(linear_solver, str) or linear_solver not in LINEAR_SOLVERS:
         raise ValueError(f"`linear_solver` must be one of {LINEAR_SOLVERS}; got "
                          f"{linear_solver!r}.")
+    krylov = _krylov_options(options.pop("preconditioner", "ilu0"),
+                             options.pop("krylov_dim", KRYLOV_DIM),
+                             options.pop("krylov_restarts", KRYLOV_RESTARTS))
     if options:
         warnings.warn(f"The following arguments have no effect for a chosen solver: "
                       f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=4)
@@ -205,13 +220,26 @@ def _parse_options(chosen, driver, t0, t1, y0_real, n, is_complex, options):
         mass_arr = _identity(m)
         has_mass = False
     kl, ku, lu_plan = _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure,
-                                            jac_sparsity, lband, jac, mass, m)
+                                            jac_sparsity, lband, jac, mass, m, krylov)
     return (driver, mass_arr, has_mass, mode_struct, structure, kl, ku, lu_plan, jac,
             first_step, max_step, float(min_step), max_steps, int(event_samples))
 
 
+def _krylov_options(preconditioner, krylov_dim, krylov_restarts):
+    """The Jacobian group's ``lu_order`` for the Krylov path: [preconditioner, maxl,
+    max_restarts, psolve address (0)]."""
+    if not isinstance(preconditioner, (str, type(None))) or preconditioner not in PRECONDITIONERS:
+        raise ValueError(f"`preconditioner` must be 'ilu0' or None; got {preconditioner!r}.")
+    for name, value, low in (("krylov_dim", krylov_dim, 1), ("krylov_restarts", krylov_restarts,
+                                                               0)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}.")
+    return np.array([PRECONDITIONERS[preconditioner], int(krylov_dim), int(krylov_restarts), 0],
+                    dtype=np.int64)
+
+
 def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_sparsity, lband,
-                          jac, mass, m):
+                          jac, mass, m, krylov):
     """(kl, ku, (lu_order, lu_capacity)) of the linear algebra ``linear_solver`` asks for:
     "auto" takes the band when there is a narrow one (kl >= 0 already), else the sparse LU
     for a ``jac_sparsity`` of at least SPARSE_MIN_SIZE unknowns and at most SPARSE_MAX_DENSITY
@@ -227,6 +255,13 @@ def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_
         return kl, ku, no_plan
     sparse_ok = (driver in SPARSE and structure is not FD_STRUCT and jac is None
                  and mass is None)
+    if linear_solver == "krylov":
+        if not sparse_ok:
+            raise ValueError(
+                "`linear_solver='krylov'` needs a `jac_sparsity` (or `lband`/`uband`: the "
+                "preconditioner's pattern), no `jac` and no `mass`, and a method with the "
+                f"Newton-Krylov path ({SPARSE_METHODS}); got method {chosen.name!r}.")
+        return KL_KRYLOV, -1, (krylov, 0)
     if linear_solver == "sparse":
         if not sparse_ok:
             raise ValueError(
@@ -236,13 +271,16 @@ def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_
     elif kl >= 0 or not (sparse_ok and jac_sparsity is not None and m >= SPARSE_MIN_SIZE
                          and structure[3].shape[0] <= SPARSE_MAX_DENSITY * m * m):
         return kl, ku, no_plan
+    elif m >= KRYLOV_MIN_SIZE:
+        return KL_KRYLOV, -1, (krylov, 0)
     col_ptr, rows = structure[2], structure[3]
     return KL_SPARSE, -1, sparse_lu_plan(col_ptr, rows, m)
 
 
 def linear_solver_name(kl):
     """The ``linear_solver`` a solve used, from its driver's kl (the result's attribute)."""
-    return "banded" if kl >= 0 else ("sparse" if kl == KL_SPARSE else "dense")
+    return ("banded" if kl >= 0 else "sparse" if kl == KL_SPARSE else
+            "krylov" if kl == KL_KRYLOV else "dense")
 
 
 # solve_implicit's setup when no option is given (the common case), per (driver, size): the
@@ -373,6 +411,17 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
     (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index, n_ev,
      counters) = driver.driver(*call_args)
     status = int(status)
+    if (status in KRYLOV_RETRY and kl == KL_KRYLOV and "linear_solver" not in scipy_options
+            and not any(c.errors or (c.failure is not None and c.failure.flag[0])
+                        for c in compiled)):
+        # Newton-Krylov was "auto"'s choice and failed: the sparse LU, which fails only where
+        # Newton itself does, solves it again
+        res = solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol,
+                             t_eval_arr, dense_output, event_list, vectorized,
+                             dict(scipy_options, linear_solver="sparse"))
+        res.message += (f" (Newton-Krylov failed with status {status}; solved again with the "
+                        "sparse LU)")
+        return res
     for c in compiled:
         if c.errors or (c.failure is not None and c.failure.flag[0]):
             # fun, jac or an event raised (or returned a wrong shape): re-raise it, as scipy
@@ -395,6 +444,8 @@ def solve_implicit(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol
                        0 if any(c.reason == CONSTANT_JAC for c in compiled) else int(counters[4]),
                        int(counters[5]))
     res.linear_solver = linear_solver_name(kl)
+    if kl == KL_KRYLOV:
+        res.nli = int(counters[7])  # GMRES iterations (J v products), as CVODE's nli
     return res
 
 

@@ -81,8 +81,10 @@ FD_NUM_JAC_BDF = 2  # scipy's num_jac; that column scaled as scipy's _sparse_num
 STORE_DENSE = 0     # J[i, j], J (n, n)
 STORE_BAND = 1      # J[ku + i - j, j], J (kl + ku + 1, n) (LAPACK gbmv layout)
 STORE_SPARSE = 2    # J[0, r] for the r-th pattern entry (rows[r], column j), J (1, nnz): CSC values
-# kl of the driver contract that asks for the sparse direct (fastode.kernels.sparse_lu) path
+# kl of the driver contract that asks for the sparse direct (fastode.kernels.sparse_lu) path,
+# and for the Newton-Krylov one (fastode.kernels.krylov); both store J as STORE_SPARSE
 KL_SPARSE = -2
+KL_KRYLOV = -3
 
 from .status import NEWTON_FAILED, SINGULAR  # noqa: F401,E402  (re-exported for the drivers)
 
@@ -396,7 +398,7 @@ def evaluate_jacobian(mode, scheme, rhs, jac, p, t, y, f0, atol, J, Jb, kl, ku, 
     ``scheme`` (FD_SCALED, FD_NUM_JAC, FD_NUM_JAC_BDF); returns the RHS calls it made.
 
     ``JAC_CONSTANT`` evaluates like ``JAC_USER``: the driver decides to call it only once.
-    ``kl`` == KL_SPARSE (sparse mode, always with JAC_FD_GROUPED) stores them into J (1, nnz),
+    ``kl`` == KL_SPARSE or KL_KRYLOV (always with JAC_FD_GROUPED) stores them into J (1, nnz),
     the values of the pattern ``col_ptr, rows`` (CSC).
     ``kl`` >= 0 (banded mode, always with JAC_FD_GROUPED) stores the grouped differences into
     the band array Jb (kl + ku + 1, n); otherwise J (n, n) is used. The arrays a mode or
@@ -413,7 +415,7 @@ def evaluate_jacobian(mode, scheme, rhs, jac, p, t, y, f0, atol, J, Jb, kl, ku, 
         if kl >= 0:
             return fd_jacobian_grouped(rhs, p, t, y, f0, atol, Jb, STORE_BAND, ku, group_ptr,
                                        group_cols, col_ptr, rows, hvec, ytmp, fbuf)
-        if kl == KL_SPARSE:
+        if kl == KL_SPARSE or kl == KL_KRYLOV:
             return fd_jacobian_grouped(rhs, p, t, y, f0, atol, J, STORE_SPARSE, 0, group_ptr,
                                        group_cols, col_ptr, rows, hvec, ytmp, fbuf)
         if mode == JAC_FD_GROUPED:
@@ -425,7 +427,7 @@ def evaluate_jacobian(mode, scheme, rhs, jac, p, t, y, f0, atol, J, Jb, kl, ku, 
         return num_jac_grouped(rhs, p, t, y, f0, atol, Jb, STORE_BAND, ku, group_ptr, group_cols,
                                col_ptr, rows, factor, hvec, yscale, ytmp, fbuf, cmax, cscale,
                                scipy_zero_column)
-    if kl == KL_SPARSE:
+    if kl == KL_SPARSE or kl == KL_KRYLOV:
         return num_jac_grouped(rhs, p, t, y, f0, atol, J, STORE_SPARSE, 0, group_ptr,
                                group_cols, col_ptr, rows, factor, hvec, yscale, ytmp, fbuf, cmax,
                                cscale, scipy_zero_column)

@@ -14,7 +14,9 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, KL_SPARSE, SINGULAR, evaluate_jacobian
+from ..jacobian import (FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, KL_KRYLOV, KL_SPARSE, SINGULAR,
+                        evaluate_jacobian)
+from ..krylov import PREC_ILU0, ilu0_factor
 from ..linalg import band_lu_factor
 from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_band,
                       fill_iteration_matrix_sparse,
@@ -70,6 +72,7 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
     status = st.SUCCESS
     banded = kl >= 0
     sparse = kl == KL_SPARSE
+    krylov = kl == KL_KRYLOV
     kv = kl + ku
 
     y = y0.copy()
@@ -97,7 +100,7 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         LU = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         LUb = np.zeros((n, 2 * kl + ku + 1)).T
-    elif sparse:
+    elif sparse or krylov:
         # J's values on the pattern col_ptr, rows (CSC); the LU in fastode.kernels.sparse_lu
         J = np.zeros((1, rows.shape[0]))
         LU = np.empty((1, 1))
@@ -116,6 +119,19 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         n if sparse else 1, lu_capacity if sparse else 1, Ax)
     slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
     slu_pivots_kept = False
+    # Newton-Krylov (fastode.kernels.krylov): lu_order holds [preconditioner, maxl,
+    # max_restarts, psolve address]; GMRES's basis and Hessenberg matrix, ILU(0)'s factors
+    k_prec = lu_order[0] if krylov else 0
+    k_maxl = lu_order[1] if krylov else 1
+    kV = np.zeros((k_maxl + 5, n if krylov else 1))
+    kH = np.zeros((k_maxl + 1, k_maxl + 4))
+    k_nnz = rows.shape[0] if krylov and k_prec == PREC_ILU0 else 1
+    k_lu = np.zeros(k_nnz)
+    k_diag = np.zeros(n if krylov else 1, dtype=np.int64)
+    k_pos = np.full(n if krylov else 1, -1, dtype=np.int64)
+    k_iterations = np.zeros(1, dtype=np.int64)
+    kry = (kV, kH, k_lu, k_diag, np.zeros(n if krylov else 1), col_ptr, rows, k_prec, k_maxl,
+           lu_order[2] if krylov else 0, lu_order[3] if krylov else 0, k_iterations)
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -126,7 +142,7 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
     if t1 == t0 or not all_finite(f):
         status, n_out = start_status(t0, t1, y0, t_eval, use_t_eval, t_out, y_out, n_out)
         return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg, ev_t, ev_y, ev_index,
-                n_ev, solve_counters(6, nfev, 0, 0, t0, 0, 0, 0.0, 0))
+                n_ev, solve_counters(8, nfev, 0, 0, t0, 0, 0, 0.0, 0))
 
     newton_tol = newton_tolerance(rtol)
     # y'(t0): f, or M^{-1} f (0 where M is singular)
@@ -274,6 +290,11 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                                                         Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
                             slu_pivots_kept = info == 0
                             slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+                        elif krylov:
+                            # the preconditioner's "factorisation": ILU(0) of I - c J
+                            info = 0
+                            if k_prec == PREC_ILU0:
+                                info = ilu0_factor(col_ptr, rows, J[0], c, k_lu, k_diag, k_pos)
                         else:
                             fill_iteration_matrix(J, mass, has_mass, c, LU)
                             info = lu_factor(LU, piv)
@@ -285,11 +306,11 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                         if banded:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu, kry)
                         else:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu, kry)
                         nfev += nf
                     if not converged:
                         if current_jac:
@@ -377,6 +398,7 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                 for m in range(n):
                     y[m] = y_new[m]
 
-    counters = solve_counters(6, nfev, naccept, nreject, t, njev, nlu, 0.0, 0)
+    # the 8-slot form: its last slot carries the Krylov iterations (0 unless kl == KL_KRYLOV)
+    counters = solve_counters(8, nfev, naccept, nreject, t, njev, nlu, 0.0, k_iterations[0])
     return (status, t_out, y_out, n_out, seg_t, seg_h, seg_data, n_seg,
             ev_t, ev_y, ev_index, n_ev, counters)

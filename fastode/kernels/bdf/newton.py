@@ -8,7 +8,8 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs
-from ..jacobian import KL_SPARSE, NEWTON_FAILED, SINGULAR
+from ..jacobian import KL_KRYLOV, KL_SPARSE, NEWTON_FAILED, SINGULAR
+from ..krylov import KRYLOV_NON_FINITE, KRYLOV_RES_REDUCED, gmres
 from ..linalg import band_lu_solve
 from ..sparse_lu import sparse_lu_solve
 from ..newton import lu_solve_inline as lu_solve
@@ -80,13 +81,18 @@ def change_D(D, order, factor, R, U, RU, tmp):
 
 @njit(cache=True, nogil=True, inline="always")
 def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y, d, fbuf, b,
-               mass, has_mass, slu):
+               mass, has_mass, slu, kry):
     """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,
     or, when kl >= 0, banded in gbtrf layout (call it with the matrix in use only: each array
     argument of an inlined function costs a reference-count round trip), or when kl ==
     KL_SPARSE the sparse LU ``slu`` = (Lp, Li, Lx, Up, Ui, Ux, pinv, q, x) of
-    fastode.kernels.sparse_lu (no mass matrix). Returns (converged, n_iter, nfev, finite);
-    y holds y_predict + d."""
+    fastode.kernels.sparse_lu (no mass matrix), or when kl == KL_KRYLOV GMRES
+    (fastode.kernels.krylov) with ``kry`` = (V, H, lu, diag, x, col_ptr, rows, prec, maxl,
+    max_restarts, psolve, iterations): J v at the current iterate, to 0.05 times the Newton
+    tolerance (CVODE's default), an unconverged GMRES ending the iteration as a divergence
+    would (a GMRES that only reduced the residual is accepted on the first iteration, as
+    CVODE); its Krylov iterations are added to ``iterations[0]``. Returns (converged, n_iter,
+    nfev, finite); y holds y_predict + d."""
     n = y.shape[0]
     for m in range(n):
         y[m] = y_predict[m]
@@ -121,6 +127,20 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
         elif kl == KL_SPARSE:
             sparse_lu_solve(slu[0], slu[1], slu[2], slu[3], slu[4], slu[5], slu[6], slu[7], b,
                             slu[8])
+        elif kl == KL_KRYLOV:
+            kx = kry[4]
+            kstatus, kiters, knf, _ = gmres(rhs, p, t_new, y, fbuf, c, b, scale, 0.05 * tol,
+                                            kry[8], kry[9], kry[7], kry[5], kry[6], kry[2],
+                                            kry[3], kry[10], kx, kry[0], kry[1])
+            nfev += knf
+            kry[11][0] += kiters
+            if kstatus == KRYLOV_NON_FINITE:
+                finite = False
+                break
+            if kstatus < 0 or (kstatus == KRYLOV_RES_REDUCED and k > 0):
+                break
+            for m in range(n):
+                b[m] = kx[m]
         else:
             lu_solve(LU, piv, b)
         acc = 0.0
