@@ -143,9 +143,10 @@ def test_plan_orders_for_low_fill():
 
 # ---- solve_ivp -------------------------------------------------------------------------------
 
-def test_brusselator_sparse_matches_scipy_and_dense():
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+def test_brusselator_sparse_matches_scipy_and_dense(method):
     prob = pde.brusselator_2d(12)
-    opts = dict(method="BDF", rtol=1e-6, atol=1e-8, jac_sparsity=prob.jac_sparsity)
+    opts = dict(method=method, rtol=1e-6, atol=1e-8, jac_sparsity=prob.jac_sparsity)
     sparse = fastode.solve_ivp(prob.fun, (0.0, 1.5), prob.y0, **opts)
     assert sparse.success and sparse.linear_solver == "sparse"
     dense = fastode.solve_ivp(prob.fun, (0.0, 1.5), prob.y0, linear_solver="dense", **opts)
@@ -159,7 +160,8 @@ def test_brusselator_sparse_matches_scipy_and_dense():
     assert np.abs(sparse.y[:, -1] - ref.y[:, -1]).max() < 1e-4 * scale
 
 
-def test_stiff_rotation_needs_off_diagonal_pivots():
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+def test_stiff_rotation_needs_off_diagonal_pivots(method):
     # y' = A y with 2x2 blocks [[-1, w], [-w, -1]] (w = 1e4) coupled along a ring: the
     # iteration matrix I - c A has off-diagonal entries c w >> 1, so partial pivoting leaves
     # the diagonal; the exact solution is expm(A t) y0
@@ -176,16 +178,17 @@ def test_stiff_rotation_needs_off_diagonal_pivots():
     def fun(t, y):
         return A @ y
 
-    sol = fastode.solve_ivp(fun, (0.0, 1e-3), y0, method="BDF", rtol=1e-8, atol=1e-10,
+    sol = fastode.solve_ivp(fun, (0.0, 1e-3), y0, method=method, rtol=1e-8, atol=1e-10,
                             jac_sparsity=A != 0)
     assert sol.success and sol.linear_solver == "sparse"
     exact = scipy.linalg.expm(A * 1e-3) @ y0
     assert np.abs(sol.y[:, -1] - exact).max() < 1e-5 * np.abs(exact).max()
 
 
-def test_storage_bound_too_small_grows(monkeypatch):
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+def test_storage_bound_too_small_grows(monkeypatch, method):
     prob = pde.brusselator_2d(8)
-    opts = dict(method="BDF", rtol=1e-6, atol=1e-8, jac_sparsity=prob.jac_sparsity)
+    opts = dict(method=method, rtol=1e-6, atol=1e-8, jac_sparsity=prob.jac_sparsity)
     good = fastode.solve_ivp(prob.fun, (0.0, 0.5), prob.y0, linear_solver="sparse", **opts)
     real_plan = ivp_jacobian.sparse_lu_plan
 

@@ -75,7 +75,7 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
     mass = np.zeros((1, 1))
     has_mass = False
     # bdf_newton's sparse LU argument (no sparse mode here: never read)
-    no_slu = (piv, piv, y_new, piv, piv, y_new, piv, piv, y_new)
+    no_slu = ((piv, piv, y_new, piv, piv, y_new, piv, y_new, piv, piv), piv)
     no_kry = (Dtmp, Dtmp, y_new, piv, y_new, piv, piv, 0, 0, 0, 0, piv)
     h_abs = state[S_H_ABS]
     order = int(state[S_ORDER])

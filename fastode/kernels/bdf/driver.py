@@ -23,8 +23,7 @@ from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
-from ..sparse_lu import (SPARSE_LU_OUT_OF_SPACE, SPARSE_LU_REPIVOT, grow_factor_storage, sparse_lu_factor,
-                         sparse_lu_refactor, sparse_lu_workspace)
+from ..sparse_lu import sparse_lu_update, sparse_lu_workspace
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_ORDER,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
@@ -115,9 +114,7 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
     Q = np.zeros((n, q))
     # the sparse LU's arrays (one-entry placeholders unless sparse)
     Ax = np.empty(rows.shape[0] if sparse else 1)
-    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
-        n if sparse else 1, lu_capacity if sparse else 1, Ax)
-    slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+    slu_ws = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Ax)
     slu_pivots_kept = False
     # Newton-Krylov (fastode.kernels.krylov): lu_order holds [preconditioner, maxl,
     # max_restarts, psolve address]; GMRES's basis and Hessenberg matrix, ILU(0)'s factors
@@ -277,19 +274,8 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                             fill_iteration_matrix_sparse(J, c, col_ptr, rows, Ax)
                             # the last factorisation's pivots and patterns when they still
                             # serve, else a factorisation with pivoting
-                            info = SPARSE_LU_REPIVOT
-                            if slu_pivots_kept:
-                                info = sparse_lu_refactor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
-                                                          Up, Ui, Ux, pinv, slu_x)
-                            if info == SPARSE_LU_REPIVOT:
-                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
-                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
-                            while info == SPARSE_LU_OUT_OF_SPACE:
-                                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
-                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
-                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
-                            slu_pivots_kept = info == 0
-                            slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+                            info, slu_ws, slu_pivots_kept = sparse_lu_update(
+                                col_ptr, rows, Ax, lu_order, slu_ws, slu_pivots_kept)
                         elif krylov:
                             # the preconditioner's "factorisation": ILU(0) of I - c J
                             info = 0
@@ -306,11 +292,11 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                         if banded:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu, kry)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, (slu_ws, lu_order), kry)
                         else:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, slu, kry)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass, (slu_ws, lu_order), kry)
                         nfev += nf
                     if not converged:
                         if current_jac:

@@ -11,7 +11,7 @@ from ..callbacks import call_rhs
 from ..jacobian import KL_KRYLOV, KL_SPARSE, NEWTON_FAILED, SINGULAR
 from ..krylov import KRYLOV_NON_FINITE, KRYLOV_RES_REDUCED, gmres
 from ..linalg import band_lu_solve
-from ..sparse_lu import sparse_lu_solve
+from ..sparse_lu import sparse_lu_solve_ws
 from ..newton import lu_solve_inline as lu_solve
 
 MAX_ORDER = 5
@@ -85,7 +85,7 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
     """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,
     or, when kl >= 0, banded in gbtrf layout (call it with the matrix in use only: each array
     argument of an inlined function costs a reference-count round trip), or when kl ==
-    KL_SPARSE the sparse LU ``slu`` = (Lp, Li, Lx, Up, Ui, Ux, pinv, q, x) of
+    KL_SPARSE the sparse LU ``slu`` = (workspace, column order) of
     fastode.kernels.sparse_lu (no mass matrix), or when kl == KL_KRYLOV GMRES
     (fastode.kernels.krylov) with ``kry`` = (V, H, lu, diag, x, col_ptr, rows, prec, maxl,
     max_restarts, psolve, iterations): J v at the current iterate, to 0.05 times the Newton
@@ -125,8 +125,7 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
         if kl >= 0:
             band_lu_solve_inline(LU, kl, ku, piv, b)
         elif kl == KL_SPARSE:
-            sparse_lu_solve(slu[0], slu[1], slu[2], slu[3], slu[4], slu[5], slu[6], slu[7], b,
-                            slu[8])
+            sparse_lu_solve_ws(slu[0], slu[1], b)
         elif kl == KL_KRYLOV:
             kx = kry[4]
             kstatus, kiters, knf, _ = gmres(rhs, p, t_new, y, fbuf, c, b, scale, 0.05 * tol,

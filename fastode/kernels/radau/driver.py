@@ -15,15 +15,17 @@ from ...tableaus import radau as tab
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, SINGULAR, evaluate_jacobian,
+from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, SINGULAR, evaluate_jacobian,
                         num_jac_dense)
 from ..linalg import band_lu_solve
+from ..sparse_lu import sparse_lu_solve_ws, sparse_lu_workspace
 from ..newton import jacobian_scratch, newton_tolerance, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
 from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
                       start_status)
 from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN_FACTOR,
                      NEWTON_MAXITER, P00, P01, P02, P10, P11, P12, P20, P21, P22, factor_radau,
-                     factor_radau_band, mass_times, mass_times_band, predict_factor,
+                     factor_radau_band, factor_radau_sparse, mass_times, mass_times_band,
+                     predict_factor,
                      radau_newton, radau_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
@@ -76,15 +78,18 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     F = np.empty((3, n))
     mw = np.empty((3, n))
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     user_jac = use_jac == JAC_USER or use_jac == JAC_CONSTANT
-    if banded:
+    if banded or sparse:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
-        J = np.zeros((1, 1))
+        # (sparse: J's CSC values on the pattern col_ptr, rows; the LUs in sparse_lu)
+        J = np.zeros((1, rows.shape[0] if sparse else 1))
         LUr = np.empty((1, 1))
         LUc = np.empty((1, 1), dtype=np.complex128)
-        Jb = np.zeros((n, kl + ku + 1)).T
-        LUrb = np.zeros((n, 2 * kl + ku + 1)).T
-        LUcb = np.zeros((n, 2 * kl + ku + 1), dtype=np.complex128).T
+        kb = max(kl, 0) + max(ku, 0)
+        Jb = np.zeros((n if banded else 1, kb + 1)).T
+        LUrb = np.zeros((n if banded else 1, kb + max(kl, 0) + 1)).T
+        LUcb = np.zeros((n if banded else 1, kb + max(kl, 0) + 1), dtype=np.complex128).T
     else:
         J = np.zeros((n, n))
         LUr = np.empty((n, n))
@@ -95,6 +100,13 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
+    # the sparse LUs' values and workspaces (one-entry placeholders unless sparse)
+    Axr = np.empty(rows.shape[0] if sparse else 1)
+    Axc = np.empty(rows.shape[0] if sparse else 1, dtype=np.complex128)
+    ws_r = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Axr)
+    ws_c = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Axc)
+    kept_r = False
+    kept_c = False
     br = np.empty(n)
     bc = np.empty(n, dtype=np.complex128)
     Q = np.zeros((n, q))
@@ -198,19 +210,25 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                         if banded:
                             singular = factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUrb,
                                                          pivr, LUcb, pivc)
+                        elif sparse:
+                            singular, ws_r, kept_r, ws_c, kept_c = factor_radau_sparse(
+                                J, h, col_ptr, rows, lu_order, Axr, Axc, ws_r, kept_r, ws_c,
+                                kept_c)
                         else:
                             singular = factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc)
                         nlu += 2
                         lu_valid = not singular
                     if not singular:
-                        if banded:
+                        if banded or sparse:
                             converged, n_iter, rate, nf, finite = radau_newton_band(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUrb,
-                                pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku)
+                                pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku,
+                                (ws_r, lu_order), (ws_c, lu_order))
                         else:
                             converged, n_iter, rate, nf, finite = radau_newton(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
-                                LUc, pivc, br, bc, mass, has_mass, mw, -1, 0)
+                                LUc, pivc, br, bc, mass, has_mass, mw, -1, 0, (ws_r, lu_order),
+                                (ws_c, lu_order))
                         nfev += nf
                     if not converged:
                         if current_jac:
@@ -240,6 +258,10 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                     for m in range(n):
                         err[m] = f[m] + err[m]
                     band_lu_solve(LUrb, kl, ku, pivr, err)
+                elif sparse:
+                    for m in range(n):
+                        err[m] = f[m] + ze[m]
+                    sparse_lu_solve_ws(ws_r, lu_order, err)
                 else:
                     mass_times(mass, has_mass, -1, 0, ze, err)
                     for m in range(n):
@@ -263,6 +285,10 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                         for m in range(n):
                             err[m] = fbuf[m] + err[m]
                         band_lu_solve(LUrb, kl, ku, pivr, err)
+                    elif sparse:
+                        for m in range(n):
+                            err[m] = fbuf[m] + ze[m]
+                        sparse_lu_solve_ws(ws_r, lu_order, err)
                     else:
                         mass_times(mass, has_mass, -1, 0, ze, err)
                         for m in range(n):

@@ -10,8 +10,9 @@ from numba import njit
 from .. import status as st
 from ...tableaus import radau as tab
 from ..callbacks import call_rhs_row
-from ..jacobian import NEWTON_FAILED, SINGULAR
+from ..jacobian import KL_SPARSE, NEWTON_FAILED, SINGULAR
 from ..linalg import band_lu_factor, band_lu_solve
+from ..sparse_lu import sparse_lu_solve_ws, sparse_lu_update
 from ..newton import lu_factor_inline as lu_factor, lu_solve_inline as lu_solve
 
 NEWTON_MAXITER = tab.NEWTON_MAXITER
@@ -74,10 +75,12 @@ def factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc):
 
 @njit(cache=True, nogil=True, inline="always")
 def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                 br, bc, mass, has_mass, mw, kl, ku):
+                 br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c):
     """Solve the collocation system by simplified Newton from the guess Z0 (3, n), with the
     factors of :func:`factor_radau` (``kl`` < 0) or, when ``kl`` >= 0, the banded ones of
-    :func:`factor_radau_band` (a mass matrix inside the band).
+    :func:`factor_radau_band` (a mass matrix inside the band), or when ``kl`` == KL_SPARSE the
+    sparse ones of :func:`factor_radau_sparse` (``slu_r``, ``slu_c``: (workspace, column
+    order) of fastode.kernels.sparse_lu; no mass matrix).
 
     Returns (converged, n_iter, rate (-1: none), nfev, finite); Z holds the last iterate.
     """
@@ -156,6 +159,9 @@ def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc,
         if kl >= 0:
             band_lu_solve(LUr, kl, ku, pivr, br)
             band_lu_solve(LUc, kl, ku, pivc, bc)
+        elif kl == KL_SPARSE:
+            sparse_lu_solve_ws(slu_r[0], slu_r[1], br)
+            sparse_lu_solve_ws(slu_c[0], slu_c[1], bc)
         else:
             lu_solve(LUr, pivr, br)
             lu_solve(LUc, pivc, bc)
@@ -243,8 +249,34 @@ def factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUr, pivr, LUc, pivc):
 
 @njit(cache=True, nogil=True)
 def radau_newton_band(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                      br, bc, mass, has_mass, mw, kl, ku):
-    """:func:`radau_newton` with the banded factors (one compiled copy for the banded path:
-    its O(n (kl + ku)) work per call dwarfs the call's reference counts)."""
+                      br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c):
+    """:func:`radau_newton` with the banded factors, or the sparse ones (``kl`` == KL_SPARSE;
+    one compiled copy for both: their work per call dwarfs the call's reference counts)."""
     return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                        br, bc, mass, has_mass, mw, kl, ku)
+                        br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c)
+
+
+@njit(cache=True, nogil=True)
+def factor_radau_sparse(Jv, h, col_ptr, rows, order, Axr, Axc, ws_r, kept_r, ws_c, kept_c):
+    """:func:`factor_radau` on the sparse path: ``Jv`` (1, nnz) holds J's values on the pattern
+    ``col_ptr, rows`` (CSC, diagonal included); MU_REAL/h I - J and MU_COMPLEX/h I - J go into
+    ``Axr`` (float) and ``Axc`` (complex) and are factored by
+    fastode.kernels.sparse_lu.sparse_lu_update (the last pivots kept where they serve).
+
+    Returns (singular, ws_r, kept_r, ws_c, kept_c)."""
+    n = col_ptr.shape[0] - 1
+    mr = MU_REAL / h
+    mcr = MU_CR / h
+    mci = MU_CI / h
+    for j in range(n):
+        for r in range(col_ptr[j], col_ptr[j + 1]):
+            jv = Jv[0, r]
+            if rows[r] == j:
+                Axr[r] = mr - jv
+                Axc[r] = complex(mcr - jv, mci)
+            else:
+                Axr[r] = -jv
+                Axc[r] = complex(-jv, 0.0)
+    info, ws_r, kept_r = sparse_lu_update(col_ptr, rows, Axr, order, ws_r, kept_r)
+    info2, ws_c, kept_c = sparse_lu_update(col_ptr, rows, Axc, order, ws_c, kept_c)
+    return info != 0 or info2 != 0, ws_r, kept_r, ws_c, kept_c
