@@ -95,7 +95,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .callbacks import call_rhs
-from .jacobian import fd_increment_scaled
+from .jacobian import STORE_SPARSE, fd_jacobian_grouped
 from .status import NEWTON_FAILED, NON_FINITE, SINGULAR
 
 PREC_NONE = 0   # no preconditioner (P = I)
@@ -176,30 +176,13 @@ def grouped_jacobian_values(rhs, p, t, y, f0, atol, group_ptr, group_cols, col_p
                             hvec, ytmp, fbuf):
     """``jvals[r]`` = d f_i / d y_j for the pattern entry r (i = rows[r], column j:
     col_ptr[j] <= r < col_ptr[j + 1]) by forward differences with column groups (Curtis, Powell
-    & Reid), one RHS call per group; ``f0`` = f(t, y). The increments are
-    fastode.kernels.jacobian's ``fd_increment_scaled(y_j, atol_j)`` (Hairer's, capped), so
-    the values equal ``fd_jacobian_grouped``'s dense entries (that kernel writes ``J[i, j]``,
-    not a position r, so it cannot fill this array). ``hvec``, ``ytmp``, ``fbuf``: (n,)
-    scratch. Returns the RHS calls made."""
-    n = y.shape[0]
-    n_groups = group_ptr.shape[0] - 1
-    for i in range(n):
-        ytmp[i] = y[i]
-    for g in range(n_groups):
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            delta = fd_increment_scaled(y[j], atol[j])
-            ytmp[j] = y[j] + delta
-            hvec[j] = delta
-        call_rhs(rhs, t, ytmp, p, fbuf)
-        for k in range(group_ptr[g], group_ptr[g + 1]):
-            j = group_cols[k]
-            ytmp[j] = y[j]
-            inv = 1.0 / hvec[j]
-            for r in range(col_ptr[j], col_ptr[j + 1]):
-                i = rows[r]
-                jvals[r] = (fbuf[i] - f0[i]) * inv
-    return n_groups
+    & Reid), one RHS call per group; ``f0`` = f(t, y): fastode.kernels.jacobian's
+    ``fd_jacobian_grouped`` storing CSC values (STORE_SPARSE), with its increments
+    ``fd_increment_scaled(y_j, atol_j)``. ``hvec``, ``ytmp``, ``fbuf``: (n,) scratch. Returns
+    the RHS calls made."""
+    return fd_jacobian_grouped(rhs, p, t, y, f0, atol, jvals.reshape((1, jvals.shape[0])),
+                               STORE_SPARSE, 0, group_ptr, group_cols, col_ptr, rows, hvec, ytmp,
+                               fbuf)
 
 
 # ---- ILU(0) -----------------------------------------------------------------------------------
