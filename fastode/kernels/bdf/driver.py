@@ -112,23 +112,33 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         LUb = np.zeros((1, 1)).T
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
-    # the sparse LU's arrays (one-entry placeholders unless sparse)
-    Ax = np.empty(rows.shape[0] if sparse else 1)
-    slu_ws = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Ax)
-    slu_pivots_kept = False
-    # Newton-Krylov (fastode.kernels.krylov): lu_order holds [preconditioner, maxl,
-    # max_restarts, psolve address]; GMRES's basis and Hessenberg matrix, ILU(0)'s factors
-    k_prec = lu_order[0] if krylov else 0
-    k_maxl = lu_order[1] if krylov else 1
-    kV = np.zeros((k_maxl + 5, n if krylov else 1))
-    kH = np.zeros((k_maxl + 1, k_maxl + 4))
-    k_nnz = rows.shape[0] if krylov and k_prec == PREC_ILU0 else 1
-    k_lu = np.zeros(k_nnz)
-    k_diag = np.zeros(n if krylov else 1, dtype=np.int64)
-    k_pos = np.full(n if krylov else 1, -1, dtype=np.int64)
+    # the sparse LU's and Newton-Krylov's arrays; without them, placeholders made of arrays
+    # the solve has anyway (never read: no allocation added to a small solve's fixed cost)
     k_iterations = np.zeros(1, dtype=np.int64)
-    kry = (kV, kH, k_lu, k_diag, np.zeros(n if krylov else 1), col_ptr, rows, k_prec, k_maxl,
-           lu_order[2] if krylov else 0, lu_order[3] if krylov else 0, k_iterations)
+    if sparse:
+        Ax = np.empty(rows.shape[0])
+        slu_ws = sparse_lu_workspace(n, lu_capacity, Ax)
+    else:
+        Ax = b
+        slu_ws = (piv, piv, b, piv, piv, b, piv, b, piv, piv)
+    slu_pivots_kept = False
+    if krylov:
+        # fastode.kernels.krylov: lu_order holds [preconditioner, maxl, max_restarts, psolve
+        # address]; GMRES's basis and Hessenberg matrix, ILU(0)'s factors
+        k_prec = lu_order[0]
+        k_maxl = lu_order[1]
+        k_lu = np.zeros(rows.shape[0] if k_prec == PREC_ILU0 else 1)
+        k_diag = np.zeros(n, dtype=np.int64)
+        k_pos = np.full(n, -1, dtype=np.int64)
+        kry = (np.zeros((k_maxl + 5, n)), np.zeros((k_maxl + 1, k_maxl + 4)), k_lu, k_diag,
+               np.zeros(n), col_ptr, rows, k_prec, k_maxl, lu_order[2], lu_order[3],
+               k_iterations)
+    else:
+        k_prec = 0
+        k_lu = b
+        k_diag = piv
+        k_pos = piv
+        kry = (R, R, b, piv, b, col_ptr, rows, 0, 1, 0, 0, k_iterations)
 
     t = t0
     call_rhs(rhs, t, y, p, f)

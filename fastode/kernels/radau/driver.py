@@ -100,15 +100,22 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
-    # the sparse LUs' values and workspaces (one-entry placeholders unless sparse)
-    Axr = np.empty(rows.shape[0] if sparse else 1)
-    Axc = np.empty(rows.shape[0] if sparse else 1, dtype=np.complex128)
-    ws_r = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Axr)
-    ws_c = sparse_lu_workspace(n if sparse else 1, lu_capacity if sparse else 1, Axc)
     kept_r = False
     kept_c = False
     br = np.empty(n)
     bc = np.empty(n, dtype=np.complex128)
+    # the sparse LUs' values and workspaces; without them, placeholders made of arrays the
+    # solve has anyway (never read: no allocation added to a small solve's fixed cost)
+    if sparse:
+        Axr = np.empty(rows.shape[0])
+        Axc = np.empty(rows.shape[0], dtype=np.complex128)
+        ws_r = sparse_lu_workspace(n, lu_capacity, Axr)
+        ws_c = sparse_lu_workspace(n, lu_capacity, Axc)
+    else:
+        Axr = br
+        Axc = bc
+        ws_r = (pivr, pivr, br, pivr, pivr, br, pivr, br, pivr, pivr)
+        ws_c = (pivc, pivc, bc, pivc, pivc, bc, pivc, bc, pivc, pivc)
     Q = np.zeros((n, q))
     y_sol = np.empty(n)           # previous step's interpolant: start, size, Q
     Q_sol = np.zeros((n, q))
