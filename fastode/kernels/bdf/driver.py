@@ -46,8 +46,13 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
     reads as JAC_USER / JAC_FD), ``group_ptr, group_cols, col_ptr, rows`` the column groups of
     a sparsity pattern (fastode.kernels.jacobian.cpr_groups; for JAC_FD_GROUPED), ``kl, ku``
     >= 0 the band of banded mode (then ``mass`` is a (1, 1) placeholder unless ``has_mass``,
-    and a mass matrix lies inside the band). The six trailing arguments may be left out: dense
-    mode. Returns the contract's 13-tuple.
+    and a mass matrix lies inside the band). ``kl == KL_SPARSE``: J as the CSC values of the
+    pattern ``col_ptr, rows``, the iteration matrix factored by fastode.kernels.sparse_lu in
+    the column order ``lu_order`` (room for ``lu_capacity`` entries, grown as needed);
+    ``kl == KL_KRYLOV``: Newton-Krylov (fastode.kernels.krylov) with ``lu_order`` =
+    [preconditioner, maxl, max_restarts, psolve address], the ILU(0) preconditioner on that
+    pattern; no mass matrix in either. Returns the contract's 13-tuple; its counters have 8
+    slots, the last the GMRES iterations.
 
     The step's helpers (``INLINE``) are written out in the generated module: every array
     argument of an inlined (or called) numba function costs an atomic NRT incref/decref pair

@@ -49,8 +49,10 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     real and complex iteration matrices in LAPACK's gbtrf layout (2 kl + ku + 1, n), factored
     and solved by fastode.kernels.linalg's banded LU: O(n (kl + ku)) memory and
     O(n kl (kl + ku)) work per factorisation. ``JAC_FD_GROUPED`` with ``kl`` < 0: the dense
-    path with J from the column groups (a sparse pattern that is not a narrow band). Otherwise
-    the dense path, unchanged.
+    path with J from the column groups. ``kl == KL_SPARSE`` (no mass matrix): J as the CSC values
+    of the pattern ``col_ptr, rows``, both iteration matrices factored by
+    fastode.kernels.sparse_lu in the column order ``lu_order`` (room for ``lu_capacity``
+    entries, grown as needed). Otherwise the dense path, unchanged.
     """
     rtol, atol = tolerances
     mass, has_mass = mass_matrix
