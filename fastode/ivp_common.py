@@ -304,10 +304,14 @@ def pack(args):
     """(specs, p) for ``args``; floats-only tuples take a fast path."""
     if not args:
         return (), _EMPTY_P
-    if all(type(a) is float for a in args):
-        specs = _FLOAT_SPECS.get(len(args))
-        if specs is None:
-            specs = _FLOAT_SPECS[len(args)] = arg_specs(args)
+    # keyed by the arguments' exact types: only all-float tuples are stored (one per length),
+    # and the types tuple costs less than testing each argument (~0.3 us)
+    kinds = tuple(map(type, args))
+    specs = _FLOAT_SPECS.get(kinds)
+    if specs is not None:
+        return specs, np.array(args)
+    if all(k is float for k in kinds):
+        specs = _FLOAT_SPECS[kinds] = arg_specs(args)
         return specs, np.array(args)
     specs = arg_specs(args)
     return specs, (pack_args(args, specs) if specs is not None else _EMPTY_P)
