@@ -16,6 +16,10 @@ each figure is the minimum over rounds of a round's mean per call:
   returns (result building), measured with ``perf_counter_ns`` inside a solve whose kernel is
   memoised (so those calls cost no kernel time); before + kernel + after ~= fastode.
 
+``--return-cost`` adds what the kernel call costs before any work: the driver with t1 = t0, and
+``@njit`` stubs taking the same arguments that return nothing, the driver's 13-tuple (9 fresh
+arrays) or a 5-tuple (2 arrays): the cost of numba's dispatch, unboxing and boxing.
+
 Compare two versions of fastode by running it with ``PYTHONPATH=<checkout>`` in each
 (``git worktree add /tmp/base <commit>``), alternating.
 """
@@ -58,6 +62,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--return-cost", action="store_true")
     a = ap.parse_args()
     print(f"fastode from {os.path.dirname(fastode.__file__)}; Lotka-Volterra RK45, t 0..15; "
           f"min over {a.rounds} rounds of {a.calls} calls (scipy 2)")
@@ -121,6 +126,43 @@ def main():
                   f"{best['scipy']:9.1f} {best['fastode']:9.2f} "
                   f"{best['scipy'] / best['fastode']:5.0f}x {best['before']:7.2f} "
                   f"{best['kernel']:7.2f} {best['after']:7.2f}", flush=True)
+
+            if a.return_cost and rtol == 1e-6 and t_eval is None:
+                return_cost(call_args, real_kernel, a.rounds, a.calls)
+
+
+def return_cost(call_args, real_kernel, rounds, calls):
+    from numba import njit
+
+    @njit
+    def nothing(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events):
+        return 0
+
+    @njit
+    def thirteen(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events):
+        n = y0.shape[0]
+        return (0, np.empty(256), np.empty((256, n)), 1, np.empty(0), np.empty(0),
+                np.empty((0, 8 * n)), 0, np.empty(8), np.empty((8, n)),
+                np.empty(8, np.int64), 0, np.zeros(6))
+
+    @njit
+    def five(rhs, p, t0, t1, y0, tolerances, tableau, steps, output, events):
+        n = y0.shape[0]
+        return (0, np.empty(256), np.empty((256, n)), 1, np.zeros(6))
+
+    empty = list(call_args)
+    empty[3] = empty[2]  # t1 = t0: the driver's set-up and result, no step
+    cases = {"driver, t1 = t0": (real_kernel, empty), "stub -> 0": (nothing, call_args),
+             "stub -> 13-tuple, 9 arrays": (thirteen, call_args),
+             "stub -> 5-tuple, 2 arrays": (five, call_args)}
+    best = dict.fromkeys(cases, np.inf)
+    for f, args in cases.values():
+        f(*args)
+    for _ in range(rounds):
+        for name, (f, args) in cases.items():
+            best[name] = min(best[name], per_call(lambda: f(*args), calls))
+    for name, us in best.items():
+        print(f"    {name:28s} {us:6.2f} us")
 
 
 if __name__ == "__main__":
