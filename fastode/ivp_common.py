@@ -50,6 +50,12 @@ def validate_y0(y0, check_finite=True, allow_empty=False):
     With ``check_finite=False`` the caller checks finiteness itself. ``allow_empty`` accepts a
     state with no components (scipy's solve_ivp does).
     """
+    if (type(y0) is list and 0 < len(y0) <= 32
+            and all(type(v) is float for v in y0)):
+        # a short list of Python floats (``y0=[1.0, 0.0]``): one conversion, ~1 us less
+        if check_finite and not all(map(math.isfinite, y0)):
+            raise ValueError(Y0_NOT_FINITE)
+        return np.array(y0), len(y0), False
     if type(y0) is np.ndarray and y0.dtype == np.float64 and y0.ndim == 1 and y0.size:
         arr = y0.copy()  # fast path: already a float vector
         if check_finite and not _all_finite(arr):
@@ -124,7 +130,20 @@ def validate_t_eval(t_eval, t0, t1):
     arr = np.asarray(t_eval, dtype=float)
     if arr.ndim != 1:
         raise ValueError("`t_eval` must be 1-dimensional.")
-    if arr.size <= 16:
+    if arr.size > 16:
+        # strictly monotonic with finite ends inside t_span: then every value is finite and
+        # inside (a NaN fails every comparison); 2 numpy calls instead of ~9 (~1.5 us instead of
+        # ~12 us for 100 points). Anything else goes to the checks below for their message.
+        first, last = float(arr[0]), float(arr[-1])
+        if t1 >= t0:
+            ok = (t0 <= first and last <= t1 and math.isfinite(last)
+                  and bool((arr[1:] > arr[:-1]).all()))
+        else:
+            ok = (t1 <= last and first <= t0 and math.isfinite(last)
+                  and bool((arr[1:] < arr[:-1]).all()))
+        if ok:
+            return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    else:
         # the same checks in plain Python: ~1 us instead of ~9 us of numpy calls for a few points
         values = arr.tolist()
         lo, hi = min(t0, t1), max(t0, t1)
@@ -285,10 +304,14 @@ def pack(args):
     """(specs, p) for ``args``; floats-only tuples take a fast path."""
     if not args:
         return (), _EMPTY_P
-    if all(type(a) is float for a in args):
-        specs = _FLOAT_SPECS.get(len(args))
-        if specs is None:
-            specs = _FLOAT_SPECS[len(args)] = arg_specs(args)
+    # keyed by the arguments' exact types: only all-float tuples are stored (one per length),
+    # and the types tuple costs less than testing each argument (~0.3 us)
+    kinds = tuple(map(type, args))
+    specs = _FLOAT_SPECS.get(kinds)
+    if specs is not None:
+        return specs, np.array(args)
+    if all(k is float for k in kinds):
+        specs = _FLOAT_SPECS[kinds] = arg_specs(args)
         return specs, np.array(args)
     specs = arg_specs(args)
     return specs, (pack_args(args, specs) if specs is not None else _EMPTY_P)

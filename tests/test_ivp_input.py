@@ -70,6 +70,31 @@ BAD_INPUT = {
     "t_eval nan": (dict(t_eval=[0.5, np.nan]), ValueError, "`t_eval`"),
     "t_eval ascending backward": (dict(t_span=(1.0, 0.0), t_eval=[0.2, 0.5]), ValueError,
                                   "`t_eval`"),
+    # more than 16 points: the numpy checks (validate_t_eval's fast path for sorted arrays)
+    "long t_eval nan inside": (dict(t_eval=np.where(np.arange(40) == 20, np.nan,
+                                                    np.linspace(0.0, 1.0, 40))),
+                               ValueError, "`t_eval` must be finite"),
+    "long t_eval unsorted inside": (dict(t_eval=np.linspace(0.0, 1.0, 40)[
+        np.r_[0:20, 21, 20, 22:40]]), ValueError, "not properly sorted"),
+    "long t_eval repeated inside": (dict(t_eval=np.linspace(0.0, 1.0, 40)[
+        np.r_[0:21, 20, 21:39]]), ValueError, "not properly sorted"),
+    "long t_eval outside": (dict(t_eval=np.linspace(0.0, 1.5, 40)), ValueError, "not within"),
+    "long t_eval before t0": (dict(t_eval=np.linspace(-0.1, 1.0, 40)), ValueError,
+                              "not within"),
+    "long t_eval ascending backward": (dict(t_span=(1.0, 0.0),
+                                            t_eval=np.linspace(0.0, 1.0, 40)),
+                                       ValueError, "not properly sorted"),
+    "long t_eval descending nan inside": (dict(t_span=(1.0, 0.0), t_eval=np.where(
+        np.arange(40) == 7, np.nan, np.linspace(1.0, 0.0, 40))), ValueError,
+        "`t_eval` must be finite"),
+    "long t_eval ends at inf": (dict(t_span=(0.0, np.inf), max_steps=10,
+                                     t_eval=np.r_[np.linspace(0.0, 1.0, 39), np.inf]),
+                                ValueError, "`t_eval` must be finite"),
+    "long t_eval ends at -inf": (dict(t_span=(0.0, -np.inf), max_steps=10,
+                                      t_eval=np.r_[np.linspace(0.0, -1.0, 39), -np.inf]),
+                                 ValueError, "`t_eval` must be finite"),
+    "long t_eval 2-D": (dict(t_eval=np.linspace(0.0, 1.0, 40).reshape(2, 20)), ValueError,
+                        "`t_eval`"),
     "method unknown": (dict(method="RK99"), ValueError, "`method`"),
     "method not a string": (dict(method=3), TypeError, "`method`"),
     "fixed step without step": (dict(method="rk4"), ValueError, "step"),
@@ -103,6 +128,19 @@ def test_bad_input_rejected_before_compiling(case, no_compile):
     with pytest.raises(exc) as info:
         fastode.solve_ivp(fun, t_span, y0, **kwargs)
     assert text in str(info.value)
+
+
+def test_long_t_eval_accepted_as_given():
+    """A valid t_eval of more than 16 points (either direction) is used as it is, its end points
+    included: the fast path rejects nothing valid."""
+    for t_span, t_eval in (((0.0, 1.0), np.linspace(0.0, 1.0, 40)),
+                           ((1.0, 0.0), np.linspace(1.0, 0.0, 40)),
+                           ((0.0, 1.0), np.linspace(0.2, 0.7, 17)[::1].copy()),
+                           ((0.0, 1.0), np.linspace(0.0, 1.0, 80)[::2])):  # not contiguous
+        res = fastode.solve_ivp(decay, t_span, [1.0, 2.0], t_eval=t_eval, rtol=1e-8, atol=1e-10)
+        assert res.success
+        np.testing.assert_array_equal(res.t, t_eval)
+        np.testing.assert_allclose(res.y[0], np.exp(-(t_eval - t_span[0])), rtol=1e-6)
 
 
 class _Event:

@@ -165,6 +165,26 @@ def test_args_scalars_ints_arrays_without_recompiling():
     assert len(_compiled_entries(oscillator_args)) == 2
 
 
+def floor_half(t, y, k):
+    return -(k // 2) * y  # k // 2 is 1 for k = 3 (int) and 1.0 for k = 3.0
+
+
+def test_argument_layout_follows_types_after_a_float_call():
+    """pack's fast path (a cache of all-float layouts keyed by the arguments' exact types) gives
+    each call the layout of its own argument types: a float call first does not make a later
+    (float, int) or (bool, float) call take the all-float layout."""
+    from fastode.ivp_common import pack
+    from fastode.rhs import arg_specs, pack_args
+    for args in [(1.0, 2.0), (1.0, 2), (True, 2.0), (np.float64(1.0), 2.0), (1.0, 2.0),
+                 (1, 2.0), (1.0, 2.0, 3.0), (1.0, np.array([2.0, 3.0]))]:
+        specs, p = pack(args)
+        assert specs == arg_specs(args), args
+        np.testing.assert_array_equal(p[:len(pack_args(args, specs))], pack_args(args, specs))
+    for k in (3.0, 3, 3.0):
+        res = fastode.solve_ivp(floor_half, (0.0, 1.0), [1.0], args=(k,), **KW)
+        np.testing.assert_allclose(res.y[0, -1], np.exp(-1.0), rtol=1e-7)
+
+
 def bool_and_int_array_args(t, y, flip, index, matrix):
     sign = -1.0 if flip else 1.0
     return sign * matrix[index[0], index[1]] * y
