@@ -111,8 +111,13 @@ _RADAU_ESDIRK = {radau_solve, kvaerno5_solve, kencarp4_solve, implicit_euler_sol
 STRUCTURED.update(_RADAU_ESDIRK)
 BANDED.update(_RADAU_ESDIRK)
 # drivers with the sparse direct path (kl == KL_SPARSE: fastode.kernels.sparse_lu)
-SPARSE = {bdf_solve}
-SPARSE_METHODS = "BDF"  # their names, for messages
+SPARSE = {bdf_solve, rodas4_solve, rodas5p_solve, rosenbrock23_solve, kvaerno5_solve,
+          kencarp4_solve, implicit_euler_solve, implicit_euler_fixed_solve}
+SPARSE_METHODS = ("BDF, Rodas4, Rodas5P, Rosenbrock23, Kvaerno5, KenCarp4, "
+                  "implicit_euler")  # their names, for messages
+# drivers with Newton-Krylov too (kl == KL_KRYLOV: fastode.kernels.krylov)
+KRYLOV = {bdf_solve}
+KRYLOV_METHODS = "BDF"
 # the sparse direct path is chosen ("auto") from this size, for a pattern with at most this
 # share of nonzeros (below, or denser, the dense LU is as fast)
 SPARSE_MIN_SIZE = 64
@@ -256,11 +261,11 @@ def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_
     sparse_ok = (driver in SPARSE and structure is not FD_STRUCT and jac is None
                  and mass is None)
     if linear_solver == "krylov":
-        if not sparse_ok:
+        if not (sparse_ok and driver in KRYLOV):
             raise ValueError(
                 "`linear_solver='krylov'` needs a `jac_sparsity` (or `lband`/`uband`: the "
                 "preconditioner's pattern), no `jac` and no `mass`, and a method with the "
-                f"Newton-Krylov path ({SPARSE_METHODS}); got method {chosen.name!r}.")
+                f"Newton-Krylov path ({KRYLOV_METHODS}); got method {chosen.name!r}.")
         return KL_KRYLOV, -1, (krylov, 0)
     if linear_solver == "sparse":
         if not sparse_ok:
@@ -271,7 +276,7 @@ def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_
     elif kl >= 0 or not (sparse_ok and jac_sparsity is not None and m >= SPARSE_MIN_SIZE
                          and structure[3].shape[0] <= SPARSE_MAX_DENSITY * m * m):
         return kl, ku, no_plan
-    elif m >= KRYLOV_MIN_SIZE:
+    elif m >= KRYLOV_MIN_SIZE and driver in KRYLOV:
         return KL_KRYLOV, -1, (krylov, 0)
     col_ptr, rows = structure[2], structure[3]
     return KL_SPARSE, -1, sparse_lu_plan(col_ptr, rows, m)

@@ -5,6 +5,8 @@
 * ``fill_iteration_matrix`` / ``fill_iteration_matrix_band`` / ``fill_iteration_matrix_sparse``:
   M - c J, dense, in LAPACK's band layout or as CSC values (fastode.kernels.sparse_lu; no mass
   matrix), before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
+* ``fill_w_sparse``: a I - b J as CSC values (Rosenbrock); ``sparse_refactor_or_factor``: the
+  sparse LU's refactorisation with kept pivots, or a factorisation with pivoting.
 
 Their Jacobians (scipy's ``num_jac`` finite differences, or the user's) come from
 fastode.kernels.jacobian.
@@ -17,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from .linalg import lu_factor as _lu_factor, lu_solve as _lu_solve
+from .sparse_lu import SPARSE_LU_REPIVOT, sparse_lu_factor, sparse_lu_refactor
 
 # linalg's LU, inlined into the drivers: a call per solve costs reference-count traffic
 # (atomic increments of every array argument), measured 45% of Radau's time on Robertson
@@ -81,6 +84,36 @@ def fill_iteration_matrix_sparse(Jv, c, col_ptr, rows, Ax):
                 Ax[r] = 1.0 - c * Jv[0, r]
             else:
                 Ax[r] = -c * Jv[0, r]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fill_w_sparse(Jv, a, b, col_ptr, rows, Ax):
+    """Ax = the CSC values of a I - b J on the pattern ``col_ptr, rows`` (diagonal included),
+    J's values in ``Jv[0, :]``: the Rosenbrock iteration matrix (a = 1 / (gamma h), b = 1;
+    ode23s: a = 1, b = h d). No mass matrix."""
+    n = col_ptr.shape[0] - 1
+    for j in range(n):
+        for r in range(col_ptr[j], col_ptr[j + 1]):
+            if rows[r] == j:
+                Ax[r] = a - b * Jv[0, r]
+            else:
+                Ax[r] = -b * Jv[0, r]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sparse_refactor_or_factor(col_ptr, rows, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark,
+                              pivots_kept):
+    """Factor the CSC matrix ``col_ptr, rows, Ax`` (fastode.kernels.sparse_lu): with the last
+    factorisation's pivots and patterns when ``pivots_kept`` (KLU's refactor, no search), and
+    with pivoting when they are not kept or no longer serve (SPARSE_LU_REPIVOT). Returns
+    sparse_lu_factor's info: 0, k + 1 (singular) or SPARSE_LU_OUT_OF_SPACE (the caller
+    enlarges Li, Lx, Ui, Ux with grow_factor_storage and calls sparse_lu_factor again)."""
+    info = SPARSE_LU_REPIVOT
+    if pivots_kept:
+        info = sparse_lu_refactor(col_ptr, rows, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x)
+    if info == SPARSE_LU_REPIVOT:
+        info = sparse_lu_factor(col_ptr, rows, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark)
+    return info
 
 
 @njit(cache=True, nogil=True)

@@ -14,19 +14,21 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
+from ..jacobian import FD_NUM_JAC, KL_SPARSE, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
-                      spacing10)
+from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_sparse,
+                      lu_factor_inline, lu_solve_inline as lu_solve, sparse_refactor_or_factor, spacing10)
 from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
                       start_status)
+from ..sparse_lu import (SPARSE_LU_OUT_OF_SPACE, grow_factor_storage, sparse_lu_factor, sparse_lu_solve,
+                         sparse_lu_workspace)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
                      fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, save_step,
-          record_step)
+INLINE = (factor_w, fill_iteration_matrix, fill_iteration_matrix_sparse, lu_factor_inline, stage_newton,
+          lu_solve, save_step, record_step)
 MACROS = (begin_solve,)
 
 
@@ -39,8 +41,11 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     Arguments after ``fixed`` and the returned 13-tuple: the implicit driver contract
     (fastode.ivp_implicit), structured and banded: ``use_jac`` an int Jacobian mode
     (JAC_CONSTANT is called like JAC_USER), the column groups, and ``kl, ku`` (``kl`` >= 0:
-    banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` < 0: dense W, J by
-    grouped finite differences). Counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` == -1: dense W, J by
+    grouped finite differences; ``kl`` == KL_SPARSE: J as the CSC values of the pattern
+    ``col_ptr, rows`` and W factored by fastode.kernels.sparse_lu in the column order
+    ``lu_order`` with room for ``lu_capacity`` entries, no mass matrix). Counters = [nfev,
+    naccept, nreject, t_final, njev, nlu].
     """
     A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed = coefficients
     rtol, atol = tolerances
@@ -71,12 +76,19 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     Ua = np.zeros(n)      # stage values sa, sb (dense output with a mass matrix)
     Ub = np.zeros(n)
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
         J = np.zeros((1, 1))
         LU = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         LUb = np.zeros((n, 2 * kl + ku + 1)).T
+    elif sparse:
+        # J's values on the pattern col_ptr, rows (CSC); the LU in fastode.kernels.sparse_lu
+        J = np.zeros((1, rows.shape[0]))
+        LU = np.empty((1, 1))
+        Jb = np.zeros((1, 1)).T
+        LUb = np.zeros((1, 1)).T
     else:
         J = np.zeros((n, n))
         LU = np.empty((n, n))
@@ -85,6 +97,12 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
+    # the sparse LU's arrays (one-entry placeholders unless sparse)
+    Ax = np.empty(rows.shape[0] if sparse else 1)
+    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
+        n if sparse else 1, lu_capacity if sparse else 1, Ax)
+    slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+    slu_pivots_kept = False
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -178,6 +196,18 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                     if not lu_valid or h_lu != h:
                         if banded:
                             singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
+                        elif sparse:
+                            fill_iteration_matrix_sparse(J, hg, col_ptr, rows, Ax)
+                            info = sparse_refactor_or_factor(col_ptr, rows, Ax, lu_order, Lp, Li,
+                                                             Lx, Up, Ui, Ux, pinv, slu_x, slu_xi,
+                                                             slu_mark, slu_pivots_kept)
+                            while info == SPARSE_LU_OUT_OF_SPACE:
+                                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
+                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
+                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
+                            slu_pivots_kept = info == 0
+                            slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
+                            singular = info != 0
                         else:
                             singular = factor_w(J, mass, has_mass, hg, LU, piv)
                         nlu += 1
@@ -209,7 +239,8 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                             else:
                                 converged, n_it, rate, eta, nf, finite = stage_newton(
                                     rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
-                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass, -1, 0)
+                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass, kl, 0,
+                                    slu)
                                 nfev += nf
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)
@@ -261,6 +292,9 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                 if banded:
                     if smooth_est or has_mass:
                         band_lu_solve(LUb, kl, ku, piv, err)
+                elif sparse:
+                    if smooth_est:
+                        sparse_lu_solve(Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, err, slu_x)
                 elif smooth_est or has_mass:
                     lu_solve(LU, piv, err)
                 acc = 0.0

@@ -8,11 +8,12 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs
-from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR,
-                        evaluate_jacobian, num_jac_dense)
+from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, NEWTON_FAILED,
+                        SINGULAR, evaluate_jacobian, num_jac_dense)
 from ..linalg import band_lu_factor, band_lu_solve
 from ..newton import (fill_iteration_matrix, fill_iteration_matrix_band,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve)
+from ..sparse_lu import sparse_lu_solve
 
 NEWTON_MAXITER = 7
 MIN_FACTOR = 0.2
@@ -63,10 +64,12 @@ def fresh_jacobian(mode, rhs, jac, p, t, y, fx, atol, J, Jb, kl, ku, group_ptr, 
 
 @njit(cache=True, nogil=True, inline="always")
 def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
-                 LU, piv, mass, has_mass, kl, ku):
+                 LU, piv, mass, has_mass, kl, ku, slu):
     """Solve M u - R - hg f(ti, y + u) = 0 from the guess in ``u`` (simplified Newton), with the
-    factors of :func:`factor_w` (``kl`` < 0) or the banded ones of :func:`factor_w_band` (a mass
-    matrix inside the band).
+    factors of :func:`factor_w` (``kl`` == -1) or the banded ones of :func:`factor_w_band` (a
+    mass matrix inside the band), or when ``kl`` == KL_SPARSE the sparse LU ``slu`` = (Lp, Li,
+    Lx, Up, Ui, Ux, pinv, q, x) of fastode.kernels.sparse_lu (no mass matrix; otherwise any
+    arrays of these types: not read).
 
     On convergence writes z = (M u - R) / gamma into Z[row]. Returns
     (converged, n_iter, rate (-1: none), eta, nfev, finite).
@@ -102,6 +105,9 @@ def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale,
                 res[m] = R[m] + hg * fbuf[m] - u[m]
         if kl >= 0:
             band_lu_solve(LU, kl, ku, piv, res)
+        elif kl == KL_SPARSE:
+            sparse_lu_solve(slu[0], slu[1], slu[2], slu[3], slu[4], slu[5], slu[6], slu[7], res,
+                            slu[8])
         else:
             lu_solve(LU, piv, res)
         acc = 0.0
@@ -154,8 +160,10 @@ def stage_newton_band(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, s
                       LU, piv, mass, has_mass, kl, ku):
     """:func:`stage_newton` with the banded factors (one compiled copy for the banded path).
     Returns (converged, n_iter, rate (-1: none), eta, nfev, finite)."""
+    # stage_newton's sparse LU argument (not read in banded mode): arrays of its types
     return stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol,
-                        eta0, LU, piv, mass, has_mass, kl, ku)
+                        eta0, LU, piv, mass, has_mass, kl, ku,
+                        (piv, piv, res, piv, piv, res, piv, piv, res))
 
 
 @njit(cache=True, nogil=True, inline="always")

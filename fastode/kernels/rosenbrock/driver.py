@@ -14,15 +14,16 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, evaluate_jacobian,
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
 from ..newton import lu_factor_inline as lu_factor
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
+from ..sparse_lu import grow_factor_storage, sparse_lu_workspace
 from .dense import rosenbrock_dense
-from .step import (rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
-                   rosenbrock_step_size)
+from .step import (GROW_FACTOR_STORAGE, rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages,
+                   rosenbrock_error_norm, rosenbrock_step_size)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (rosenbrock_attempts, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
@@ -37,7 +38,10 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
 
     ``kl`` >= 0: banded mode, J has kl sub- and ku super-diagonals (finite differences by the
     column groups, which must lie in the band; ``use_jac`` is JAC_FD_GROUPED) and W is
-    factored by the banded LU of fastode.kernels.linalg; ``kl`` < 0: dense.
+    factored by the banded LU of fastode.kernels.linalg; ``kl`` == KL_SPARSE: J holds the
+    grouped differences as the CSC values of the pattern ``col_ptr, rows`` and W is factored
+    by fastode.kernels.sparse_lu in the column order ``lu_order`` (room for ``lu_capacity``
+    entries; no mass matrix); ``kl`` == -1: dense.
 
     Returns the implicit driver contract's 13-tuple (fastode.ivp_implicit); counters are
     [nfev, naccept, nreject, t_final, njev, nlu].
@@ -59,12 +63,19 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
 
     K = np.zeros((s, n))
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
         J = np.zeros((1, 1))
         W = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         Wb = np.zeros((n, 2 * kl + ku + 1)).T
+    elif sparse:
+        # J's values on the pattern col_ptr, rows (CSC); W's LU in fastode.kernels.sparse_lu
+        J = np.zeros((1, rows.shape[0]))
+        W = np.empty((1, 1))
+        Jb = np.zeros((1, 1)).T
+        Wb = np.zeros((1, 1)).T
     else:
         J = np.zeros((n, n))
         W = np.empty((n, n))
@@ -85,6 +96,14 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
+    # the sparse LU (step.sparse_w_factor; one-entry placeholders unless sparse); slu_kept[0]:
+    # the last factorisation's pivots may be kept
+    Ax = np.empty(rows.shape[0] if sparse else 1)
+    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
+        n if sparse else 1, lu_capacity if sparse else 1, Ax)
+    slu_kept = np.zeros(1, dtype=np.int64)
+    slu = (Ax, col_ptr, rows, lu_order, Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark,
+           slu_kept)
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
@@ -138,10 +157,19 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
                 kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y, fy, ft,
                 J, Jb, W, Wb, piv, banded, kl, ku, mass, has_mass, K, y_new, f_new, ytmp, fbuf,
                 cbuf, err, rtol, atol, h_abs, max_step, min_step, max_steps, attempts, naccept,
-                n_singular, h_acc, err_acc)
+                n_singular, h_acc, err_acc, slu)
             nfev += nf
             nlu += nl
             nreject += nr
+            if status == GROW_FACTOR_STORAGE:
+                # the sparse LU outgrew its storage: twice the room, and the step again (from
+                # a new J at the same (t, y): rare, the plan's bound is usually enough)
+                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
+                slu = (Ax, col_ptr, rows, lu_order, Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi,
+                       slu_mark, slu_kept)
+                slu_kept[0] = 0
+                status = st.SUCCESS
+                continue
             if not accepted:
                 break
             naccept += 1
