@@ -16,19 +16,19 @@ from ..control import select_initial_step
 from ..explicit.step import all_finite
 from ..jacobian import FD_NUM_JAC, KL_SPARSE, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_sparse,
-                      lu_factor_inline, lu_solve_inline as lu_solve, sparse_refactor_or_factor, spacing10)
+from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline,
+                      lu_solve_inline as lu_solve, sparse_w_factor, sparse_w_solve, sparse_w_workspace,
+                      spacing10)
 from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
                       start_status)
-from ..sparse_lu import (SPARSE_LU_OUT_OF_SPACE, grow_factor_storage, sparse_lu_factor, sparse_lu_solve,
-                         sparse_lu_workspace)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
-                     fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
+                     fresh_jacobian, predict_factor, stage_newton, stage_newton_band,
+                     stage_newton_sparse)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (factor_w, fill_iteration_matrix, fill_iteration_matrix_sparse, lu_factor_inline, stage_newton,
-          lu_solve, save_step, record_step)
+INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, save_step,
+          record_step)
 MACROS = (begin_solve,)
 
 
@@ -97,12 +97,8 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
-    # the sparse LU's arrays (one-entry placeholders unless sparse)
-    Ax = np.empty(rows.shape[0] if sparse else 1)
-    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
-        n if sparse else 1, lu_capacity if sparse else 1, Ax)
-    slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
-    slu_pivots_kept = False
+    # the sparse LU (one-entry placeholders unless sparse)
+    slu = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -197,17 +193,8 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                         if banded:
                             singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
                         elif sparse:
-                            fill_iteration_matrix_sparse(J, hg, col_ptr, rows, Ax)
-                            info = sparse_refactor_or_factor(col_ptr, rows, Ax, lu_order, Lp, Li,
-                                                             Lx, Up, Ui, Ux, pinv, slu_x, slu_xi,
-                                                             slu_mark, slu_pivots_kept)
-                            while info == SPARSE_LU_OUT_OF_SPACE:
-                                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
-                                info = sparse_lu_factor(col_ptr, rows, Ax, lu_order, Lp, Li, Lx,
-                                                        Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark)
-                            slu_pivots_kept = info == 0
-                            slu = (Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, slu_x)
-                            singular = info != 0
+                            # W = I - hg J
+                            singular = sparse_w_factor(slu, J, 1.0, hg) != 0
                         else:
                             singular = factor_w(J, mass, has_mass, hg, LU, piv)
                         nlu += 1
@@ -236,11 +223,15 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                                     res, scale, newton_tol, eta, LUb, piv, mass, has_mass, kl,
                                     ku)
                                 nfev += nf
+                            elif sparse:
+                                converged, n_it, rate, eta, nf, finite = stage_newton_sparse(
+                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                    res, scale, newton_tol, eta, slu)
+                                nfev += nf
                             else:
                                 converged, n_it, rate, eta, nf, finite = stage_newton(
                                     rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
-                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass, kl, 0,
-                                    slu)
+                                    res, scale, newton_tol, eta, LU, piv, mass, has_mass, -1, 0)
                                 nfev += nf
                             max_iter = max(max_iter, n_it)
                             max_rate = max(max_rate, rate)
@@ -294,7 +285,7 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                         band_lu_solve(LUb, kl, ku, piv, err)
                 elif sparse:
                     if smooth_est:
-                        sparse_lu_solve(Lp, Li, Lx, Up, Ui, Ux, pinv, lu_order, err, slu_x)
+                        sparse_w_solve(slu, err)
                 elif smooth_est or has_mass:
                     lu_solve(LU, piv, err)
                 acc = 0.0

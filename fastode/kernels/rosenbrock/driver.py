@@ -17,13 +17,12 @@ from ..explicit.step import all_finite
 from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
-from ..newton import lu_factor_inline as lu_factor
+from ..newton import lu_factor_inline as lu_factor, sparse_w_workspace
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
-from ..sparse_lu import grow_factor_storage, sparse_lu_workspace
 from .dense import rosenbrock_dense
-from .step import (GROW_FACTOR_STORAGE, rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages,
-                   rosenbrock_error_norm, rosenbrock_step_size)
+from .step import (rosenbrock_attempts, combine_stages, fill_w_hairer, hairer_stages, rosenbrock_error_norm,
+                   rosenbrock_step_size)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (rosenbrock_attempts, fill_w_hairer, lu_factor, hairer_stages, lu_solve_row, combine_stages,
@@ -96,14 +95,9 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
-    # the sparse LU (step.sparse_w_factor; one-entry placeholders unless sparse); slu_kept[0]:
-    # the last factorisation's pivots may be kept
-    Ax = np.empty(rows.shape[0] if sparse else 1)
-    Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark = sparse_lu_workspace(
-        n if sparse else 1, lu_capacity if sparse else 1, Ax)
-    slu_kept = np.zeros(1, dtype=np.int64)
-    slu = (Ax, col_ptr, rows, lu_order, Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi, slu_mark,
-           slu_kept)
+    # the sparse LU (fastode.kernels.newton.sparse_w_factor; one-entry placeholders unless
+    # sparse)
+    slu = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
@@ -161,15 +155,6 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
             nfev += nf
             nlu += nl
             nreject += nr
-            if status == GROW_FACTOR_STORAGE:
-                # the sparse LU outgrew its storage: twice the room, and the step again (from
-                # a new J at the same (t, y): rare, the plan's bound is usually enough)
-                Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
-                slu = (Ax, col_ptr, rows, lu_order, Lp, Li, Lx, Up, Ui, Ux, pinv, slu_x, slu_xi,
-                       slu_mark, slu_kept)
-                slu_kept[0] = 0
-                status = st.SUCCESS
-                continue
             if not accepted:
                 break
             naccept += 1

@@ -7,10 +7,11 @@ y_new = y + sum_i B_i k_i, err = sum_i E_i k_i. The drivers list these helpers i
 kernels/expand.py writes them out in the generated driver modules.
 
 The sparse direct path (``kl`` == KL_SPARSE; fastode.kernels.sparse_lu) reaches the step through
-the trailing argument ``slu`` (:func:`sparse_w_factor`), which the switching method's Rodas4 leg
-leaves out: its default None is written out as the constant None, and numba prunes the branches
-guarded by ``slu is not None`` before typing them (no cost, no code). So ``slu`` is read only
-inside such branches, and only unpacked (a subscript of the constant None is a SyntaxWarning).
+the trailing argument ``slu`` (fastode.kernels.newton.sparse_w_workspace), which the switching
+method's Rodas4 leg leaves out: its default None is written out as the constant None, and numba
+prunes the branches guarded by ``slu is not None`` before typing them (no cost, no code). So
+``slu`` is used only inside such branches, and only passed on (a subscript of the constant None
+is a SyntaxWarning).
 """
 import math
 
@@ -23,34 +24,8 @@ from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
 from ..callbacks import call_rhs
 from ..jacobian import KL_SPARSE, SINGULAR
 from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
-from ..newton import fill_w_sparse, lu_factor_inline as lu_factor, sparse_refactor_or_factor
-from ..sparse_lu import SPARSE_LU_OUT_OF_SPACE, sparse_lu_solve
+from ..newton import lu_factor_inline as lu_factor, sparse_w_factor, sparse_w_solve
 from .coefficients import FAC_MAX, FAC_MIN, MAX_SINGULAR, SAFE
-
-# rosenbrock_attempts' status when the sparse LU needs more room: the driver enlarges the
-# factors' storage and calls again (never returned by a driver)
-GROW_FACTOR_STORAGE = 100
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def sparse_w_factor(slu, J, a, b):
-    """Factor W = a I - b J with the sparse LU ``slu`` = (Ax, col_ptr, rows, q, Lp, Li, Lx, Up,
-    Ui, Ux, pinv, x, xi, mark, kept) (fastode.kernels.sparse_lu; J's CSC values in ``J[0]``):
-    a refactorisation with the last pivots while ``kept[0]``, else with pivoting. Returns
-    sparse_lu_factor's info (SPARSE_LU_OUT_OF_SPACE: the caller enlarges Li, Lx, Ui, Ux)."""
-    Ax, col_ptr, rows, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark, kept = slu
-    fill_w_sparse(J, a, b, col_ptr, rows, Ax)
-    info = sparse_refactor_or_factor(col_ptr, rows, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi,
-                                     mark, kept[0] != 0)
-    kept[0] = 1 if info == 0 else 0
-    return info
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def sparse_w_solve_row(slu, K, i):
-    """K[i] = W^-1 K[i] with the factors of :func:`sparse_w_factor`."""
-    Ax, col_ptr, rows, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark, kept = slu
-    sparse_lu_solve(Lp, Li, Lx, Up, Ui, Ux, pinv, q, K[i], x)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -73,7 +48,7 @@ def hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
                   rhs, p, ytmp, fbuf, cbuf, slu=None):
     """The stages k_1 .. k_s into K[:s] with W factored in place (dense ``W`` or, when
     ``banded``, ``Wb`` in gbtrf layout, or when ``kl`` == KL_SPARSE the sparse LU ``slu`` of
-    :func:`sparse_w_factor`); ``fy`` = f(t, y), ``ft`` = df/dt."""
+    fastode.kernels.newton.sparse_w_factor); ``fy`` = f(t, y), ``ft`` = df/dt."""
     n = y.shape[0]
     hinv = 1.0 / h
     for st_i in range(s):
@@ -105,7 +80,7 @@ def hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
         if banded:
             band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
         elif slu is not None and kl == KL_SPARSE:
-            sparse_w_solve_row(slu, K, st_i)
+            sparse_w_solve(slu, K[st_i])
         else:
             lu_solve_row(W, piv, K, st_i)
 
@@ -177,12 +152,11 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
                         max_steps, attempts, naccept, n_singular, h_acc, err_acc, slu=None):
     """Attempt Rosenbrock steps from (t, y) until one is accepted: W = M / (gamma h) - J
     (``kind`` 1: ode23s's M - h d J) factored dense, banded or (``kl`` == KL_SPARSE, ``slu``
-    given: :func:`sparse_w_factor`, J (1, nnz)) sparse, the stages, the error test and the
-    step-size controller. J and ft = df/dt at (t, y) are given; a singular W halves the step
-    (at most MAX_SINGULAR times in a row). The step of ``rosenbrock_solve`` and the switching
-    method's Rodas4 leg (both write it out: kernels/expand.py; the leg leaves ``slu`` out).
-    A sparse LU out of room returns status GROW_FACTOR_STORAGE before the attempt counts: the
-    caller enlarges the storage and calls again.
+    given: fastode.kernels.newton.sparse_w_factor, J (1, nnz)) sparse, the stages, the error
+    test and the step-size controller. J and ft = df/dt at (t, y) are given; a singular W
+    halves the step (at most MAX_SINGULAR times in a row). The step of ``rosenbrock_solve`` and
+    the switching method's Rodas4 leg (both write it out: kernels/expand.py; the leg leaves
+    ``slu`` out).
 
     Returns (status, accepted, t_new, h, h_abs, nfev, nlu, nreject, attempts, n_singular,
     h_acc, err_acc); ``nfev``, ``nlu``, ``nreject`` count this call's work.
@@ -240,10 +214,6 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
                 info = sparse_w_factor(slu, J, 1.0, h * ROS23_D)
             else:
                 info = sparse_w_factor(slu, J, 1.0 / (gamma * h), 1.0)
-            if info == SPARSE_LU_OUT_OF_SPACE:
-                status = GROW_FACTOR_STORAGE
-                attempts -= 1
-                break
         else:
             if kind == 1:
                 hd = h * ROS23_D
@@ -315,7 +285,7 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
                 if banded:
                     band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
                 elif slu is not None and kl == KL_SPARSE:
-                    sparse_w_solve_row(slu, K, st_i)
+                    sparse_w_solve(slu, K[st_i])
                 else:
                     lu_solve_row(W, piv, K, st_i)
         else:
