@@ -47,7 +47,7 @@ lies in a band narrow enough to pay (:func:`band_of`), and there is no user ``ja
 driver gets a (1, 1) placeholder ``mass`` when ``has_mass`` is False (an n x n identity would
 cost O(n^2) memory), and a mass matrix given with a band must lie inside the band.
 
-For a driver registered in :data:`SPARSE` (BDF), ``kl == KL_SPARSE`` (-2) asks for the sparse
+For a driver registered in :data:`SPARSE` (every stiff family), ``kl == KL_SPARSE`` (-2) asks for the sparse
 direct path: J is stored as the CSC values of the pattern ``col_ptr, rows`` (shape (1, nnz)) and
 the iteration matrix is factored by fastode.kernels.sparse_lu in the column order ``lu_order``
 with room for ``lu_capacity`` entries (fastode.ivp_jacobian.sparse_lu_plan: once per pattern);
@@ -111,10 +111,13 @@ _RADAU_ESDIRK = {radau_solve, kvaerno5_solve, kencarp4_solve, implicit_euler_sol
 STRUCTURED.update(_RADAU_ESDIRK)
 BANDED.update(_RADAU_ESDIRK)
 # drivers with the sparse direct path (kl == KL_SPARSE: fastode.kernels.sparse_lu)
-SPARSE = {bdf_solve, radau_solve}
-SPARSE_METHODS = "BDF, Radau"  # their names, for messages
-# drivers with the Newton-Krylov path (kl == KL_KRYLOV: fastode.kernels.krylov)
+SPARSE = {bdf_solve, radau_solve, rodas4_solve, rodas5p_solve, rosenbrock23_solve,
+          kvaerno5_solve, kencarp4_solve, implicit_euler_solve, implicit_euler_fixed_solve}
+SPARSE_METHODS = ("BDF, Radau, Rodas4, Rodas5P, Rosenbrock23, Kvaerno5, KenCarp4, "
+                  "implicit_euler")  # their names, for messages
+# drivers with Newton-Krylov too (kl == KL_KRYLOV: fastode.kernels.krylov)
 KRYLOV = {bdf_solve}
+KRYLOV_METHODS = "BDF"
 # the sparse direct path is chosen ("auto") from this size, for a pattern with at most this
 # share of nonzeros (below, or denser, the dense LU is as fast)
 SPARSE_MIN_SIZE = 64
@@ -258,11 +261,11 @@ def _choose_linear_solver(linear_solver, chosen, driver, kl, ku, structure, jac_
     sparse_ok = (driver in SPARSE and structure is not FD_STRUCT and jac is None
                  and mass is None)
     if linear_solver == "krylov":
-        if not sparse_ok or driver not in KRYLOV:
+        if not (sparse_ok and driver in KRYLOV):
             raise ValueError(
                 "`linear_solver='krylov'` needs a `jac_sparsity` (or `lband`/`uband`: the "
                 "preconditioner's pattern), no `jac` and no `mass`, and a method with the "
-                f"Newton-Krylov path (BDF); got method {chosen.name!r}.")
+                f"Newton-Krylov path ({KRYLOV_METHODS}); got method {chosen.name!r}.")
         return KL_KRYLOV, -1, (krylov, 0)
     if linear_solver == "sparse":
         if not sparse_ok:

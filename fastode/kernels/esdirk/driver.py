@@ -14,15 +14,17 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import FD_NUM_JAC, SINGULAR, evaluate_jacobian
+from ..jacobian import FD_NUM_JAC, KL_SPARSE, SINGULAR, evaluate_jacobian
 from ..linalg import band_lu_solve
-from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline, lu_solve_inline as lu_solve,
+from ..newton import (EPS, jacobian_scratch, newton_tolerance, fill_iteration_matrix, lu_factor_inline,
+                      lu_solve_inline as lu_solve, sparse_w_factor, sparse_w_solve, sparse_w_workspace,
                       spacing10)
 from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
                       start_status)
 from .newton import (FAIL_STATUS, JAC_GROWTH, JAC_RATE, KEEP_HI, KEEP_LO, MAX_FACTOR,
                      MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, factor_w, factor_w_band,
-                     fresh_jacobian, predict_factor, stage_newton, stage_newton_band)
+                     fresh_jacobian, predict_factor, stage_newton, stage_newton_band,
+                     stage_newton_sparse)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
 INLINE = (factor_w, fill_iteration_matrix, lu_factor_inline, stage_newton, lu_solve, save_step,
@@ -39,8 +41,11 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     Arguments after ``fixed`` and the returned 13-tuple: the implicit driver contract
     (fastode.ivp_implicit), structured and banded: ``use_jac`` an int Jacobian mode
     (JAC_CONSTANT is called like JAC_USER), the column groups, and ``kl, ku`` (``kl`` >= 0:
-    banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` < 0: dense W, J by
-    grouped finite differences). Counters = [nfev, naccept, nreject, t_final, njev, nlu].
+    banded mode, J and W in band storage; ``JAC_FD_GROUPED`` with ``kl`` == -1: dense W, J by
+    grouped finite differences; ``kl`` == KL_SPARSE: J as the CSC values of the pattern
+    ``col_ptr, rows`` and W factored by fastode.kernels.sparse_lu in the column order
+    ``lu_order`` with room for ``lu_capacity`` entries, no mass matrix). Counters = [nfev,
+    naccept, nreject, t_final, njev, nlu].
     """
     A, C, E, ALPHA, DENSE, SD, sa, sb, exponent, smooth_est, init_order, fixed = coefficients
     rtol, atol = tolerances
@@ -71,12 +76,19 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     Ua = np.zeros(n)      # stage values sa, sb (dense output with a mass matrix)
     Ub = np.zeros(n)
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
         J = np.zeros((1, 1))
         LU = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         LUb = np.zeros((n, 2 * kl + ku + 1)).T
+    elif sparse:
+        # J's values on the pattern col_ptr, rows (CSC); the LU in fastode.kernels.sparse_lu
+        J = np.zeros((1, rows.shape[0]))
+        LU = np.empty((1, 1))
+        Jb = np.zeros((1, 1)).T
+        LUb = np.zeros((1, 1)).T
     else:
         J = np.zeros((n, n))
         LU = np.empty((n, n))
@@ -85,6 +97,8 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
+    # the sparse LU (one-entry placeholders unless sparse)
+    slu = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
 
     t = t0
     call_rhs(rhs, t, y, p, f)
@@ -178,6 +192,9 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                     if not lu_valid or h_lu != h:
                         if banded:
                             singular = factor_w_band(Jb, mass, has_mass, hg, kl, ku, LUb, piv)
+                        elif sparse:
+                            # W = I - hg J
+                            singular = sparse_w_factor(slu, J, 1.0, hg) != 0
                         else:
                             singular = factor_w(J, mass, has_mass, hg, LU, piv)
                         nlu += 1
@@ -205,6 +222,11 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                                     rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
                                     res, scale, newton_tol, eta, LUb, piv, mass, has_mass, kl,
                                     ku)
+                                nfev += nf
+                            elif sparse:
+                                converged, n_it, rate, eta, nf, finite = stage_newton_sparse(
+                                    rhs, p, t + C[i] * h, y, hg, gamma, R, u, Z, i, ytmp, fbuf,
+                                    res, scale, newton_tol, eta, slu)
                                 nfev += nf
                             else:
                                 converged, n_it, rate, eta, nf, finite = stage_newton(
@@ -261,6 +283,9 @@ def esdirk_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_matrix,
                 if banded:
                     if smooth_est or has_mass:
                         band_lu_solve(LUb, kl, ku, piv, err)
+                elif sparse:
+                    if smooth_est:
+                        sparse_w_solve(slu, err)
                 elif smooth_est or has_mass:
                     lu_solve(LU, piv, err)
                 acc = 0.0

@@ -1,5 +1,5 @@
 """ESDIRK methods: the constants, the iteration matrix and its factorisation, the per-stage Newton
-iteration (dense and banded) and the step-size predictor (moved from kernels/sdirk.py)."""
+iteration (dense, banded and sparse) and the step-size predictor (moved from kernels/sdirk.py)."""
 
 import math
 
@@ -8,11 +8,11 @@ from numba import njit
 
 from .. import status as st
 from ..callbacks import call_rhs
-from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, NEWTON_FAILED, SINGULAR,
-                        evaluate_jacobian, num_jac_dense)
+from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, NEWTON_FAILED,
+                        SINGULAR, evaluate_jacobian, num_jac_dense)
 from ..linalg import band_lu_factor, band_lu_solve
 from ..newton import (fill_iteration_matrix, fill_iteration_matrix_band,
-                      lu_factor_inline as lu_factor, lu_solve_inline as lu_solve)
+                      lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, sparse_w_solve)
 
 NEWTON_MAXITER = 7
 MIN_FACTOR = 0.2
@@ -63,10 +63,13 @@ def fresh_jacobian(mode, rhs, jac, p, t, y, fx, atol, J, Jb, kl, ku, group_ptr, 
 
 @njit(cache=True, nogil=True, inline="always")
 def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol, eta0,
-                 LU, piv, mass, has_mass, kl, ku):
+                 LU, piv, mass, has_mass, kl, ku, slu=None):
     """Solve M u - R - hg f(ti, y + u) = 0 from the guess in ``u`` (simplified Newton), with the
     factors of :func:`factor_w` (``kl`` < 0) or the banded ones of :func:`factor_w_band` (a mass
-    matrix inside the band).
+    matrix inside the band), or when ``kl`` == KL_SPARSE the sparse LU ``slu`` of
+    fastode.kernels.newton.sparse_w_factor (:func:`stage_newton_sparse`). Left out, ``slu`` is
+    None and numba prunes its branch before typing it (the dense and banded copies are as
+    without it).
 
     On convergence writes z = (M u - R) / gamma into Z[row]. Returns
     (converged, n_iter, rate (-1: none), eta, nfev, finite).
@@ -102,6 +105,8 @@ def stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale,
                 res[m] = R[m] + hg * fbuf[m] - u[m]
         if kl >= 0:
             band_lu_solve(LU, kl, ku, piv, res)
+        elif slu is not None and kl == KL_SPARSE:
+            sparse_w_solve(slu, res)
         else:
             lu_solve(LU, piv, res)
         acc = 0.0
@@ -156,6 +161,17 @@ def stage_newton_band(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, s
     Returns (converged, n_iter, rate (-1: none), eta, nfev, finite)."""
     return stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol,
                         eta0, LU, piv, mass, has_mass, kl, ku)
+
+
+@njit(cache=True, nogil=True)
+def stage_newton_sparse(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol,
+                        eta0, slu):
+    """:func:`stage_newton` with the sparse LU ``slu`` of fastode.kernels.newton.sparse_w_factor
+    (one compiled copy for the sparse path; no mass matrix). Returns (converged, n_iter, rate
+    (-1: none), eta, nfev, finite)."""
+    # Z and slu's Lp stand for the dense LU, pivots and mass matrix: not read
+    return stage_newton(rhs, p, ti, y, hg, gamma, R, u, Z, row, ytmp, fbuf, res, scale, tol,
+                        eta0, Z, slu[4], Z, False, KL_SPARSE, 0, slu)
 
 
 @njit(cache=True, nogil=True, inline="always")

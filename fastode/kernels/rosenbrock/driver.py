@@ -14,10 +14,10 @@ from .. import status as st
 from ..callbacks import call_rhs
 from ..control import select_initial_step
 from ..explicit.step import all_finite
-from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, evaluate_jacobian,
+from ..jacobian import (FD_SCALED, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, evaluate_jacobian,
                         fd_jacobian_dense, fd_time_derivative)
 from ..linalg import lu_solve_row
-from ..newton import lu_factor_inline as lu_factor
+from ..newton import lu_factor_inline as lu_factor, sparse_w_workspace
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
 from .dense import rosenbrock_dense
@@ -37,7 +37,10 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
 
     ``kl`` >= 0: banded mode, J has kl sub- and ku super-diagonals (finite differences by the
     column groups, which must lie in the band; ``use_jac`` is JAC_FD_GROUPED) and W is
-    factored by the banded LU of fastode.kernels.linalg; ``kl`` < 0: dense.
+    factored by the banded LU of fastode.kernels.linalg; ``kl`` == KL_SPARSE: J holds the
+    grouped differences as the CSC values of the pattern ``col_ptr, rows`` and W is factored
+    by fastode.kernels.sparse_lu in the column order ``lu_order`` (room for ``lu_capacity``
+    entries; no mass matrix); ``kl`` == -1: dense.
 
     Returns the implicit driver contract's 13-tuple (fastode.ivp_implicit); counters are
     [nfev, naccept, nreject, t_final, njev, nlu].
@@ -59,12 +62,19 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
 
     K = np.zeros((s, n))
     banded = kl >= 0
+    sparse = kl == KL_SPARSE
     if banded:
         # band arrays F-ordered (each column contiguous, as LAPACK's); dense ones unused
         J = np.zeros((1, 1))
         W = np.empty((1, 1))
         Jb = np.zeros((n, kl + ku + 1)).T
         Wb = np.zeros((n, 2 * kl + ku + 1)).T
+    elif sparse:
+        # J's values on the pattern col_ptr, rows (CSC); W's LU in fastode.kernels.sparse_lu
+        J = np.zeros((1, rows.shape[0]))
+        W = np.empty((1, 1))
+        Jb = np.zeros((1, 1)).T
+        Wb = np.zeros((1, 1)).T
     else:
         J = np.zeros((n, n))
         W = np.empty((n, n))
@@ -85,6 +95,9 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
     deltas = np.empty(n)
     hv = np.empty(max(q - 1, 1))
     Q = np.zeros((n, q))
+    # the sparse LU (fastode.kernels.newton.sparse_w_factor; one-entry placeholders unless
+    # sparse)
+    slu = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
 
     t = t0
     call_rhs(rhs, t, y, p, fy)
@@ -138,7 +151,7 @@ def rosenbrock_solve(coefficients, rhs, jac, p, t0, t1, y0, tolerances, mass_mat
                 kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y, fy, ft,
                 J, Jb, W, Wb, piv, banded, kl, ku, mass, has_mass, K, y_new, f_new, ytmp, fbuf,
                 cbuf, err, rtol, atol, h_abs, max_step, min_step, max_steps, attempts, naccept,
-                n_singular, h_acc, err_acc)
+                n_singular, h_acc, err_acc, slu)
             nfev += nf
             nlu += nl
             nreject += nr

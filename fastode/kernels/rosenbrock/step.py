@@ -5,6 +5,13 @@ Hairer & Wanner II, Sec. IV.7, eq. (7.4'): with gamma_ij = C_ij and W = M / (gam
 W k_i = f(t + c_i h, y + sum_j A_ij k_j) + M sum_j (C_ij / h) k_j + h d_i f_t,
 y_new = y + sum_i B_i k_i, err = sum_i E_i k_i. The drivers list these helpers in ``INLINE``:
 kernels/expand.py writes them out in the generated driver modules.
+
+The sparse direct path (``kl`` == KL_SPARSE; fastode.kernels.sparse_lu) reaches the step through
+the trailing argument ``slu`` (fastode.kernels.newton.sparse_w_workspace), which the switching
+method's Rodas4 leg leaves out: its default None is written out as the constant None, and numba
+prunes the branches guarded by ``slu is not None`` before typing them (no cost, no code). So
+``slu`` is used only inside such branches, and only passed on (a subscript of the constant None
+is a SyntaxWarning).
 """
 import math
 
@@ -15,9 +22,9 @@ import numpy as np
 from .. import status as st
 from ...tableaus.rosenbrock import ROS23_D, ROS23_E32
 from ..callbacks import call_rhs
-from ..jacobian import SINGULAR
+from ..jacobian import KL_SPARSE, SINGULAR
 from ..linalg import band_lu_factor, band_lu_solve_row, lu_solve_row
-from ..newton import lu_factor_inline as lu_factor
+from ..newton import lu_factor_inline as lu_factor, sparse_w_factor, sparse_w_solve
 from .coefficients import FAC_MAX, FAC_MIN, MAX_SINGULAR, SAFE
 
 
@@ -38,9 +45,10 @@ def fill_w_hairer(J, mass, has_mass, fac, W):
 
 @njit(cache=True, nogil=True, inline="always")
 def hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv, mass, has_mass,
-                  rhs, p, ytmp, fbuf, cbuf):
+                  rhs, p, ytmp, fbuf, cbuf, slu=None):
     """The stages k_1 .. k_s into K[:s] with W factored in place (dense ``W`` or, when
-    ``banded``, ``Wb`` in gbtrf layout); ``fy`` = f(t, y), ``ft`` = df/dt."""
+    ``banded``, ``Wb`` in gbtrf layout, or when ``kl`` == KL_SPARSE the sparse LU ``slu`` of
+    fastode.kernels.newton.sparse_w_factor); ``fy`` = f(t, y), ``ft`` = df/dt."""
     n = y.shape[0]
     hinv = 1.0 / h
     for st_i in range(s):
@@ -71,6 +79,8 @@ def hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
                 K[st_i, m] = fbuf[m] + cbuf[m] + hd * ft[m]
         if banded:
             band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
+        elif slu is not None and kl == KL_SPARSE:
+            sparse_w_solve(slu, K[st_i])
         else:
             lu_solve_row(W, piv, K, st_i)
 
@@ -139,12 +149,14 @@ def rosenbrock_step_size(err_norm, exponent, h, naccept, h_acc, err_acc, step_re
 def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, direction, y,
                         fy, ft, J, Jb, W, Wb, piv, banded, kl, ku, mass, has_mass, K, y_new,
                         f_new, ytmp, fbuf, cbuf, err, rtol, atol, h_abs, max_step, min_step,
-                        max_steps, attempts, naccept, n_singular, h_acc, err_acc):
+                        max_steps, attempts, naccept, n_singular, h_acc, err_acc, slu=None):
     """Attempt Rosenbrock steps from (t, y) until one is accepted: W = M / (gamma h) - J
-    (``kind`` 1: ode23s's M - h d J) factored dense or banded, the stages, the error test and the
-    step-size controller. J and ft = df/dt at (t, y) are given; a singular W halves the step
-    (at most MAX_SINGULAR times in a row). The step of ``rosenbrock_solve`` and the switching
-    method's Rodas4 leg (both write it out: kernels/expand.py).
+    (``kind`` 1: ode23s's M - h d J) factored dense, banded or (``kl`` == KL_SPARSE, ``slu``
+    given: fastode.kernels.newton.sparse_w_factor, J (1, nnz)) sparse, the stages, the error
+    test and the step-size controller. J and ft = df/dt at (t, y) are given; a singular W
+    halves the step (at most MAX_SINGULAR times in a row). The step of ``rosenbrock_solve`` and
+    the switching method's Rodas4 leg (both write it out: kernels/expand.py; the leg leaves
+    ``slu`` out).
 
     Returns (status, accepted, t_new, h, h_abs, nfev, nlu, nreject, attempts, n_singular,
     h_acc, err_acc); ``nfev``, ``nlu``, ``nreject`` count this call's work.
@@ -196,21 +208,27 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
                 else:
                     Wb[kv, j] += wa
             info = band_lu_factor(Wb, kl, ku, piv)
-        elif kind == 1:
-            hd = h * ROS23_D
-            if has_mass:
-                for i in range(n):
-                    for j in range(n):
-                        W[i, j] = mass[i, j] - hd * J[i, j]
+        elif slu is not None and kl == KL_SPARSE:
+            # W = a I - b J as CSC values (no mass matrix in sparse mode)
+            if kind == 1:
+                info = sparse_w_factor(slu, J, 1.0, h * ROS23_D)
             else:
-                for i in range(n):
-                    for j in range(n):
-                        W[i, j] = -hd * J[i, j]
-                    W[i, i] += 1.0
+                info = sparse_w_factor(slu, J, 1.0 / (gamma * h), 1.0)
         else:
-            fac = 1.0 / (gamma * h)
-            fill_w_hairer(J, mass, has_mass, fac, W)
-        if not banded:
+            if kind == 1:
+                hd = h * ROS23_D
+                if has_mass:
+                    for i in range(n):
+                        for j in range(n):
+                            W[i, j] = mass[i, j] - hd * J[i, j]
+                else:
+                    for i in range(n):
+                        for j in range(n):
+                            W[i, j] = -hd * J[i, j]
+                        W[i, i] += 1.0
+            else:
+                fac = 1.0 / (gamma * h)
+                fill_w_hairer(J, mass, has_mass, fac, W)
             info = lu_factor(W, piv)
         nlu += 1
         if info != 0:
@@ -266,11 +284,13 @@ def rosenbrock_attempts(kind, gamma, A, C, c, d, B, E, exponent, rhs, p, t, t1, 
                         K[2, m] -= ROS23_E32 * (cbuf[m] - fbuf[m])
                 if banded:
                     band_lu_solve_row(Wb, kl, ku, piv, K, st_i)
+                elif slu is not None and kl == KL_SPARSE:
+                    sparse_w_solve(slu, K[st_i])
                 else:
                     lu_solve_row(W, piv, K, st_i)
         else:
             hairer_stages(s, A, C, c, d, h, t, y, fy, ft, K, W, Wb, banded, kl, ku, piv,
-                          mass, has_mass, rhs, p, ytmp, fbuf, cbuf)
+                          mass, has_mass, rhs, p, ytmp, fbuf, cbuf, slu)
         if kind == 1:
             h6 = h / 6.0
             for m in range(n):
