@@ -339,6 +339,8 @@ def main():
                                  f"(forward) + {c.compile_s[1]:.1f} s (fwd+bwd); forward steps "
                                  f"{c.steps[0]} accepted + {c.steps[1]} rejected; "
                                  f"{len(c.tb)} timed calls")
+            if dfx is None and not args.no_diffrax:
+                print(f"| {B} | {rtol:g} | diffrax | not installed | | | | | |", flush=True)
     for line in notes:
         print(f"\n{line}" if line is notes[0] else line)
 
