@@ -2,9 +2,8 @@
 
 * ``lu_factor_inline`` / ``lu_solve_inline``: fastode.kernels.linalg's LU, inlined.
 * ``spacing10``, ``needs_interpolant``: scipy's minimal step; whether a step's interpolant is used.
-* ``fill_iteration_matrix`` / ``fill_iteration_matrix_band`` / ``fill_iteration_matrix_sparse``:
-  M - c J, dense, in LAPACK's band layout or as CSC values (fastode.kernels.sparse_lu; no mass
-  matrix), before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
+* ``fill_iteration_matrix`` / ``fill_iteration_matrix_band``: M - c J, dense or in LAPACK's
+  band layout, before its factorisation (BDF: c = h / alpha; ESDIRK: c = h gamma).
 * ``fill_w_sparse``: a I - b J as CSC values; ``sparse_w_workspace`` / ``sparse_w_factor`` /
   ``sparse_w_solve``: the sparse LU of that matrix in one tuple, refactored with the kept pivots
   while they serve and grown in place (the Rosenbrock and ESDIRK drivers).
@@ -76,19 +75,6 @@ def fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb):
             LUb[kv + i - j, j] = mij - c * Jb[ku + i - j, j]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def fill_iteration_matrix_sparse(Jv, c, col_ptr, rows, Ax):
-    """Ax = the CSC values of I - c J on the pattern ``col_ptr, rows`` (diagonal included),
-    J's values in ``Jv[0, :]`` (fastode.kernels.jacobian's STORE_SPARSE)."""
-    n = col_ptr.shape[0] - 1
-    for j in range(n):
-        for r in range(col_ptr[j], col_ptr[j + 1]):
-            if rows[r] == j:
-                Ax[r] = 1.0 - c * Jv[0, r]
-            else:
-                Ax[r] = -c * Jv[0, r]
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def fill_w_sparse(Jv, a, b, col_ptr, rows, Ax):
     """Ax = the CSC values of a I - b J on the pattern ``col_ptr, rows`` (diagonal included),
@@ -104,12 +90,13 @@ def fill_w_sparse(Jv, a, b, col_ptr, rows, Ax):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse):
+def sparse_w_workspace_of(n, col_ptr, rows, lu_order, lu_capacity, sparse, like):
     """The sparse LU of an iteration matrix a I - b J on the pattern ``col_ptr, rows`` (CSC,
     diagonal included; fastode.kernels.sparse_lu, column order ``lu_order``, room for
     ``lu_capacity`` entries in each of L and U), for :func:`sparse_w_factor` and
     :func:`sparse_w_solve`: the tuple ``slu`` = (Ax, col_ptr, rows, q, Lp, LU, Up, pinv, x, xi,
-    mark, kept), one-entry placeholders unless ``sparse``.
+    mark, kept), one-entry placeholders unless ``sparse``; values of the type of the array
+    ``like`` (float64, or complex128 for Radau's complex matrix).
 
     L's and U's indices and values sit in a typed list of one tuple, LU = [(Li, Lx, Ui, Ux)],
     which sparse_w_factor replaces when the factors outgrow it: a driver that rebound
@@ -119,15 +106,22 @@ def sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse):
     last factorisation's pivots may be reused."""
     kept = np.zeros(1, dtype=np.int64)
     if sparse:
-        Ax = np.zeros(rows.shape[0])
+        Ax = np.zeros(rows.shape[0], dtype=like.dtype)
         Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark = sparse_lu_workspace(n, lu_capacity, Ax)
     else:
         # never read: two shared one-entry arrays (each allocation counts in a small solve)
-        Ax = Lx = Ux = x = np.zeros(1)
+        Ax = Lx = Ux = x = np.zeros(1, dtype=like.dtype)
         Lp = Li = Up = Ui = pinv = xi = mark = kept
     LU = List()
     LU.append((Li, Lx, Ui, Ux))
     return (Ax, col_ptr, rows, lu_order, Lp, LU, Up, pinv, x, xi, mark, kept)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse):
+    """:func:`sparse_w_workspace_of` with float64 values."""
+    return sparse_w_workspace_of(n, col_ptr, rows, lu_order, lu_capacity, sparse,
+                                 np.zeros(1))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -230,31 +230,3 @@ def grow_factor_storage(Li, Lx, Ui, Ux):
     cap = 2 * Li.shape[0]
     return (np.empty(cap, dtype=Li.dtype), np.empty(cap, dtype=Lx.dtype),
             np.empty(cap, dtype=Ui.dtype), np.empty(cap, dtype=Ux.dtype))
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def sparse_lu_update(Ap, Ai, Ax, q, ws, pivots_kept):
-    """Factor A (new values, same pattern) into the workspace ``ws`` (:func:`sparse_lu_workspace`'s
-    tuple): with the kept pivots when ``pivots_kept`` and they still serve
-    (:func:`sparse_lu_refactor`), else with pivoting (:func:`sparse_lu_factor`), enlarging the
-    storage as needed.
-
-    Returns (info, ws, pivots_kept): info 0 or k + 1 (singular); ``ws`` the workspace to use from
-    now on (new arrays after an enlargement); ``pivots_kept`` whether the next call may refactor.
-    """
-    Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark = ws
-    info = SPARSE_LU_REPIVOT
-    if pivots_kept:
-        info = sparse_lu_refactor(Ap, Ai, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x)
-    if info == SPARSE_LU_REPIVOT:
-        info = sparse_lu_factor(Ap, Ai, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark)
-        while info == SPARSE_LU_OUT_OF_SPACE:
-            Li, Lx, Ui, Ux = grow_factor_storage(Li, Lx, Ui, Ux)
-            info = sparse_lu_factor(Ap, Ai, Ax, q, Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark)
-    return info, (Lp, Li, Lx, Up, Ui, Ux, pinv, x, xi, mark), info == 0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def sparse_lu_solve_ws(ws, q, b):
-    """:func:`sparse_lu_solve` with the factors in the workspace tuple ``ws``."""
-    sparse_lu_solve(ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], q, b, ws[7])

@@ -74,9 +74,6 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
     """
     mass = np.zeros((1, 1))
     has_mass = False
-    # bdf_newton's sparse LU argument (no sparse mode here: never read)
-    no_slu = ((piv, piv, y_new, piv, piv, y_new, piv, y_new, piv, piv), piv)
-    no_kry = (Dtmp, Dtmp, y_new, piv, y_new, piv, piv, 0, 0, 0, 0, piv)
     h_abs = state[S_H_ABS]
     order = int(state[S_ORDER])
     n_equal_steps = int(state[S_N_EQUAL])
@@ -185,11 +182,11 @@ def bdf_advance(rhs, jac, mode, p, t, t_bound, direction, state, opts, rtol, ato
                 if kl >= 0:
                     converged, n_iter, nf, finite = bdf_newton(
                         rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale, newton_tol,
-                        y_new, d, fbuf, b, mass, has_mass, no_slu, no_kry)
+                        y_new, d, fbuf, b, mass, has_mass)
                 else:
                     converged, n_iter, nf, finite = bdf_newton(
                         rhs, p, t_new, y_predict, c, psi, LU, -1, -1, piv, scale, newton_tol,
-                        y_new, d, fbuf, b, mass, has_mass, no_slu, no_kry)
+                        y_new, d, fbuf, b, mass, has_mass)
                 counts[C_NFEV] += nf
             if not converged:
                 if current_jac:

@@ -19,19 +19,18 @@ from ..jacobian import (FD_NUM_JAC_BDF, JAC_CONSTANT, JAC_USER, KL_KRYLOV, KL_SP
 from ..krylov import PREC_ILU0, ilu0_factor
 from ..linalg import band_lu_factor
 from ..newton import (jacobian_scratch, newton_tolerance, fill_iteration_matrix, fill_iteration_matrix_band,
-                      fill_iteration_matrix_sparse,
                       lu_factor_inline as lu_factor, lu_solve_inline as lu_solve, spacing10)
 from ..output import (begin_solve, grow_output, interpolant_needed, output_full, record_step, save_step,
                       solve_counters, start_status)
-from ..sparse_lu import sparse_lu_update, sparse_lu_workspace
+from ..newton import sparse_w_factor, sparse_w_workspace
 from .dense import bdf_interpolant
 from .newton import (ALPHA, ERROR_CONST, FAIL_STATUS, GAMMA, MAX_ORDER,
-                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton, change_D,
+                     MAX_SINGULAR_CUTS, MIN_FACTOR, NEWTON_MAXITER, band_lu_solve_inline, bdf_newton,
+                     bdf_newton_structured, change_D,
                      select_order, update_differences)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
-INLINE = (change_D, update_differences, select_order, fill_iteration_matrix, fill_iteration_matrix_band,
-          fill_iteration_matrix_sparse, lu_factor, band_lu_factor,
+INLINE = (change_D, update_differences, select_order, fill_iteration_matrix, fill_iteration_matrix_band, lu_factor, band_lu_factor,
           bdf_newton, lu_solve, band_lu_solve_inline, bdf_interpolant, interpolant_needed,
           save_step, record_step)
 MACROS = (begin_solve,)
@@ -117,16 +116,12 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
         LUb = np.zeros((1, 1)).T
     piv = np.empty(n, dtype=np.int64)
     Q = np.zeros((n, q))
-    # the sparse LU's and Newton-Krylov's arrays; without them, placeholders made of arrays
-    # the solve has anyway (never read: no allocation added to a small solve's fixed cost)
+    # the sparse LU (fastode.kernels.newton.sparse_w_workspace: one-entry placeholders unless
+    # sparse) and Newton-Krylov's arrays (without them, placeholders made of arrays the solve
+    # has anyway); neither is rebound in the step loop (that cost the dense path ~1.8x in
+    # reference counts)
     k_iterations = np.zeros(1, dtype=np.int64)
-    if sparse:
-        Ax = np.empty(rows.shape[0])
-        slu_ws = sparse_lu_workspace(n, lu_capacity, Ax)
-    else:
-        Ax = b
-        slu_ws = (piv, piv, b, piv, piv, b, piv, b, piv, piv)
-    slu_pivots_kept = False
+    slu = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
     if krylov:
         # fastode.kernels.krylov: lu_order holds [preconditioner, maxl, max_restarts, psolve
         # address]; GMRES's basis and Hessenberg matrix, ILU(0)'s factors
@@ -286,11 +281,9 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                             fill_iteration_matrix_band(Jb, mass, has_mass, c, kl, ku, LUb)
                             info = band_lu_factor(LUb, kl, ku, piv)
                         elif sparse:
-                            fill_iteration_matrix_sparse(J, c, col_ptr, rows, Ax)
                             # the last factorisation's pivots and patterns when they still
                             # serve, else a factorisation with pivoting
-                            info, slu_ws, slu_pivots_kept = sparse_lu_update(
-                                col_ptr, rows, Ax, lu_order, slu_ws, slu_pivots_kept)
+                            info = sparse_w_factor(slu, J, 1.0, c)
                         elif krylov:
                             # the preconditioner's "factorisation": ILU(0) of I - c J
                             info = 0
@@ -307,11 +300,15 @@ def bdf_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output, 
                         if banded:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LUb, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, (slu_ws, lu_order), kry)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
+                        elif sparse or krylov:
+                            converged, n_iter, nf, finite = bdf_newton_structured(
+                                rhs, p, t_new, y_predict, c, psi, kl, piv, scale, newton_tol,
+                                y_new, d, fbuf, b, slu, kry)
                         else:
                             converged, n_iter, nf, finite = bdf_newton(
                                 rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale,
-                                newton_tol, y_new, d, fbuf, b, mass, has_mass, (slu_ws, lu_order), kry)
+                                newton_tol, y_new, d, fbuf, b, mass, has_mass)
                         nfev += nf
                     if not converged:
                         if current_jac:

@@ -11,7 +11,7 @@ from ..callbacks import call_rhs
 from ..jacobian import KL_KRYLOV, KL_SPARSE, NEWTON_FAILED, SINGULAR
 from ..krylov import KRYLOV_NON_FINITE, KRYLOV_RES_REDUCED, gmres
 from ..linalg import band_lu_solve
-from ..sparse_lu import sparse_lu_solve_ws
+from ..newton import sparse_w_solve
 from ..newton import lu_solve_inline as lu_solve
 
 MAX_ORDER = 5
@@ -81,18 +81,21 @@ def change_D(D, order, factor, R, U, RU, tmp):
 
 @njit(cache=True, nogil=True, inline="always")
 def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y, d, fbuf, b,
-               mass, has_mass, slu, kry):
+               mass, has_mass, slu=None, kry=None):
     """Simplified Newton for the NDF corrector with the factored iteration matrix: dense LU,
     or, when kl >= 0, banded in gbtrf layout (call it with the matrix in use only: each array
     argument of an inlined function costs a reference-count round trip), or when kl ==
-    KL_SPARSE the sparse LU ``slu`` = (workspace, column order) of
-    fastode.kernels.sparse_lu (no mass matrix), or when kl == KL_KRYLOV GMRES
+    KL_SPARSE the sparse LU ``slu`` of fastode.kernels.newton.sparse_w_factor (no mass
+    matrix), or when kl == KL_KRYLOV GMRES
     (fastode.kernels.krylov) with ``kry`` = (V, H, lu, diag, x, col_ptr, rows, prec, maxl,
     max_restarts, psolve, iterations): J v at the current iterate, to 0.05 times the Newton
     tolerance (CVODE's default), an unconverged GMRES ending the iteration as a divergence
     would (a GMRES that only reduced the residual is accepted on the first iteration, as
-    CVODE); its Krylov iterations are added to ``iterations[0]``. Returns (converged, n_iter,
-    nfev, finite); y holds y_predict + d."""
+    CVODE); its Krylov iterations are added to ``iterations[0]``. Left out, ``slu`` and ``kry``
+    are None and numba prunes their branches before typing them: the dense and banded copies
+    written into the driver are as without them (:func:`bdf_newton_structured` is the
+    compiled copy for the sparse and Krylov paths). Returns (converged, n_iter, nfev, finite);
+    y holds y_predict + d."""
     n = y.shape[0]
     for m in range(n):
         y[m] = y_predict[m]
@@ -124,22 +127,16 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
                 b[m] = c * fbuf[m] - psi[m] - d[m]
         if kl >= 0:
             band_lu_solve_inline(LU, kl, ku, piv, b)
-        elif kl == KL_SPARSE:
-            sparse_lu_solve_ws(slu[0], slu[1], b)
-        elif kl == KL_KRYLOV:
-            kx = kry[4]
-            kstatus, kiters, knf, _ = gmres(rhs, p, t_new, y, fbuf, c, b, scale, 0.05 * tol,
-                                            kry[8], kry[9], kry[7], kry[5], kry[6], kry[2],
-                                            kry[3], kry[10], kx, kry[0], kry[1])
+        elif slu is not None and kl == KL_SPARSE:
+            sparse_w_solve(slu, b)
+        elif kry is not None and kl == KL_KRYLOV:
+            kstatus, knf = krylov_newton_solve(rhs, p, t_new, y, fbuf, c, b, scale, tol, kry)
             nfev += knf
-            kry[11][0] += kiters
             if kstatus == KRYLOV_NON_FINITE:
                 finite = False
                 break
             if kstatus < 0 or (kstatus == KRYLOV_RES_REDUCED and k > 0):
                 break
-            for m in range(n):
-                b[m] = kx[m]
         else:
             lu_solve(LU, piv, b)
         acc = 0.0
@@ -164,6 +161,35 @@ def bdf_newton(rhs, p, t_new, y_predict, c, psi, LU, kl, ku, piv, scale, tol, y,
             break
         dy_norm_old = dy_norm
     return converged, k + 1, nfev, finite
+
+
+@njit(cache=True, nogil=True)
+def krylov_newton_solve(rhs, p, t, y, f, c, b, scale, tol, kry):
+    """b = (I - c J)^-1 b by GMRES (fastode.kernels.krylov) to 0.05 times the Newton tolerance
+    ``tol`` (CVODE's default), J v at (t, y) with f = f(t, y); ``kry`` = (V, H, lu, diag, x,
+    col_ptr, rows, prec, maxl, max_restarts, psolve, iterations), its Krylov iterations added
+    to ``iterations[0]``. Returns (GMRES status, RHS calls); b is replaced only on a usable
+    status (>= 0)."""
+    x = kry[4]
+    status, iters, nfev, _ = gmres(rhs, p, t, y, f, c, b, scale, 0.05 * tol, kry[8], kry[9],
+                                   kry[7], kry[5], kry[6], kry[2], kry[3], kry[10], x, kry[0],
+                                   kry[1])
+    kry[11][0] += iters
+    if status >= 0:
+        for m in range(b.shape[0]):
+            b[m] = x[m]
+    return status, nfev
+
+
+@njit(cache=True, nogil=True)
+def bdf_newton_structured(rhs, p, t_new, y_predict, c, psi, kl, piv, scale, tol, y, d, fbuf, b,
+                          slu, kry):
+    """:func:`bdf_newton` on the sparse LU (kl == KL_SPARSE) or Newton-Krylov (kl == KL_KRYLOV)
+    path: one compiled copy, outside the driver's loop (no mass matrix). Returns (converged,
+    n_iter, nfev, finite)."""
+    # kry[0] and kry[2] stand for the dense LU and mass matrix: not read
+    return bdf_newton(rhs, p, t_new, y_predict, c, psi, kry[0], kl, -1, piv, scale, tol, y, d,
+                      fbuf, b, kry[0], False, slu, kry)
 
 
 @njit(cache=True, nogil=True, inline="always")

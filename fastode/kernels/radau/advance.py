@@ -154,9 +154,6 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
             scale[m] = aux[1, m] + abs(y[m]) * aux[0, m]
         converged = False
         finite = True
-        # radau_newton's sparse LU arguments (no sparse mode here: never read)
-        no_slu_r = ((pivr, pivr, br, pivr, pivr, br, pivr, br, pivr, pivr), pivr)
-        no_slu_c = ((pivc, pivc, bc, pivc, pivc, bc, pivc, bc, pivc, pivc), pivc)
         while not converged:
             singular = False
             if not lu_valid:
@@ -166,7 +163,7 @@ def radau_step(rhs, jac, use_jac, p, sv, y, f, aux, mass, has_mass, y_new, f_new
             if not singular:
                 converged, n_iter, rate, nf, finite = radau_newton(
                     rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr, LUc,
-                    pivc, br, bc, mass, has_mass, mw, -1, 0, no_slu_r, no_slu_c)
+                    pivc, br, bc, mass, has_mass, mw, -1, 0)
                 nfev += nf
             if not converged:
                 if current_jac:

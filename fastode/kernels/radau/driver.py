@@ -18,14 +18,14 @@ from ..explicit.step import all_finite
 from ..jacobian import (FD_NUM_JAC, JAC_CONSTANT, JAC_FD, JAC_USER, KL_SPARSE, SINGULAR, evaluate_jacobian,
                         num_jac_dense)
 from ..linalg import band_lu_solve
-from ..sparse_lu import sparse_lu_solve_ws, sparse_lu_workspace
+from ..newton import sparse_w_solve, sparse_w_workspace, sparse_w_workspace_of
 from ..newton import jacobian_scratch, newton_tolerance, lu_factor_inline, lu_solve_inline as lu_solve, spacing10
 from ..output import (begin_solve, grow_output, output_full, record_step, save_step, solve_counters,
                       start_status)
 from .newton import (E0, E1, E2, FAIL_STATUS, MAX_FACTOR, MAX_SINGULAR_CUTS, MIN_FACTOR,
                      NEWTON_MAXITER, P00, P01, P02, P10, P11, P12, P20, P21, P22, factor_radau,
                      factor_radau_band, factor_radau_sparse, mass_times, mass_times_band,
-                     predict_factor,
+                     predict_factor, radau_newton_sparse,
                      radau_newton, radau_newton_band)
 
 # written out in place of their calls in the generated solve.py (fastode.kernels.expand)
@@ -102,22 +102,12 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
     jac_factor, hvec, yscale, cmax, cscale = jacobian_scratch(n)  # FD Jacobians
     pivr = np.empty(n, dtype=np.int64)
     pivc = np.empty(n, dtype=np.int64)
-    kept_r = False
-    kept_c = False
     br = np.empty(n)
     bc = np.empty(n, dtype=np.complex128)
-    # the sparse LUs' values and workspaces; without them, placeholders made of arrays the
-    # solve has anyway (never read: no allocation added to a small solve's fixed cost)
-    if sparse:
-        Axr = np.empty(rows.shape[0])
-        Axc = np.empty(rows.shape[0], dtype=np.complex128)
-        ws_r = sparse_lu_workspace(n, lu_capacity, Axr)
-        ws_c = sparse_lu_workspace(n, lu_capacity, Axc)
-    else:
-        Axr = br
-        Axc = bc
-        ws_r = (pivr, pivr, br, pivr, pivr, br, pivr, br, pivr, pivr)
-        ws_c = (pivc, pivc, bc, pivc, pivc, bc, pivc, bc, pivc, pivc)
+    # the sparse LUs, real and complex (fastode.kernels.newton.sparse_w_workspace: one-entry
+    # placeholders unless sparse; not rebound in the step loop)
+    slu_r = sparse_w_workspace(n, col_ptr, rows, lu_order, lu_capacity, sparse)
+    slu_c = sparse_w_workspace_of(n, col_ptr, rows, lu_order, lu_capacity, sparse, bc)
     Q = np.zeros((n, q))
     y_sol = np.empty(n)           # previous step's interpolant: start, size, Q
     Q_sol = np.zeros((n, q))
@@ -220,24 +210,24 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                             singular = factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUrb,
                                                          pivr, LUcb, pivc)
                         elif sparse:
-                            singular, ws_r, kept_r, ws_c, kept_c = factor_radau_sparse(
-                                J, h, col_ptr, rows, lu_order, Axr, Axc, ws_r, kept_r, ws_c,
-                                kept_c)
+                            singular = factor_radau_sparse(J, h, slu_r, slu_c)
                         else:
                             singular = factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc)
                         nlu += 2
                         lu_valid = not singular
                     if not singular:
-                        if banded or sparse:
+                        if banded:
                             converged, n_iter, rate, nf, finite = radau_newton_band(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUrb,
-                                pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku,
-                                (ws_r, lu_order), (ws_c, lu_order))
+                                pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku)
+                        elif sparse:
+                            converged, n_iter, rate, nf, finite = radau_newton_sparse(
+                                rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, pivr,
+                                pivc, br, bc, mw, slu_r, slu_c)
                         else:
                             converged, n_iter, rate, nf, finite = radau_newton(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
-                                LUc, pivc, br, bc, mass, has_mass, mw, -1, 0, (ws_r, lu_order),
-                                (ws_c, lu_order))
+                                LUc, pivc, br, bc, mass, has_mass, mw, -1, 0)
                         nfev += nf
                     if not converged:
                         if current_jac:
@@ -270,7 +260,7 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                 elif sparse:
                     for m in range(n):
                         err[m] = f[m] + ze[m]
-                    sparse_lu_solve_ws(ws_r, lu_order, err)
+                    sparse_w_solve(slu_r, err)
                 else:
                     mass_times(mass, has_mass, -1, 0, ze, err)
                     for m in range(n):
@@ -297,7 +287,7 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                     elif sparse:
                         for m in range(n):
                             err[m] = fbuf[m] + ze[m]
-                        sparse_lu_solve_ws(ws_r, lu_order, err)
+                        sparse_w_solve(slu_r, err)
                     else:
                         mass_times(mass, has_mass, -1, 0, ze, err)
                         for m in range(n):

@@ -12,7 +12,7 @@ from ...tableaus import radau as tab
 from ..callbacks import call_rhs_row
 from ..jacobian import KL_SPARSE, NEWTON_FAILED, SINGULAR
 from ..linalg import band_lu_factor, band_lu_solve
-from ..sparse_lu import sparse_lu_solve_ws, sparse_lu_update
+from ..newton import sparse_w_factor, sparse_w_solve
 from ..newton import lu_factor_inline as lu_factor, lu_solve_inline as lu_solve
 
 NEWTON_MAXITER = tab.NEWTON_MAXITER
@@ -75,12 +75,13 @@ def factor_radau(J, mass, has_mass, h, LUr, pivr, LUc, pivc):
 
 @njit(cache=True, nogil=True, inline="always")
 def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                 br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c):
+                 br, bc, mass, has_mass, mw, kl, ku, slu_r=None, slu_c=None):
     """Solve the collocation system by simplified Newton from the guess Z0 (3, n), with the
     factors of :func:`factor_radau` (``kl`` < 0) or, when ``kl`` >= 0, the banded ones of
     :func:`factor_radau_band` (a mass matrix inside the band), or when ``kl`` == KL_SPARSE the
-    sparse ones of :func:`factor_radau_sparse` (``slu_r``, ``slu_c``: (workspace, column
-    order) of fastode.kernels.sparse_lu; no mass matrix).
+    sparse ones of :func:`factor_radau_sparse` (``slu_r``, ``slu_c``: fastode.kernels.newton's
+    sparse_w_workspace; no mass matrix). Left out, they are None and numba prunes their branch
+    before typing it (the dense and banded copies are as without it).
 
     Returns (converged, n_iter, rate (-1: none), nfev, finite); Z holds the last iterate.
     """
@@ -159,9 +160,9 @@ def radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc,
         if kl >= 0:
             band_lu_solve(LUr, kl, ku, pivr, br)
             band_lu_solve(LUc, kl, ku, pivc, bc)
-        elif kl == KL_SPARSE:
-            sparse_lu_solve_ws(slu_r[0], slu_r[1], br)
-            sparse_lu_solve_ws(slu_c[0], slu_c[1], bc)
+        elif slu_r is not None and kl == KL_SPARSE:
+            sparse_w_solve(slu_r, br)
+            sparse_w_solve(slu_c, bc)
         else:
             lu_solve(LUr, pivr, br)
             lu_solve(LUc, pivc, bc)
@@ -249,34 +250,30 @@ def factor_radau_band(Jb, mass, has_mass, h, kl, ku, LUr, pivr, LUc, pivc):
 
 @njit(cache=True, nogil=True)
 def radau_newton_band(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                      br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c):
-    """:func:`radau_newton` with the banded factors, or the sparse ones (``kl`` == KL_SPARSE;
-    one compiled copy for both: their work per call dwarfs the call's reference counts)."""
+                      br, bc, mass, has_mass, mw, kl, ku):
+    """:func:`radau_newton` with the banded factors (one compiled copy for the banded path:
+    its O(n (kl + ku)) work per call dwarfs the call's reference counts)."""
     return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
-                        br, bc, mass, has_mass, mw, kl, ku, slu_r, slu_c)
+                        br, bc, mass, has_mass, mw, kl, ku)
 
 
 @njit(cache=True, nogil=True)
-def factor_radau_sparse(Jv, h, col_ptr, rows, order, Axr, Axc, ws_r, kept_r, ws_c, kept_c):
-    """:func:`factor_radau` on the sparse path: ``Jv`` (1, nnz) holds J's values on the pattern
-    ``col_ptr, rows`` (CSC, diagonal included); MU_REAL/h I - J and MU_COMPLEX/h I - J go into
-    ``Axr`` (float) and ``Axc`` (complex) and are factored by
-    fastode.kernels.sparse_lu.sparse_lu_update (the last pivots kept where they serve).
+def radau_newton_sparse(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, pivr, pivc, br, bc, mw,
+                        slu_r, slu_c):
+    """:func:`radau_newton` with the sparse factors of :func:`factor_radau_sparse` (one
+    compiled copy for the sparse path; no mass matrix)."""
+    # W stands for the dense LUs and the mass matrix: not read
+    return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, W, pivr, W, pivc,
+                        br, bc, W, False, mw, KL_SPARSE, -1, slu_r, slu_c)
 
-    Returns (singular, ws_r, kept_r, ws_c, kept_c)."""
-    n = col_ptr.shape[0] - 1
-    mr = MU_REAL / h
-    mcr = MU_CR / h
-    mci = MU_CI / h
-    for j in range(n):
-        for r in range(col_ptr[j], col_ptr[j + 1]):
-            jv = Jv[0, r]
-            if rows[r] == j:
-                Axr[r] = mr - jv
-                Axc[r] = complex(mcr - jv, mci)
-            else:
-                Axr[r] = -jv
-                Axc[r] = complex(-jv, 0.0)
-    info, ws_r, kept_r = sparse_lu_update(col_ptr, rows, Axr, order, ws_r, kept_r)
-    info2, ws_c, kept_c = sparse_lu_update(col_ptr, rows, Axc, order, ws_c, kept_c)
-    return info != 0 or info2 != 0, ws_r, kept_r, ws_c, kept_c
+
+@njit(cache=True, nogil=True)
+def factor_radau_sparse(Jv, h, slu_r, slu_c):
+    """:func:`factor_radau` on the sparse path: ``Jv`` (1, nnz) holds J's values on the pattern
+    of ``slu_r``/``slu_c`` (fastode.kernels.newton.sparse_w_workspace, real and complex);
+    MU_REAL/h I - J and MU_COMPLEX/h I - J are factored into them
+    (fastode.kernels.newton.sparse_w_factor: the last pivots kept where they serve). Returns
+    True when either is singular."""
+    info = sparse_w_factor(slu_r, Jv, MU_REAL / h, 1.0)
+    info2 = sparse_w_factor(slu_c, Jv, complex(MU_CR / h, MU_CI / h), 1.0)
+    return info != 0 or info2 != 0
