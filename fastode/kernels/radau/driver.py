@@ -222,8 +222,8 @@ def radau_driver(rhs, jac, p, t0, t1, y0, tolerances, mass_matrix, steps, output
                                 pivr, LUcb, pivc, br, bc, mass, has_mass, mw, kl, ku)
                         elif sparse:
                             converged, n_iter, rate, nf, finite = radau_newton_sparse(
-                                rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, pivr,
-                                pivc, br, bc, mw, slu_r, slu_c)
+                                rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,
+                                LUc, pivc, br, bc, mw, slu_r, slu_c)
                         else:
                             converged, n_iter, rate, nf, finite = radau_newton(
                                 rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, newton_tol, LUr, pivr,

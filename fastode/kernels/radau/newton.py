@@ -258,12 +258,13 @@ def radau_newton_band(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr,
 
 
 @njit(cache=True, nogil=True)
-def radau_newton_sparse(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, pivr, pivc, br, bc, mw,
-                        slu_r, slu_c):
+def radau_newton_sparse(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
+                        br, bc, mw, slu_r, slu_c):
     """:func:`radau_newton` with the sparse factors of :func:`factor_radau_sparse` (one
-    compiled copy for the sparse path; no mass matrix)."""
-    # W stands for the dense LUs and the mass matrix: not read
-    return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, W, pivr, W, pivc,
+    compiled copy for the sparse path; no mass matrix). ``LUr``, ``LUc``: placeholders of the
+    dense LUs' types (their branch is typed, not run)."""
+    # W stands for the mass matrix: not read
+    return radau_newton(rhs, p, t, y, h, Z0, Z, W, F, ytmp, scale, tol, LUr, pivr, LUc, pivc,
                         br, bc, W, False, mw, KL_SPARSE, -1, slu_r, slu_c)
 
 
