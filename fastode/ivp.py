@@ -111,7 +111,12 @@ def solve_ivp(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.ArrayLike,
         (inf); ``min_step`` (0: a step below it ends the integration with status -1);
         ``max_steps`` (unlimited: the number of attempted steps after which the integration
         stops with status -1); ``step`` (fixed-step methods); ``event_samples`` (4: the number of
-        pieces each step is cut into when looking for event sign changes).
+        pieces each step is cut into when looking for event sign changes). Stiff methods with
+        a ``jac_sparsity`` that is not a narrow band: ``linear_solver`` (``'auto'``,
+        ``'dense'``, ``'banded'``, ``'sparse'``: a sparse LU, or ``'krylov'``: Newton-Krylov,
+        GMRES, BDF only), and for ``'krylov'`` ``preconditioner`` (``'ilu0'`` or None),
+        ``krylov_dim`` (10), ``krylov_restarts`` (4); the result's ``linear_solver`` says
+        which ran, and ``nli`` counts GMRES iterations.
 
     Returns
     -------
