@@ -271,7 +271,8 @@ def solve_stiff(address, p, t0, t1, y0, rtol, atol, tableau, t_eval, first_step=
         (rtol_arr, atol_arr), (np.zeros((1, 1)), False), (first_step, max_step, 0.0, 0),
         (t_eval, True, False), (np.zeros(0, dtype=np.int64), np.zeros(0),
                                 np.zeros(0, dtype=np.int64), 1),
-        (np.int64(JAC_FD), no_i, no_i, no_i, no_i, np.int64(-1), np.int64(-1)))
+        (np.int64(JAC_FD), no_i, no_i, no_i, no_i, np.int64(-1), np.int64(-1), no_i,
+         np.int64(0)))
     n_out = result[3]
     return result[0], result[2][:n_out], result[12]
 
