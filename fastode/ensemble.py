@@ -33,11 +33,11 @@ from numba.core.registry import CPUDispatcher
 from scipy.optimize import OptimizeResult
 
 from . import methods as method_registry
-from ._version import __version__
 from .ensemble_input import (_F64, _default_chunk, _resolve_n_traj, _step_options,
                              _validate_params, _validate_y0, _writeable)
-from .ensemble_store import (STORE_FORMAT, STORE_VERSION, _check_manifest, _fingerprints, _Store,
-                             callable_fingerprint)
+from .ensemble_store import (STORE_FORMAT, STORE_VERSION, _check_manifest, _fingerprints,
+                             callable_fingerprint, check_store_options, new_manifest,
+                             open_store)
 from .ivp_common import compiled_rhs, validate_t_eval, validate_t_span, validate_tolerances
 from .kernels import ensemble as kern
 from .kernels import status as st
@@ -362,7 +362,7 @@ def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
     >>> bool(np.array_equal(again.y, res.y))
     True
     """
-    store = _Store(path)
+    store = open_store(path)
     manifest = store.read_manifest()
     if manifest is None:
         raise ValueError(f"`path` {os.fspath(path)!r} has no manifest.json: not an ensemble "
@@ -385,7 +385,7 @@ def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
         raise ValueError(f"store {store.path!r} is incomplete: {len(missing)} of "
                          f"{manifest['n_chunks']} chunks missing; finish the sweep with "
                          "solve_ensemble(..., store=path, resume=True).")
-    t_out = np.load(os.path.join(store.path, "t.npy"))
+    t_out = store.read_times()
     return _finish(out, status, counters, t_out, manifest["save"], manifest["options"],
                    manifest["trajectory_without_t_eval"], manifest["t1"])
 
@@ -416,7 +416,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                    save: str | Callable[..., Any] = "trajectory", progress: bool = False,
                    store: str | os.PathLike[str] | None = None, resume: bool = False,
                    backend: str = "threads", client: Any = None, n_traj: int | None = None,
-                   **options: Any) -> EnsembleResult:
+                   store_format: str | None = None, param_names: Sequence[str] | None = None,
+                   state_names: Sequence[str] | None = None, **options: Any) -> EnsembleResult:
     """Solve one ODE for many parameter sets and/or initial states, in parallel.
 
     Each trajectory is integrated independently (its own steps, controller, counters and
@@ -467,7 +468,9 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         A directory for the results: one ``.npz`` per finished chunk (written atomically) and
         ``manifest.json`` recording fingerprints of every input (t_span, t_eval, y0, params,
         method, tolerances, step options, save mode, and ``fun``'s qualified name and bytecode).
-        Read it back with :func:`load_ensemble`.
+        A path ending in ``.zarr``: a Zarr store (``pip install 'fastode[zarr]'``) that
+        ``xarray.open_zarr`` reads at any time, ``params`` as coordinates, the same fingerprints
+        (fastode.ensemble_zarr). Read either back with :func:`load_ensemble`.
     resume : bool
         With ``store``: reuse the chunks already there (a sweep killed half-way continues where
         it stopped). A store written for different inputs raises ``ValueError``. Without
@@ -483,6 +486,11 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     n_traj : int, optional
         The number of trajectories when neither ``params`` nor ``y0`` gives it (identical
         trajectories); when they do, it must agree.
+    store_format : "npz" or "zarr", optional
+        The store's format (default: what the path holds, else ``"zarr"`` for ``*.zarr``).
+    param_names, state_names : list of str, optional
+        Zarr store only: labels of the ``param`` and ``state`` dimensions (one 1-D coordinate
+        along ``traj`` per parameter name).
     **options
         ``first_step``, ``max_step``, ``min_step``, ``max_steps``, ``step`` as for
         ``solve_ivp``; ``n_obs`` for an observe function given as a numba ``@cfunc``.
@@ -558,6 +566,9 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         raise TypeError(f"`store` must be a directory path; got {store!r}.")
     if resume and store is None:
         raise ValueError("`resume=True` needs a `store` to resume from.")
+    store_kind, param_names, state_names = check_store_options(
+        store, store_format, param_names, state_names,
+        0 if params_arr is None else params_arr.shape[1], n)
     if backend not in ("threads", "dask"):
         raise ValueError(f"`backend` must be 'threads' or 'dask'; got {backend!r}.")
     if client is not None and backend != "dask":
@@ -610,10 +621,10 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     # ---- store ---------------------------------------------------------------------------------
     st_obj = None
     if store is not None:
-        st_obj = _Store(store)
+        st_obj = open_store(store, store_kind, params_arr, param_names, state_names)
         expected = {
             "format": STORE_FORMAT, "version": STORE_VERSION,
-            "inputs": _fingerprints(plan, y0_arr, params_arr),
+            "inputs": dict(_fingerprints(plan, y0_arr, params_arr), **st_obj.extra_inputs),
             "n_traj": n_traj, "n": n, "n_out": rows, "out_cols": cols,
         }
         manifest = st_obj.read_manifest()
@@ -628,19 +639,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                               f"(not {chunk_size})", UserWarning, stacklevel=2)
             chunk = manifest["chunk_size"]
         else:
-            summary = {
-                "fun": f"{getattr(fun, '__module__', '')}."
-                       f"{getattr(fun, '__qualname__', type(fun).__qualname__)}",
-                "method": chosen.name, "t_span": [t0, t1],
-                "n_t": int(t_out.size), "rtol": rtol_arr.tolist() if n <= 16 else "array",
-                "atol": atol_arr.tolist() if n <= 16 else "array",
-            }
-            manifest = dict(expected, chunk_size=chunk,
-                            n_chunks=len(_chunk_bounds(n_traj, chunk)),
-                            save=save_name, options=msg_options,
-                            trajectory_without_t_eval=trajectory_without_t_eval, t1=t1,
-                            summary=summary, fastode_version=__version__,
-                            created=time.strftime("%Y-%m-%d %H:%M:%S"))
+            manifest = new_manifest(expected, plan, chunk, len(_chunk_bounds(n_traj, chunk)),
+                                    trajectory_without_t_eval)
             st_obj.write_manifest(manifest, t_out)
 
     # ---- run the chunks ----------------------------------------------------------------------

@@ -10,11 +10,14 @@ import functools
 import hashlib
 import json
 import os
+import time
 import types as pytypes
 
 import numpy as np
 from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
+
+from ._version import __version__
 
 STORE_FORMAT = "fastode-ensemble"
 STORE_VERSION = 1
@@ -134,9 +137,15 @@ def _fingerprints(plan, y0, params):
 # result store: one .npz per chunk + manifest.json
 # ---------------------------------------------------------------------------------------------
 class _Store:
+    kind = "npz"
+    extra_inputs: dict = {}  # the Zarr store adds its coordinate labels to the fingerprints
+
     def __init__(self, path):
         self.path = os.fspath(path)
         self.manifest_path = os.path.join(self.path, "manifest.json")
+
+    def read_times(self):
+        return np.load(os.path.join(self.path, "t.npy"))
 
     def chunk_path(self, j):
         return os.path.join(self.path, f"chunk_{j:06d}.npz")
@@ -162,10 +171,11 @@ class _Store:
             json.dump(manifest, fh, indent=1, sort_keys=True)
         os.replace(tmp, self.manifest_path)
 
-    def write_chunk(self, j, lo, hi, out, status, counters):
+    def write_chunk(self, j, lo, hi, out, status, counters, **extra):
         tmp = self.chunk_path(j) + ".tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, lo=lo, hi=hi, out=out, status=status, counters=counters)
+            np.savez(fh, lo=lo, hi=hi, out=out, status=status, counters=counters,
+                     **{"extra_" + k: v for k, v in extra.items()})
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.chunk_path(j))  # atomic: a killed run never leaves half a chunk
@@ -182,9 +192,85 @@ class _Store:
                 out = data["out"]
                 if out.shape != out_shape:
                     return None
-                return {"out": out, "status": data["status"], "counters": data["counters"]}
+                got = {"out": out, "status": data["status"], "counters": data["counters"]}
+                got.update((k[6:], data[k]) for k in data.files if k.startswith("extra_"))
+                return got
         except Exception:  # unreadable (should not happen: chunks are written atomically)
             return None
+
+
+def new_manifest(expected, plan, chunk, n_chunks, trajectory_without_t_eval):
+    """The manifest of a new store: the fingerprints (``expected``), the chunking, what
+    ``load_ensemble`` needs to rebuild the result, and a readable summary."""
+    fun = plan.fun
+    small = plan.n <= 16
+    summary = {
+        "fun": f"{getattr(fun, '__module__', '')}."
+               f"{getattr(fun, '__qualname__', type(fun).__qualname__)}",
+        "method": plan.method, "t_span": [plan.t0, plan.t1],
+        "n_t": int(plan.t_out.size), "rtol": plan.rtol.tolist() if small else "array",
+        "atol": plan.atol.tolist() if small else "array",
+    }
+    return dict(expected, chunk_size=chunk, n_chunks=n_chunks, save=plan.save,
+                options=plan.options, trajectory_without_t_eval=trajectory_without_t_eval,
+                t1=plan.t1, summary=summary, fastode_version=__version__,
+                created=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+STORE_FORMATS = ("npz", "zarr")
+
+
+def _detect_format(path):
+    """The format of the store at ``path``: what is there, else the name (``.zarr``: Zarr)."""
+    path = os.fspath(path)
+    if os.path.exists(os.path.join(path, "zarr.json")) \
+            or os.path.exists(os.path.join(path, ".zgroup")):
+        return "zarr"
+    if os.path.exists(os.path.join(path, "manifest.json")):
+        return "npz"
+    return "zarr" if path.rstrip("/\\").endswith(".zarr") else "npz"
+
+
+def check_store_options(store, store_format, param_names, state_names, n_params, n):
+    """Validate ``store_format``, ``param_names`` and ``state_names`` (before any compile);
+    returns ``(format, param_names, state_names)``, the names as tuples or None."""
+    if store_format is not None and store_format not in STORE_FORMATS:
+        raise ValueError(f"`store_format` must be 'npz', 'zarr' or None (from the path: "
+                         f"'.zarr' is Zarr); got {store_format!r}.")
+    if store is None:
+        if store_format is not None:
+            raise ValueError("`store_format` needs a `store` path.")
+        fmt = None
+    else:
+        found = _detect_format(store)
+        if store_format is not None and os.path.isdir(store) and os.listdir(store) \
+                and found != store_format:
+            raise ValueError(f"`store` {os.fspath(store)!r} holds a {found!r} store, not "
+                             f"store_format={store_format!r}.")
+        fmt = store_format or found
+    if (param_names is not None or state_names is not None) and fmt != "zarr":
+        raise ValueError("`param_names` and `state_names` label the coordinates of a Zarr "
+                         "store: they need store='....zarr' (or store_format='zarr').")
+    from .ensemble_zarr import validate_names
+    if param_names is not None and n_params == 0:
+        raise ValueError("`param_names` needs `params`.")
+    param_names = validate_names(param_names, "param_names", n_params, "parameters (columns "
+                                 "of `params`)", array_names=True)
+    state_names = validate_names(state_names, "state_names", n, "state components")
+    if fmt == "zarr":
+        from .ensemble_zarr import import_zarr
+        import_zarr()
+    return fmt, param_names, state_names
+
+
+def open_store(path, store_format=None, params=None, param_names=None, state_names=None):
+    """The store object for ``path``: the ``.npz`` folder (:class:`_Store`) or a Zarr group
+    (:class:`fastode.ensemble_zarr.ZarrStore`); ``store_format`` None: detected."""
+    fmt = store_format or _detect_format(path)
+    if fmt == "zarr":
+        from .ensemble_zarr import ZarrStore
+        return ZarrStore(path, params=params, param_names=param_names, state_names=state_names)
+    return _Store(path)
 
 
 def _check_manifest(store, manifest, expected):
