@@ -263,13 +263,20 @@ def check_store_options(store, store_format, param_names, state_names, n_params,
     return fmt, param_names, state_names
 
 
-def open_store(path, store_format=None, params=None, param_names=None, state_names=None):
+def open_store(path, store_format=None, params=None, param_names=None, state_names=None,
+               extra_variables=None):
     """The store object for ``path``: the ``.npz`` folder (:class:`_Store`) or a Zarr group
-    (:class:`fastode.ensemble_zarr.ZarrStore`); ``store_format`` None: detected."""
+    (:class:`fastode.ensemble_zarr.ZarrStore`); ``store_format`` None: detected.
+
+    ``extra_variables``: ``{name: (trailing dims, trailing shape, dtype, fill)}``, more
+    per-trajectory arrays (events) that ``write_chunk(..., name=array)`` stores and
+    ``read_chunk`` returns (the npz store keeps any such keyword arrays without a declaration).
+    """
     fmt = store_format or _detect_format(path)
     if fmt == "zarr":
         from .ensemble_zarr import ZarrStore
-        return ZarrStore(path, params=params, param_names=param_names, state_names=state_names)
+        return ZarrStore(path, params=params, param_names=param_names, state_names=state_names,
+                         extra_variables=extra_variables)
     return _Store(path)
 
 

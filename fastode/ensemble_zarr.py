@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from numbers import Integral
 
 import numpy as np
 
@@ -99,6 +98,7 @@ class ZarrStore:
         self.manifest = None
         self._group = None
         self._writable = False
+        self._arrays = {}
 
     @property
     def extra_inputs(self):
@@ -112,7 +112,15 @@ class ZarrStore:
             self._group = self.zarr.open_group(self.path, mode="r+" if write else "r",
                                                use_consolidated=False)
             self._writable = write
+            self._arrays = {}
         return self._group
+
+    def _array(self, name, write=False):
+        """The array ``name``, opened once (each opening reads its metadata from disk)."""
+        group = self._open(write)
+        if name not in self._arrays:
+            self._arrays[name] = group[name]
+        return self._arrays[name]
 
     def read_manifest(self):
         if not os.path.exists(self.path):
@@ -144,7 +152,7 @@ class ZarrStore:
         second = "observable" if m["save"] == "observe" else "state"
         group = zarr.open_group(self.path, mode="w", zarr_format=3,
                                 attributes={"fastode_store": GROUP_FORMAT})
-        self._group, self._writable = group, True
+        self._group, self._writable, self._arrays = group, True, {}
 
         def array(name, dims, shape, dtype, fill, chunks=None, data=None):
             arr = group.create_array(name, shape=shape, dtype=dtype, fill_value=fill,
@@ -226,31 +234,31 @@ class ZarrStore:
         return values
 
     def write_chunk(self, j, lo, hi, out, status, counters, **extra):
-        group = self._open(write=True)
         for name, value in self._chunk_values(out, status, counters, extra).items():
-            group[name][lo:hi] = value
-        group["complete"][lo:hi] = True  # last: only a fully written chunk counts as done
+            self._array(name, write=True)[lo:hi] = value
+        # last, once the data is written: only a fully written chunk counts as done
+        self._array("complete", write=True)[lo:hi] = True
 
     def read_chunk(self, j, lo, hi, out_shape):
         """The chunk's arrays, or None when it is not (completely) written or does not fit."""
         try:
-            group = self._open()
-            if not isinstance(lo, Integral) or not np.all(group["complete"][lo:hi]):
+            array = self._array
+            if not np.all(array("complete")[lo:hi]):
                 return None
-            y = np.asarray(group["y"][lo:hi])
+            y = np.asarray(array("y")[lo:hi])
             out = y[:, :, None] if y.ndim == 2 else y
             if out.shape != tuple(out_shape):
                 return None
             counters = np.empty((hi - lo, 4))
             for k, (name, _, _) in enumerate(_COUNTERS):
-                counters[:, k] = group[name][lo:hi]
-            got = {"out": out, "status": np.asarray(group["status_code"][lo:hi]),
+                counters[:, k] = array(name)[lo:hi]
+            got = {"out": out, "status": np.asarray(array("status_code")[lo:hi]),
                    "counters": counters}
             for name in self.extra_variables:
-                got[name] = np.asarray(group[name][lo:hi])
+                got[name] = np.asarray(array(name)[lo:hi])
             return got
         except Exception:  # unreadable: solved again
             return None
 
     def read_times(self):
-        return np.atleast_1d(np.asarray(self._open()["time"][...], dtype=np.float64))
+        return np.atleast_1d(np.asarray(self._array("time")[...], dtype=np.float64))

@@ -173,31 +173,16 @@ def test_chunk_flagged_complete_only_after_its_data(tmp_path, monkeypatch):
     kw = dict(params=lv_params(20), t_eval=T_EVAL, rtol=1e-6, atol=1e-9, chunk_size=5)
     path = tmp_path / "s.zarr"
     written = []
-    original_open = ZarrStore._open
+    original_setitem = zarr.Array.__setitem__
 
-    class Recording:
-        def __init__(self, group):
-            self.group = group
+    def recording_setitem(self, key, value):
+        name, start = self.basename, getattr(key, "start", None)
+        written.append((name, start))
+        if name == "complete" and start == 10:
+            raise Stop  # "killed" between the data and the flags of chunk 2
+        original_setitem(self, key, value)
 
-        def __getitem__(self, name):
-            arr = self.group[name]
-
-            class Arr:
-                def __setitem__(self, key, value):
-                    written.append((name, key.start))
-                    if name == "complete" and key.start == 10:
-                        raise Stop  # "killed" between the data and the flags of chunk 2
-                    arr[key] = value
-
-                def __getitem__(self, key):
-                    return arr[key]
-            return Arr()
-
-    def recording_open(self, write=False):
-        group = original_open(self, write)
-        return Recording(group) if write else group
-
-    monkeypatch.setattr(ZarrStore, "_open", recording_open)
+    monkeypatch.setattr(zarr.Array, "__setitem__", recording_setitem)
     with pytest.raises(Stop):
         solve_ensemble(lotka_volterra, (0.0, 15.0), [10.0, 5.0], store=path, **kw)
     monkeypatch.undo()
