@@ -345,7 +345,7 @@ def _compile_observe(observe: Any, n: int, n_p: int, has_params: bool, t0: float
 
 
 def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
-    """Read a complete result store written by ``solve_ensemble(..., store=path)``.
+    """Read a complete result store (.npz folder or Zarr) from ``solve_ensemble(store=path)``.
 
     Missing chunks (a sweep still running, or killed) raise ``ValueError``: finish it with
     ``solve_ensemble(..., store=path, resume=True)``.
@@ -365,8 +365,8 @@ def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
     store = open_store(path)
     manifest = store.read_manifest()
     if manifest is None:
-        raise ValueError(f"`path` {os.fspath(path)!r} has no manifest.json: not an ensemble "
-                         "store.")
+        raise ValueError(f"`path` {os.fspath(path)!r} has no manifest (manifest.json or Zarr "
+                         "attributes): not an ensemble store.")
     if manifest.get("kind") == "sde":
         raise ValueError(f"store {store.path!r} holds solve_sde paths: read it with "
                          "solve_sde(..., store=path, resume=True) and the same inputs.")

@@ -429,3 +429,11 @@ def test_missing_zarr_names_the_extra(tmp_path, monkeypatch):
     # the npz store needs no zarr
     solve_ensemble(lotka_volterra, (0.0, 1.0), [10.0, 5.0], params=lv_params(3),
                    store=tmp_path / "s")
+
+
+def test_load_ensemble_refuses_what_is_not_a_store(tmp_path):
+    with pytest.raises(ValueError, match="not an ensemble store"):
+        load_ensemble(tmp_path / "absent.zarr")
+    zarr.open_group(tmp_path / "plain.zarr", mode="w").create_array("x", shape=(2,), dtype="f8")
+    with pytest.raises(ValueError, match="not a fastode ensemble store"):
+        load_ensemble(tmp_path / "plain.zarr")
