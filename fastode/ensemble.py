@@ -128,7 +128,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     status), exactly as ``fastode.solve_ivp(fun, t_span, y0[i], method, t_eval,
     args=(params[i],), ...)`` would integrate it (bitwise the same numbers), in a numba
     ``prange`` over threads. A trajectory that fails (blow-up, non-finite values, step-size
-    collapse, ``max_steps``) is reported in ``status``/``failures``; the others are complete.
+    collapse, ``max_steps``, Newton failures) is reported in ``status``/``failures``; the
+    others are complete.
 
     Parameters
     ----------
@@ -147,7 +148,10 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         Output times (sorted, inside ``t_span``). None: only the state at ``t_bound``.
     method : str
         Any explicit method of ``solve_ivp`` (``'RK45'``, ``'RK23'``, ``'DOP853'``, ``'Tsit5'``,
-        ``'Vern7'``, fixed-step ``'rk4'``, ... with ``step=``).
+        ``'Vern7'``, fixed-step ``'rk4'``, ... with ``step=``) or a stiff one: ``'Radau'``,
+        ``'BDF'``, ``'Rodas5P'``, ``'Rodas4'``, ``'Rosenbrock23'``, ``'KenCarp4'``,
+        ``'Kvaerno5'``, ``'implicit_euler'`` (and their aliases). Each stiff trajectory keeps its
+        own Jacobian and LU. ``'LSODA'`` and ``'auto'`` are not available yet (ValueError).
     rtol, atol : float or array (n,)
         Tolerances, as ``solve_ivp``.
     n_threads : int, optional
@@ -188,16 +192,34 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     n_traj : int, optional
         The number of trajectories when neither ``params`` nor ``y0`` gives it (identical
         trajectories); when they do, it must agree.
+    events : callable or list of callables, optional
+        Per-trajectory events as in ``solve_ivp``: ``event(t, y, p) -> float``
+        (``event(t, y)`` without ``params``), numba-compilable, with scipy's ``terminal`` and
+        ``direction`` attributes. A terminal event ends that trajectory (status 1, ``t_final``
+        the event time; ``save="final"`` then keeps the state at the event).
+    max_events : int
+        Occurrences kept per event and trajectory (default 8): ``t_events`` has shape
+        (n_traj, n_events, max_events) and ``y_events`` (n_traj, n_events, max_events, n),
+        NaN-padded, i.e. ``n_traj * n_events * max_events * (n + 1) * 8`` bytes. Later
+        occurrences are counted in ``n_events`` and the result's message says how many
+        trajectories had more.
     **options
         ``first_step``, ``max_step``, ``min_step``, ``max_steps``, ``step`` as for
-        ``solve_ivp``; ``n_obs`` for an observe function given as a numba ``@cfunc``.
+        ``solve_ivp``; ``n_obs`` for an observe function given as a numba ``@cfunc``;
+        ``event_samples`` as for ``solve_ivp``. Stiff methods also take ``jac`` (``jac(t, y, p)
+        -> (n, n)``, compiled like ``fun``; a constant matrix is fine; a function numba cannot
+        compile is refused), ``jac_sparsity`` or ``lband``/``uband`` (one pattern for all
+        trajectories), ``linear_solver`` (as ``solve_ivp``, except that ``"auto"`` takes the
+        sparse LU where ``solve_ivp`` would take Newton-Krylov, and no trajectory is solved
+        again after a Newton-Krylov failure), ``mass`` (one constant mass matrix).
 
     Returns
     -------
     EnsembleResult
         ``t``, ``y``, per-trajectory ``status`` (scipy's codes), ``status_code`` (fastode's),
         ``success``, ``t_final``, ``nfev``, ``naccept``, ``nreject``, ``messages``, and a
-        summary: ``message`` and ``failures``.
+        summary: ``message`` and ``failures``; with ``events``: ``t_events``, ``y_events`` and
+        ``n_events``.
 
     Examples
     --------
@@ -207,6 +229,24 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     >>> res = fastode.solve_ensemble(decay, (0.0, 1.0), [1.0], params=[[1.0], [2.0]],
     ...                              save="final", rtol=1e-10, atol=1e-12)
     >>> np.allclose(res.y[:, 0], np.exp([-1.0, -2.0]))
+    True
+
+    A stiff sweep with a terminal event:
+
+    >>> def robertson(t, y, k):
+    ...     return np.array([-k[0] * y[0] + k[2] * y[1] * y[2],
+    ...                      k[0] * y[0] - k[2] * y[1] * y[2] - k[1] * y[1] ** 2,
+    ...                      k[1] * y[1] ** 2])
+    >>> def half_converted(t, y, k):
+    ...     return y[0] - 0.5
+    >>> half_converted.terminal = True
+    >>> k = np.array([[0.04, 3e7, 1e4], [0.08, 3e7, 1e4]])
+    >>> res = fastode.solve_ensemble(robertson, (0.0, 1e5), [1.0, 0.0, 0.0], params=k,
+    ...                              method="Rodas5P", events=half_converted, save="final",
+    ...                              rtol=1e-6, atol=1e-10)
+    >>> res.status.tolist(), res.t_events.shape
+    ([1, 1], (2, 1, 8))
+    >>> bool(res.t_events[1, 0, 0] < res.t_events[0, 0, 0])
     True
     """
     # ---- validate everything before compiling anything ---------------------------------------
