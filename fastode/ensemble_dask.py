@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable
 
 import numba
+import numpy as np
 from numba.core.ccallback import CFunc
 
 from .ensemble_chunk import _compile_for_plan, _Plan, _solve_chunk_arrays, _Threads
@@ -54,6 +55,11 @@ def _dask_task(plan: _Plan, n_rows: int, y_rows: _F64, p_rows: _F64) -> dict[str
                          rtol=rtol, atol=atol, t_eval=t_eval, t_out=t_out)
     plan = plan._replace(jac=_worker_function(plan.jac),
                          events=tuple((_worker_function(e), c, d) for e, c, d in plan.events))
+    if plan.stiff is not None:  # (read-only arrays would be another numba type: a recompile)
+        s = plan.stiff
+        plan = plan._replace(stiff=s._replace(
+            mass=_own(s.mass), structure=tuple(_own(a) for a in s.structure),
+            lu_plan=(_own(s.lu_plan[0]), s.lu_plan[1])))
     y_rows, p_rows = _writeable(y_rows, p_rows)  # arrays from the wire may be read-only
     p_row = p_rows[0].copy()
     comp = _compile_for_plan(plan, y_rows[0].copy(), p_row)
@@ -61,6 +67,11 @@ def _dask_task(plan: _Plan, n_rows: int, y_rows: _F64, p_rows: _F64) -> dict[str
         result = _solve_chunk_arrays(plan, n_rows, comp, y_rows, p_rows)
     del comp  # the compiled functions lived until the kernel was done with their addresses
     return result
+
+
+def _own(a: Any) -> Any:
+    """A C-contiguous, writeable array of the same dtype (a copy only where needed)."""
+    return np.require(a, None, ["C", "W"])
 
 
 def _run_dask(plan: _Plan, client: Any, todo: list[int], bounds: list[tuple[int, int]],
