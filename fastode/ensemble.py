@@ -175,7 +175,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     store : str or os.PathLike, optional
         A directory for the results: one ``.npz`` per finished chunk (written atomically) and
         ``manifest.json`` recording fingerprints of every input (t_span, t_eval, y0, params,
-        method, tolerances, step options, save mode, and ``fun``'s qualified name and bytecode).
+        method, tolerances, step options, save mode, events, ``jac`` and the stiff options, and
+        ``fun``'s qualified name and bytecode; with events the chunks hold them too).
         Read it back with :func:`load_ensemble`.
     resume : bool
         With ``store``: reuse the chunks already there (a sweep killed half-way continues where

@@ -106,6 +106,26 @@ def test_banded_jacobian_pattern_shared_by_all():
         assert_same(res, i, sol)
 
 
+def test_auto_linear_solver_takes_the_sparse_lu_where_solve_ivp_takes_krylov(monkeypatch):
+    import fastode.ivp_implicit as implicit
+    # make "auto" choose Newton-Krylov for this small pattern, as it does from 512 unknowns
+    monkeypatch.setattr(implicit, "SPARSE_MIN_SIZE", 1)
+    monkeypatch.setattr(implicit, "KRYLOV_MIN_SIZE", 1)
+    monkeypatch.setattr(implicit, "SPARSE_MAX_DENSITY", 1.0)
+    params = rates(2, seed=7)
+    pattern = np.ones((3, 3))
+    assert fastode.solve_ivp(robertson, (0.0, 1.0), Y0, method="BDF", args=(params[0],),
+                             jac_sparsity=pattern).linear_solver == "krylov"
+    res = solve_ensemble(robertson, T_SPAN, Y0, params=params, t_eval=T_EVAL, method="BDF",
+                         jac_sparsity=pattern, **TOL)
+    for i in range(2):
+        sol = fastode.solve_ivp(robertson, T_SPAN, Y0, method="BDF", t_eval=T_EVAL,
+                                args=(params[i],), jac_sparsity=pattern,
+                                linear_solver="sparse", **TOL)
+        assert sol.linear_solver == "sparse"
+        assert_same(res, i, sol)
+
+
 def test_constant_mass_matrix():
     params = rates(2, seed=6)
     opts = dict(method="Rodas5P", mass=np.diag([1.0, 2.0, 1.0]), **TOL)
