@@ -483,5 +483,5 @@ def _python_errors(comp: Any) -> str | None:
                     *((e, "an event failure") for e in comp.events)]:
         if c is not None and c.failure is not None and c.failure.flag[0]:
             # the compiled wrapper's note (shared with solve_ivp: cleared here)
-            return c.failure.summary() + f" Those trajectories report {what}."
+            return str(c.failure.summary()) + f" Those trajectories report {what}."
     return None

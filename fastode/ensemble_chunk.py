@@ -63,7 +63,7 @@ class _Plan(NamedTuple):
     n_p: int
     options: dict[str, Any]  # the user's step options (for messages)
     n_threads: Optional[int]
-    events: tuple = ()    # ((event function, terminal count, direction), ...)
+    events: tuple[Any, ...] = ()  # ((event function, terminal count, direction), ...)
     event_samples: int = 4
     max_events: int = 8
     jac: Any = None       # the user's jac (function, cfunc or constant matrix)
@@ -76,7 +76,7 @@ class _Compiled(NamedTuple):
     obs: Any
     jac: Optional[CompiledFunction]
     jac_mode: int
-    events: tuple
+    events: tuple[CompiledFunction, ...]
 
     def all(self) -> list[CompiledFunction]:
         return [self.rhs, *self.events, *([self.jac] if self.jac is not None else [])]
@@ -215,7 +215,8 @@ def _run_chunk(plan: _Plan, comp: _Compiled, y0_rows: _F64, p_rows: _F64,
     if plan.family == "explicit":
         m = method_registry.lookup(plan.method)
         tab: Any = m.tableau
-        kern.ensemble_explicit(
+        explicit: Any = kern.ensemble_explicit  # (numba's Dispatcher hints take no arguments)
+        explicit(
             int(comp.rhs.address), p_rows, y0_rows, plan.t0, plan.t1, plan.rtol, plan.atol,
             tab.C, tab.A, tab.B, tab.E, tab.E3, bool(m.use_e3), int(tab.error_order),
             tab.C_extra, tab.A_extra, tab.P, bool(m.adaptive), float(plan.first_step),
