@@ -6,7 +6,7 @@ workers); :func:`_compile_for_plan` compiles the user functions in the process t
 chunk (the RHS, ``observe``, ``jac``, the events); :func:`_run_chunk` calls the family's kernel
 with exactly the arguments ``solve_ivp`` gives the family driver, so each trajectory's result is
 bitwise the one ``solve_ivp`` gives. Adding a family: its prange kernel and one entry in
-:data:`_STIFF_KERNELS` (or a branch in :func:`_run_chunk`).
+:func:`_stiff_kernels` (or a branch in :func:`_run_chunk`).
 """
 from __future__ import annotations
 
@@ -23,21 +23,22 @@ from numba.core.registry import CPUDispatcher
 from . import methods as method_registry
 from .ensemble_input import _F64, _Stiff
 from .ivp_common import compiled_rhs
-from .ivp_implicit import BANDED, FIXED_STEP_DRIVERS, STRUCTURED, driver_for
-from .ivp_jacobian import CONSTANT_JAC, FD_STRUCT, NO_LU_ORDER, compile_jac
 from .kernels import ensemble as kern
-from .kernels import ensemble_stiff as kern_stiff
 from .kernels.jacobian import JAC_CONSTANT, JAC_USER
 from .kernels.progress import announce_compiles
 from .rhs import (_RHS_CTYPES, RHS_SIGNATURE, CompiledFunction, arg_specs, compile_event)
 
 # a kernel compile (or cache load) that outlasts a second says so on stderr
-announce_compiles(kern, kern_stiff)
+announce_compiles(kern)
 
-# family -> its prange kernel (fastode.kernels.ensemble_stiff)
-_STIFF_KERNELS = {"rosenbrock": kern_stiff.ensemble_rosenbrock,
-                  "radau": kern_stiff.ensemble_radau, "bdf": kern_stiff.ensemble_bdf,
-                  "sdirk": kern_stiff.ensemble_esdirk}
+
+def _stiff_kernels() -> dict[str, Any]:
+    """family -> its prange kernel (fastode.kernels.ensemble_stiff), imported on first use: an
+    explicit sweep does not load the stiff families."""
+    from .kernels import ensemble_stiff as kern_stiff
+    announce_compiles(kern_stiff)
+    return {"rosenbrock": kern_stiff.ensemble_rosenbrock, "radau": kern_stiff.ensemble_radau,
+            "bdf": kern_stiff.ensemble_bdf, "sdirk": kern_stiff.ensemble_esdirk}
 
 
 class _Plan(NamedTuple):
@@ -157,6 +158,7 @@ def _compile_for_plan(plan: _Plan, y0_row: _F64, p_row: _F64) -> _Compiled:
     args = (p_row,) if plan.has_params else ()
     jac, jac_mode = None, plan.stiff.jac_mode if plan.stiff is not None else 0
     if plan.jac is not None:
+        from .ivp_jacobian import CONSTANT_JAC, compile_jac
         jac_mode, jac = compile_jac(plan.jac, plan.n, args, False, plan.t0, y0_row)
         if jac is not None and jac.python_callback and jac.reason != CONSTANT_JAC:
             _python_fallback_refused("jac", jac)
@@ -181,6 +183,8 @@ def _event_group(plan: _Plan, comp: _Compiled) -> tuple[Any, ...]:
 def _stiff_call(plan: _Plan, comp: _Compiled) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
     """(prange kernel, leading arguments (coefficients), option groups) of a stiff plan, built
     as fastode.ivp_implicit._prepare builds solve_ivp's driver call."""
+    from .ivp_implicit import BANDED, FIXED_STEP_DRIVERS, STRUCTURED, driver_for
+    from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER
     stiff = cast(_Stiff, plan.stiff)
     chosen = method_registry.lookup(plan.method)
     driver = FIXED_STEP_DRIVERS[chosen.name] if stiff.fixed_step else driver_for(chosen)
@@ -196,7 +200,7 @@ def _stiff_call(plan: _Plan, comp: _Compiled) -> tuple[Any, tuple[Any, ...], tup
     groups = ((plan.rtol, plan.atol), (stiff.mass, bool(stiff.has_mass)),
               (float(plan.first_step), float(plan.max_step), float(plan.min_step),
                int(plan.max_steps)))
-    return _STIFF_KERNELS[chosen.family], driver.coefficients, groups + (jacobian,)
+    return _stiff_kernels()[chosen.family], driver.coefficients, groups + (jacobian,)
 
 
 def _run_chunk(plan: _Plan, comp: _Compiled, y0_rows: _F64, p_rows: _F64,

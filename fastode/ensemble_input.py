@@ -12,8 +12,6 @@ import numpy.typing as npt
 
 from .ivp_common import (fixed_or_adaptive_first_step, parse_step_options, positive_option,
                          validate_events)
-from .ivp_implicit import _parse_options, driver_for
-from .kernels.jacobian import KL_KRYLOV
 
 _F64 = npt.NDArray[np.float64]  # a type alias for fastode.ensemble's annotations
 
@@ -149,6 +147,9 @@ def _stiff_options(chosen, options, t0, t1, y0_row, n):
 
     ``linear_solver="auto"`` takes the sparse LU where solve_ivp would take Newton-Krylov (and
     solve a failed trajectory again with the sparse LU): an ensemble does not retry."""
+    # (imported here: an explicit sweep, and fastode.sde, do not load the stiff families)
+    from .ivp_implicit import _parse_options, driver_for
+    from .kernels.jacobian import KL_KRYLOV
     _pop_unsupported(options)
     auto = options.get("linear_solver", "auto") == "auto"
     given = dict(options)
