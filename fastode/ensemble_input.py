@@ -1,24 +1,43 @@
-"""Input checks of ``solve_ensemble``: y0 rows, parameter rows, their count, step options."""
+"""Input checks of ``solve_ensemble``: y0 rows, parameter rows, their count, step options, the
+stiff options (as solve_ivp reads them: fastode.ivp_implicit._parse_options) and events."""
 from __future__ import annotations
 
 import math
 import warnings
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .ivp_common import fixed_or_adaptive_first_step, parse_step_options, positive_option
+from .ivp_common import (fixed_or_adaptive_first_step, parse_step_options, positive_option,
+                         validate_events)
 
 _F64 = npt.NDArray[np.float64]  # a type alias for fastode.ensemble's annotations
 
 # options of solve_ivp that an ensemble cannot take (yet), with the reason given to the user
 _UNSUPPORTED = {
     "args": "pass per-trajectory parameters as `params` (fun(t, y, p) gets one row)",
-    "events": "events are not supported by solve_ensemble yet",
     "dense_output": "dense output is not supported by solve_ensemble (use `t_eval`)",
     "vectorized": "`vectorized` is not supported by solve_ensemble",
 }
+
+
+class _Stiff(NamedTuple):
+    """The stiff options of a sweep (fastode.ivp_implicit._parse_options), shared by all its
+    trajectories: the mass matrix and the Jacobian group's pattern, band and linear solver."""
+    fixed_step: bool      # implicit_euler with `step`: its fixed-step driver
+    mass: np.ndarray
+    has_mass: bool
+    jac_mode: int         # without a user jac (compile_jac gives the mode with one)
+    structure: tuple      # (group_ptr, group_cols, col_ptr, rows)
+    kl: int
+    ku: int
+    lu_plan: tuple        # (lu_order, lu_capacity)
+
+
+# method families solve_ensemble runs (fastode.ensemble_chunk has their kernels)
+ENSEMBLE_FAMILIES = ("explicit", "rosenbrock", "radau", "bdf", "sdirk")
 
 
 def _real_array(value, name):
@@ -103,17 +122,61 @@ def _step_options(chosen, options, t0, t1, method):
     max_step, first_step, min_step, max_steps, _ = parse_step_options(options, t0, t1,
                                                                       events=False)
     first_step = fixed_or_adaptive_first_step(chosen, method, step, first_step, t0, t1)
+    _pop_unsupported(options)
+    if options:
+        warnings.warn(f"The following arguments have no effect for a chosen solver: "
+                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
+    return first_step, max_step, float(min_step), int(max_steps or 0), \
+        {"min_step": float(min_step), "max_steps": max_steps}
+
+
+def _pop_unsupported(options):
     for name, why in _UNSUPPORTED.items():
         if name in options:
             value = options.pop(name)
             if value is None or value is False or (name == "args" and value == ()):
                 continue
             raise TypeError(f"`{name}`: {why}.")
-    if options:
-        warnings.warn(f"The following arguments have no effect for a chosen solver: "
-                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=3)
-    return first_step, max_step, float(min_step), int(max_steps or 0), \
-        {"min_step": float(min_step), "max_steps": max_steps}
+
+
+def _stiff_options(chosen, options, t0, t1, y0_row, n):
+    """The stiff options exactly as solve_ivp reads them (fastode.ivp_implicit._parse_options:
+    ``jac``, ``jac_sparsity``, ``lband``/``uband``, ``linear_solver``, ``mass``, the step
+    options, ``step`` for implicit_euler); returns (_Stiff, first_step, max_step, min_step,
+    max_steps, jac, options for messages).
+
+    ``linear_solver="auto"`` takes the sparse LU where solve_ivp would take Newton-Krylov (and
+    solve a failed trajectory again with the sparse LU): an ensemble does not retry."""
+    # (imported here: an explicit sweep, and fastode.sde, do not load the stiff families)
+    from .ivp_implicit import _parse_options, driver_for
+    from .kernels.jacobian import KL_KRYLOV
+    _pop_unsupported(options)
+    auto = options.get("linear_solver", "auto") == "auto"
+    given = dict(options)
+    driver = driver_for(chosen)
+    parsed = _parse_options(chosen, driver, t0, t1, y0_row, n, False, options)
+    if auto and parsed[5] == KL_KRYLOV:
+        parsed = _parse_options(chosen, driver, t0, t1, y0_row, n, False,
+                                dict(given, linear_solver="sparse"))
+    (run_driver, mass, has_mass, mode, structure, kl, ku, lu_plan, jac, first_step, max_step,
+     min_step, max_steps, _) = parsed
+    stiff = _Stiff(run_driver is not driver, mass, bool(has_mass), int(mode), tuple(structure),
+                   int(kl), int(ku), tuple(lu_plan))
+    return (stiff, float(first_step), float(max_step), float(min_step), int(max_steps or 0), jac,
+            {"min_step": float(min_step), "max_steps": max_steps})
+
+
+def _event_options(events, max_events, options):
+    """(event list as solve_ivp's validate_events, event_samples, max_events)."""
+    event_list = validate_events(events)
+    if (isinstance(max_events, bool) or not isinstance(max_events, Integral)
+            or max_events < 1):
+        raise ValueError(f"`max_events` must be a positive integer; got {max_events!r}.")
+    event_samples = options.pop("event_samples", 4) if event_list else 4
+    if (isinstance(event_samples, bool) or not isinstance(event_samples, Integral)
+            or event_samples < 1):
+        raise ValueError(f"`event_samples` must be a positive integer; got {event_samples!r}.")
+    return event_list, int(event_samples), int(max_events)
 
 
 def _default_chunk(n_traj, n_threads):

@@ -115,9 +115,15 @@ def _digest(value) -> str:
     return h.hexdigest()
 
 
+def _fingerprint_any(f):
+    """A callable's fingerprint, or the digest of a value (a constant ``jac`` matrix)."""
+    return callable_fingerprint(f) if callable(f) else _digest(f)
+
+
 def _fingerprints(plan, y0, params):
-    """Per-input sha256 digests; the store refuses to resume when any of them differs."""
-    return {
+    """Per-input sha256 digests; the store refuses to resume when any of them differs (the
+    event and stiff entries only where a sweep has them: stores written before them resume)."""
+    found = {
         "fun": callable_fingerprint(plan.fun),
         "observe": callable_fingerprint(plan.observe) if plan.observe is not None else "",
         "save": plan.save,
@@ -131,6 +137,15 @@ def _fingerprints(plan, y0, params):
         "step options": _digest((plan.first_step, plan.max_step, plan.min_step,
                                  plan.max_steps)),
     }
+    if plan.events:
+        found["events"] = _digest(tuple((_fingerprint_any(e), count, direction)
+                                        for e, count, direction in plan.events)
+                                  + (plan.event_samples, plan.max_events))
+    if plan.jac is not None:
+        found["jac"] = _fingerprint_any(plan.jac)
+    if plan.stiff is not None:
+        found["method options"] = _digest(tuple(plan.stiff))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,16 +187,30 @@ class _Store:
         os.replace(tmp, self.manifest_path)
 
     def write_chunk(self, j, lo, hi, out, status, counters, **extra):
+        """One finished chunk: ``out``, ``status``, ``counters`` and any more per-trajectory
+        arrays (``extra``: the event arrays, ...)."""
+        self.write_arrays(j, lo, hi, dict(extra, out=out, status=status, counters=counters))
+
+    def read_chunk(self, j, lo, hi, out_shape):
+        """Every array of the chunk (``out``, ``status``, ``counters`` and the extra ones), or
+        None when it is missing or its ``out`` does not fit."""
+        return self.read_arrays(j, lo, hi, {"out": out_shape, "status": None,
+                                            "counters": None}, everything=True)
+
+    def write_arrays(self, j, lo, hi, arrays):
+        """``arrays``: name -> array (``out``, ``status``, ``counters``, and the event arrays
+        ``ev_t``, ``ev_y``, ``ev_n`` of a sweep with events)."""
         tmp = self.chunk_path(j) + ".tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, lo=lo, hi=hi, out=out, status=status, counters=counters,
-                     **{"extra_" + k: v for k, v in extra.items()})
+            np.savez(fh, lo=lo, hi=hi, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.chunk_path(j))  # atomic: a killed run never leaves half a chunk
 
-    def read_chunk(self, j, lo, hi, out_shape):
-        """The chunk's arrays, or None when it is missing or does not fit."""
+    def read_arrays(self, j, lo, hi, shapes, everything=False):
+        """The chunk's arrays (name -> array for each name of ``shapes``, name -> shape), or
+        None when it is missing or does not fit (a shape None: not checked); ``everything``:
+        the other arrays of the chunk too."""
         path = self.chunk_path(j)
         if not os.path.exists(path):
             return None
@@ -189,11 +218,14 @@ class _Store:
             with np.load(path) as data:
                 if int(data["lo"]) != lo or int(data["hi"]) != hi:
                     return None
-                out = data["out"]
-                if out.shape != out_shape:
-                    return None
-                got = {"out": out, "status": data["status"], "counters": data["counters"]}
-                got.update((k[6:], data[k]) for k in data.files if k.startswith("extra_"))
+                got = {}
+                for name, shape in shapes.items():
+                    if name not in data.files or (shape is not None
+                                                  and data[name].shape != tuple(shape)):
+                        return None
+                    got[name] = data[name]
+                if everything:
+                    got.update((k, data[k]) for k in data.files if k not in ("lo", "hi"))
                 return got
         except Exception:  # unreadable (should not happen: chunks are written atomically)
             return None
@@ -282,8 +314,9 @@ def open_store(path, store_format=None, params=None, param_names=None, state_nam
 
 def _check_manifest(store, manifest, expected):
     stored = manifest.get("inputs", {})
-    differ = [k for k, v in expected["inputs"].items() if stored.get(k) != v]
-    for key in ("n_traj", "n", "n_out", "out_cols"):
+    wanted = expected["inputs"]
+    differ = [k for k in dict.fromkeys([*wanted, *stored]) if stored.get(k) != wanted.get(k)]
+    for key in ("n_traj", "n", "n_out", "out_cols", "n_events", "max_events"):
         if manifest.get(key) != expected.get(key):
             differ.append(key)
     if manifest.get("version") != STORE_VERSION:

@@ -81,6 +81,18 @@ def validate_names(names, what, count, count_what, array_names=False):
     return names
 
 
+# solve_ensemble's event arrays -> their variables in the store
+EVENT_VARIABLES = {"ev_t": "t_events", "ev_y": "y_events", "ev_n": "n_events"}
+
+
+def event_variables(n_events, max_events, n):
+    """``extra_variables`` of a sweep with events (NaN / -1 where nothing was written)."""
+    return {"t_events": (("event", "occurrence"), (n_events, max_events), "f8", np.nan),
+            "y_events": (("event", "occurrence", "state"), (n_events, max_events, n), "f8",
+                         np.nan),
+            "n_events": (("event",), (n_events,), "i8", -1)}
+
+
 class ZarrStore:
     """A Zarr group holding one ensemble (see the module's docstring for the layout)."""
 
@@ -259,6 +271,25 @@ class ZarrStore:
             return got
         except Exception:  # unreadable: solved again
             return None
+
+    # the generic interface of solve_ensemble (name -> array; the event arrays ev_t, ev_y, ev_n
+    # are the variables t_events, y_events, n_events here: event_variables declares them)
+    def write_arrays(self, j, lo, hi, arrays):
+        extra = {EVENT_VARIABLES.get(k, k): v for k, v in arrays.items()
+                 if k not in ("out", "status", "counters")}
+        self.write_chunk(j, lo, hi, arrays["out"], arrays["status"], arrays["counters"], **extra)
+
+    def read_arrays(self, j, lo, hi, shapes):
+        got = self.read_chunk(j, lo, hi, shapes["out"])
+        if got is None:
+            return None
+        found = {}
+        for name, shape in shapes.items():
+            value = got.get(EVENT_VARIABLES.get(name, name))
+            if value is None or (shape is not None and value.shape != tuple(shape)):
+                return None
+            found[name] = value
+        return found
 
     def read_times(self):
         return np.atleast_1d(np.asarray(self._array("time")[...], dtype=np.float64))

@@ -49,9 +49,12 @@ def _step_class(name):
     solver.dense_output()(0.01)
 
 
-def _ensemble():
+def _ensemble(method="RK45"):
+    """One family's prange kernel (every option of a sweep -- events, jac, save mode -- is the
+    same compiled signature)."""
     from .ensemble import solve_ensemble
-    solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
+    solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0],
+                   method=method)
 
 
 def _pendulum(t, y, b):
@@ -138,6 +141,12 @@ JOBS = {
     "LSODA": lambda: _solve("LSODA", k=1e4, **_OUTPUTS),
     "LSODA class": lambda: _step_class("LSODA"),
     "ensemble": _ensemble,
+    # the stiff families' ensemble kernels (fastode.kernels.ensemble_stiff): each links its
+    # family driver again (implicit_euler, other coefficient types, compiles on first use)
+    "ensemble BDF": lambda: _ensemble("BDF"),
+    "ensemble Radau": lambda: _ensemble("Radau"),
+    "ensemble Rosenbrock": lambda: _ensemble("Rodas5P"),
+    "ensemble ESDIRK": lambda: _ensemble("KenCarp4"),
     "RK45 class": lambda: _step_class("RK45"),
     "analysis": _analysis,
     "SDE": _sde,

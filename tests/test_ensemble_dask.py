@@ -117,3 +117,37 @@ def test_worker_killed_mid_sweep(client):
     for key in ("y", "status", "nfev", "naccept", "nreject"):
         np.testing.assert_array_equal(dask[key], threads[key])
     assert dask.success.all()
+
+
+def robertson(t, y, p):
+    return np.array([-p[0] * y[0] + p[2] * y[1] * y[2],
+                     p[0] * y[0] - p[2] * y[1] * y[2] - p[1] * y[1] * y[1],
+                     p[1] * y[1] * y[1]])
+
+
+def robertson_jac(t, y, p):
+    return np.array([[-p[0], p[2] * y[2], p[2] * y[1]],
+                     [p[0], -p[2] * y[2] - 2.0 * p[1] * y[1], -p[2] * y[1]],
+                     [0.0, 2.0 * p[1] * y[1], 0.0]])
+
+
+def half_converted(t, y, p):
+    return y[0] - 0.5
+
+
+half_converted.terminal = True
+
+
+def test_dask_stiff_method_with_events_and_jac(client, tmp_path):
+    rng = np.random.default_rng(7)
+    params = np.array([0.04, 3e7, 1e4]) * np.exp(rng.uniform(np.log(0.5), np.log(2.0), (40, 3)))
+    params[::3, 0] *= 1e-3  # these never reach y0 = 0.5: the event is not terminal for them
+    kw = dict(params=params, t_eval=np.logspace(-5, 5, 11), method="Rodas5P", rtol=1e-6,
+              atol=1e-10, jac=robertson_jac, events=half_converted)
+    threads = solve_ensemble(robertson, (0.0, 1e5), [1.0, 0.0, 0.0], **kw)
+    dask = solve_ensemble(robertson, (0.0, 1e5), [1.0, 0.0, 0.0], backend="dask", client=client,
+                          n_threads=1, chunk_size=15, store=tmp_path / "stiff", **kw)
+    assert set(threads.status.tolist()) == {0, 1}
+    for key in ("y", "status", "nfev", "t_final", "t_events", "y_events", "n_events"):
+        np.testing.assert_array_equal(dask[key], threads[key])
+    np.testing.assert_array_equal(load_ensemble(tmp_path / "stiff").t_events, threads.t_events)

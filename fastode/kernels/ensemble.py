@@ -21,6 +21,10 @@ Output modes (``mode``):
 ``void g(double t, const double *y, const double *p, double *out)``, so a new observe function
 never recompiles the driver.
 
+Events (any number, possibly none): ``ev_t_out[i, k, :]`` holds the first ``max_events``
+(``ev_t_out.shape[2]``) times of event k on trajectory i (NaN-padded), ``ev_y_out[i, k, j]`` the
+state there, ``ev_count[i, k]`` the number of occurrences (also those past ``max_events``).
+
 Row broadcasting: ``params`` and ``y0`` have either one row per trajectory or a single row shared
 by all (shape (1, .)); this keeps one compiled signature for every case.
 """
@@ -81,10 +85,35 @@ def _store_explicit_one(i, mode, obs, t1, p, t_eval, status_i, t_out, y_out, n_o
 
 
 @njit(cache=True, nogil=True)
+def store_events(i, ev_t, ev_y, ev_index, n_ev, ev_t_out, ev_y_out, ev_count):
+    """Copy one trajectory's event occurrences (a driver's ``ev_*[:n_ev]``, in time order) into
+    row ``i`` of the ensemble's event outputs: the first ``ev_t_out.shape[2]`` of each event,
+    NaN after them; ``ev_count`` counts them all."""
+    n_events = ev_count.shape[1]
+    max_events = ev_t_out.shape[2]
+    n = ev_y_out.shape[3]
+    for k in range(n_events):
+        ev_count[i, k] = 0
+        for j in range(max_events):
+            ev_t_out[i, k, j] = np.nan
+            for m in range(n):
+                ev_y_out[i, k, j, m] = np.nan
+    for e in range(n_ev):
+        k = ev_index[e]
+        c = ev_count[i, k]
+        if c < max_events:
+            ev_t_out[i, k, c] = ev_t[e]
+            for m in range(n):
+                ev_y_out[i, k, c, m] = ev_y[e, m]
+        ev_count[i, k] = c + 1
+
+
+@njit(cache=True, nogil=True)
 def _explicit_one(i, rhs, params, y0, t0, t1, rtol, atol, C, A, B, E, E3, use_e3, error_order,
                   C_extra, A_extra, P, adaptive, first_step, max_step, min_step, max_steps,
                   t_eval, dense, event_addresses, event_directions, event_terminal,
-                  event_samples, mode, obs, out, status, counters):
+                  event_samples, mode, obs, out, status, counters, ev_t_out, ev_y_out,
+                  ev_count):
     """Trajectory ``i`` of ``ensemble_explicit``: solve it and store its output."""
     p = params[0] if params.shape[0] == 1 else params[i]
     y0_i = y0[0] if y0.shape[0] == 1 else y0[i]
@@ -98,6 +127,7 @@ def _explicit_one(i, rhs, params, y0, t0, t1, rtol, atol, C, A, B, E, E3, use_e3
     obuf = np.empty(out.shape[1])
     _store_explicit_one(i, mode, obs, t1, p, t_eval, result[0], result[1], result[2],
                         result[3], result[12], out, status, counters, ybuf, obuf)
+    store_events(i, result[8], result[9], result[10], result[11], ev_t_out, ev_y_out, ev_count)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -105,7 +135,8 @@ def ensemble_explicit(rhs, params, y0, t0, t1, rtol, atol,
                       C, A, B, E, E3, use_e3, error_order, C_extra, A_extra, P,
                       adaptive, first_step, max_step, min_step, max_steps,
                       t_eval, dense, event_addresses, event_directions, event_terminal,
-                      event_samples, mode, obs, out, status, counters):
+                      event_samples, mode, obs, out, status, counters, ev_t_out, ev_y_out,
+                      ev_count):
     """Solve ``out.shape[0]`` independent trajectories with ``explicit_rk_solve`` in a prange.
 
     Parameters
@@ -117,8 +148,8 @@ def ensemble_explicit(rhs, params, y0, t0, t1, rtol, atol,
     y0 : (n_traj or 1, n) float64, C-contiguous
         Initial states (one row: shared by all).
     rtol, atol, C ... max_steps, dense, event_*
-        As for ``explicit_rk_solve`` (``dense`` must be False and the event arrays empty: the
-        ensemble keeps no dense output or events yet). They are arguments rather than constants
+        As for ``explicit_rk_solve`` (``dense`` must be False: the ensemble keeps no dense
+        output). They are arguments rather than constants
         so that ``explicit_rk_solve`` is called with exactly the types ``solve_ivp`` uses
         (writeable arrays, non-literal bool and int) and its compiled, cached version is shared.
     t_eval : (n_t,) float64
@@ -133,13 +164,17 @@ def ensemble_explicit(rhs, params, y0, t0, t1, rtol, atol,
         Kernel status codes (fastode.kernels.status).
     counters : (n_traj, 4) float64
         nfev, naccept, nreject, t reached.
+    ev_t_out, ev_y_out, ev_count : (n_traj, n_events, max_events), (n_traj, n_events,
+        max_events, n) float64 and (n_traj, n_events) int64
+        The events, as the module docstring says (n_events = 0: no events).
     """
     for i in prange(out.shape[0]):
         # the body is one call: the parfor stays small, so compiling it is quick
         _explicit_one(i, rhs, params, y0, t0, t1, rtol, atol, C, A, B, E, E3, use_e3,
                       error_order, C_extra, A_extra, P, adaptive, first_step, max_step,
                       min_step, max_steps, t_eval, dense, event_addresses, event_directions,
-                      event_terminal, event_samples, mode, obs, out, status, counters)
+                      event_terminal, event_samples, mode, obs, out, status, counters,
+                      ev_t_out, ev_y_out, ev_count)
 
 
 @njit(cache=True, nogil=True)
@@ -177,5 +212,7 @@ def nb_solve_ensemble(address, params, t0, t1, y0, rtol, atol, tableau, t_eval, 
                       tableau.A_extra, tableau.P, tableau.adaptive, float(step),
                       float(max_step), 0.0, zero, np.ascontiguousarray(t_eval), zero < 0,
                       np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64),
-                      zero + 1, zero + SAVE_TRAJECTORY, zero, out, status, counters)
+                      zero + 1, zero + SAVE_TRAJECTORY, zero, out, status, counters,
+                      np.empty((n_traj, 0, 1)), np.empty((n_traj, 0, 1, n)),
+                      np.empty((n_traj, 0), dtype=np.int64))
     return status, out
