@@ -32,7 +32,7 @@ from numba.core.ccallback import CFunc
 from numba.core.registry import CPUDispatcher
 from scipy.optimize import OptimizeResult
 
-from . import methods as method_registry
+from . import ensemble_batch as _batch, methods as method_registry
 from ._version import __version__
 from .ensemble_input import (_F64, _default_chunk, _resolve_n_traj, _step_options,
                              _validate_params, _validate_y0, _writeable)
@@ -49,8 +49,6 @@ from .rhs import _RHS_CTYPES, RHS_SIGNATURE, CompiledFunction, arg_specs, forget
 announce_compiles(kern)
 
 __all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble"]
-
-_IGNORED_FOR_EXPLICIT = ("jac", "jac_sparsity", "lband", "uband")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,10 +248,9 @@ class _Threads:
         self.old_threads = numba.get_num_threads()
         if self.n_threads is not None:
             numba.set_num_threads(self.n_threads)
-        # trajectories cost different amounts: hand them out one at a time (dynamically)
-        # instead of one equal block per thread, so a slow trajectory does not idle the other
-        # threads. Measured on the 10k Lotka-Volterra sweep: same speed as static blocks (and
-        # as 4 at a time); 8 at a time was 8% slower (longer tails at the end of each chunk).
+        # trajectories cost different amounts: hand them out one at a time (dynamically), not
+        # one equal block per thread. Measured on the 10k Lotka-Volterra sweep: same speed as
+        # static blocks (and as 4 at a time); 8 at a time was 8% slower (longer chunk tails).
         self.old_chunk = numba.set_parallel_chunksize(1)
         return self
 
@@ -416,7 +413,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                    save: str | Callable[..., Any] = "trajectory", progress: bool = False,
                    store: str | os.PathLike[str] | None = None, resume: bool = False,
                    backend: str = "threads", client: Any = None, n_traj: int | None = None,
-                   **options: Any) -> EnsembleResult:
+                   mode: str = "auto", **options: Any) -> EnsembleResult:
     """Solve one ODE for many parameter sets and/or initial states, in parallel.
 
     Each trajectory is integrated independently (its own steps, controller, counters and
@@ -483,6 +480,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     n_traj : int, optional
         The number of trajectories when neither ``params`` nor ``y0`` gives it (identical
         trajectories); when they do, it must agree.
+    mode : "auto" (batch where it applies), "default" or "batch": see fastode.ensemble_batch
     **options
         ``first_step``, ``max_step``, ``min_step``, ``max_steps``, ``step`` as for
         ``solve_ivp``; ``n_obs`` for an observe function given as a numba ``@cfunc``.
@@ -507,6 +505,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     # ---- validate everything before compiling anything ---------------------------------------
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
+    batch_mode = _batch.check_mode(mode)
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string for solve_ensemble; got {method!r}.")
     chosen = None if method in method_registry.SCIPY_ONLY else method_registry.lookup(method)
@@ -602,6 +601,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                  t_out=t_out, rtol=rtol_arr, atol=atol_arr, first_step=first_step,
                  max_step=max_step, min_step=min_step, max_steps=max_steps, mode=mode,
                  save=save_name, n=n, n_p=n_p, options=msg_options, n_threads=n_threads)
+    run = _batch.select(batch_mode, plan, fun, rhs, backend, y0_all, p_all, n_traj) or _run_chunk
     rows, cols = _out_rows(plan)
     threads_for_chunks = n_threads or (numba.get_num_threads() if backend == "threads" else 1)
     chunk = int(chunk_size) if chunk_size is not None else _default_chunk(n_traj,
@@ -695,8 +695,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                 for j in todo:
                     lo, hi = bounds[j]
                     y_rows, p_rows = chunk_inputs(lo, hi)
-                    _run_chunk(plan, rhs.address, obs_cfunc.address if obs_cfunc else 0,
-                               y_rows, p_rows, out[lo:hi], status[lo:hi], counters[lo:hi])
+                    run(plan, rhs.address, obs_cfunc.address if obs_cfunc else 0,
+                        y_rows, p_rows, out[lo:hi], status[lo:hi], counters[lo:hi])
                     finished(j, None)
             if rhs.errors:
                 extra = (f"`fun` raised {type(rhs.errors[0]).__name__}: {rhs.errors[0]} "
@@ -711,7 +711,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         if bar is not None:
             bar.close()
     # keep the compiled functions alive until the kernels are done with their addresses
-    del rhs, obs_cfunc
+    del rhs, obs_cfunc, run
     result = _finish(out, status, counters, t_out, save_name, msg_options,
                      trajectory_without_t_eval, t1)
     if extra:
