@@ -601,7 +601,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                  t_out=t_out, rtol=rtol_arr, atol=atol_arr, first_step=first_step,
                  max_step=max_step, min_step=min_step, max_steps=max_steps, mode=mode,
                  save=save_name, n=n, n_p=n_p, options=msg_options, n_threads=n_threads)
-    run = _batch.select(batch_mode, plan, fun, rhs, backend, y0_all, p_all, n_traj) or _run_chunk
+    run = _batch.select(batch_mode, plan, fun, rhs, backend, y0_all, p_all, n_traj, _run_chunk)
     rows, cols = _out_rows(plan)
     threads_for_chunks = n_threads or (numba.get_num_threads() if backend == "threads" else 1)
     chunk = int(chunk_size) if chunk_size is not None else _default_chunk(n_traj,

@@ -14,7 +14,8 @@ compiled RHS on the first W trajectories' inputs before use.
 * ``"batch"``: the lock-step driver; refused (ValueError saying why) where it does not apply:
   a non-explicit method, ``backend="dask"``, a RHS that runs through Python, a numba ``@cfunc``
   RHS, events, or a RHS numba cannot compile into the batch form;
-* ``"auto"``: batch where it applies and is measured to win (see :func:`select`), else default.
+* ``"auto"`` (solve_ensemble's default): the default driver where batch does not apply;
+  where it does, batch once compiling the batch RHS pays off (:class:`AutoRunner`).
 
 The results are the default mode's, trajectory by trajectory, to the last bit where the batch
 RHS does the same floating-point operations as the scalar one (the driver's arithmetic is the
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import time
 import weakref
 from typing import Any, NamedTuple, Optional
 
@@ -126,7 +128,6 @@ def compile_batch_rhs(fun: Any, scalar: Any, n: int, n_p: int, has_params: bool,
                       y_rows: np.ndarray, p_rows: np.ndarray, t0: float) -> BatchRHS | str:
     """The batch RHS of ``fun`` (checked against the scalar compiled RHS ``scalar`` on the
     first ``width`` rows of ``y_rows``/``p_rows``), or the reason it cannot be built."""
-    import time
     key = (n, n_p, has_params, width)
     try:
         per_function = _batch_cache.setdefault(scalar.keepalive, {})
@@ -217,30 +218,93 @@ def _refusal(plan: Any, fun: Any, rhs: Any, backend: str) -> Optional[str]:
     return None
 
 
-def select(mode: str, plan: Any, fun: Any, rhs: Any, backend: str, y_rows: np.ndarray,
-           p_rows: np.ndarray, n_traj: int, width: int | None = None) -> Optional[BatchRunner]:
-    """The BatchRunner for ``mode`` ("batch" or "auto"), or None for the default driver.
+# "auto": seconds this process spent in the default driver, per compiled scalar RHS object
+_default_seconds: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+# what "auto" weighs: compiling a batch RHS (measured 0.9 s CPU for Lotka-Volterra in a fresh
+# process, 1.2-2.4 s wall on the shared machine) against the time the batch driver saves (it
+# measured 2.0-2.4x the default driver's speed on easy and hard sweeps: >= half the time)
+COMPILE_SECONDS = 1.0
+SAVED_FRACTION = 0.5
 
-    ``mode="batch"`` raises ValueError where the batch driver does not apply; ``"auto"`` then
-    returns None. ``"auto"`` also keeps the default driver for systems of more than
-    ``AUTO_MAX_N`` equations and sweeps of fewer than ``2 * width`` trajectories.
+
+class AutoRunner:
+    """``mode="auto"``: the default driver until the batch RHS pays for its compile.
+
+    The batch RHS is used from the first chunk where it is already compiled in this process;
+    otherwise chunks run in the default driver, timed, and once the default-mode time of this
+    RHS in this process (earlier calls included) plus this call's projected remainder, times
+    the measured saving, exceeds the compile time, the batch RHS is compiled and the remaining
+    chunks run in batch mode. Both drivers give the same results, so the switch is invisible
+    except in speed.
+    """
+
+    def __init__(self, default_run: Any, fun: Any, rhs: Any, plan: Any, n_traj: int,
+                 width: int, y_rows: np.ndarray, p_rows: np.ndarray) -> None:
+        self.default_run, self.fun, self.rhs, self.n_traj = default_run, fun, rhs, n_traj
+        self.width, self.y_rows, self.p_rows = width, y_rows, p_rows
+        self.n_threads = plan.n_threads or numba.get_num_threads()
+        self.batch: Optional[BatchRunner] = None
+        self.rows = 0
+        self.seconds = 0.0
+        self.settled = False
+        key = (plan.n, plan.n_p, plan.has_params, width)
+        hit = _batch_cache.get(rhs.keepalive, {}).get(key)
+        if isinstance(hit, BatchRHS):
+            self.batch = BatchRunner(hit, width, self.n_threads)
+        self.settled = hit is not None
+
+    def __call__(self, plan: Any, rhs_address: int, obs_address: int, y0_rows: np.ndarray,
+                 p_rows: np.ndarray, out: np.ndarray, status: np.ndarray,
+                 counters: np.ndarray) -> None:
+        if self.batch is not None:
+            self.batch(plan, rhs_address, obs_address, y0_rows, p_rows, out, status, counters)
+            return
+        start = time.perf_counter()
+        self.default_run(plan, rhs_address, obs_address, y0_rows, p_rows, out, status,
+                         counters)
+        took = time.perf_counter() - start
+        self.rows += out.shape[0]
+        self.seconds += took
+        spent = _default_seconds.get(self.rhs.keepalive, 0.0) + took
+        try:
+            _default_seconds[self.rhs.keepalive] = spent
+        except TypeError:  # not weak-referenceable: this call's time only
+            spent = self.seconds
+        projected = self.seconds / self.rows * (self.n_traj - self.rows)
+        if not self.settled and (spent + projected) * SAVED_FRACTION >= COMPILE_SECONDS:
+            self.settled = True
+            got = compile_batch_rhs(self.fun, self.rhs, plan.n, plan.n_p, plan.has_params,
+                                    self.width, self.y_rows, self.p_rows, plan.t0)
+            if isinstance(got, BatchRHS):
+                self.batch = BatchRunner(got, self.width, self.n_threads)
+
+
+def select(mode: str, plan: Any, fun: Any, rhs: Any, backend: str, y_rows: np.ndarray,
+           p_rows: np.ndarray, n_traj: int, default_run: Any,
+           width: int | None = None) -> Any:
+    """The chunk runner for ``mode``: ``default_run`` (fastode.ensemble._run_chunk), a
+    BatchRunner ("batch") or an AutoRunner ("auto", where the batch driver applies).
+
+    ``mode="batch"`` raises ValueError where the batch driver does not apply. ``"auto"`` keeps
+    the default driver where it does not, and for systems of more than ``AUTO_MAX_N``
+    equations.
     """
     if mode == "default":
-        return None
+        return default_run
     width = WIDTH if width is None else width
     reason = _refusal(plan, fun, rhs, backend)
-    if reason is None and mode == "auto" and (plan.n > AUTO_MAX_N or n_traj < 2 * width):
-        return None
+    if mode == "auto":
+        if reason is None and plan.n <= AUTO_MAX_N:
+            return AutoRunner(default_run, fun, rhs, plan, n_traj, width, y_rows, p_rows)
+        return default_run
     if reason is None:
         got = compile_batch_rhs(fun, rhs, plan.n, plan.n_p, plan.has_params, width, y_rows,
                                 p_rows, plan.t0)
         if isinstance(got, BatchRHS):
             return BatchRunner(got, width, plan.n_threads or numba.get_num_threads())
         reason = got
-    if mode == "batch":
-        raise ValueError(f"mode='batch' is not available here: {reason}. Use mode='default' "
-                         "(or 'auto', which falls back to it).")
-    return None
+    raise ValueError(f"mode='batch' is not available here: {reason}. Use mode='default' "
+                     "(or 'auto', which falls back to it).")
 
 
 def block_size(n_rows: int, width: int, n_threads: int) -> int:

@@ -54,6 +54,12 @@ def _ensemble():
     solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0])
 
 
+def _ensemble_batch():
+    from .ensemble import solve_ensemble
+    solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0],
+                   mode="batch")
+
+
 def _pendulum(t, y, b):
     return np.array([y[1], -np.sin(y[0]) - b * y[1]])
 
@@ -138,6 +144,7 @@ JOBS = {
     "LSODA": lambda: _solve("LSODA", k=1e4, **_OUTPUTS),
     "LSODA class": lambda: _step_class("LSODA"),
     "ensemble": _ensemble,
+    "ensemble batch": _ensemble_batch,
     "RK45 class": lambda: _step_class("RK45"),
     "analysis": _analysis,
     "SDE": _sde,

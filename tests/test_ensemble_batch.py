@@ -135,8 +135,8 @@ def test_lane_refill_any_number_of_trajectories(n_traj):
 
 @pytest.mark.parametrize("width", [1, 3, 16])
 def test_other_widths(width):
-    runner = eb.select("batch", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(), "threads",
-                       np.array([[10.0, 5.0]]), lv_params(4), 21, width=width)
+    runner = eb.select("batch", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(),
+                       "threads", np.array([[10.0, 5.0]]), lv_params(4), 21, None, width=width)
     assert runner.width == width
     default = fastode.solve_ensemble(lotka_volterra, (0.0, 15.0), [10.0, 5.0],
                                      params=lv_params(21), t_eval=T_EVAL, mode="default")
@@ -191,17 +191,44 @@ def _scalar_rhs():
     return _ensemble_rhs(lotka_volterra, 0.0, np.array([10.0, 5.0]), 2, RATES.copy(), True)
 
 
-def test_auto_picks_batch_where_it_applies():
-    runner = eb.select("auto", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(),
-                       "threads", np.array([[10.0, 5.0]]), lv_params(8), 1000)
-    assert runner is not None and runner.rhs.form == "in_place"
-    assert eb.select("default", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(),
-                     "threads", np.array([[10.0, 5.0]]), lv_params(8), 1000) is None
-    # too few trajectories to fill the lanes twice, or another backend: the default driver
-    assert eb.select("auto", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(),
-                     "threads", np.array([[10.0, 5.0]]), lv_params(8), 3) is None
-    assert eb.select("auto", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(), "dask",
-                     np.array([[10.0, 5.0]]), lv_params(8), 1000) is None
+def _select(mode, backend="threads", fun=lotka_volterra, n=2):
+    plan = _plan_for(fun)._replace(n=n)
+    return eb.select(mode, plan, fun, _scalar_rhs(), backend, np.array([[10.0, 5.0]]),
+                     lv_params(8), 1000, "the default driver")
+
+
+def test_mode_selection():
+    assert _select("default") == "the default driver"
+    assert isinstance(_select("batch"), eb.BatchRunner)
+    # the batch RHS of lotka_volterra is compiled now: auto uses it from the first chunk
+    assert _select("auto").batch is not None
+    # where batch does not apply, or for larger systems, auto is the default driver
+    assert _select("auto", backend="dask") == "the default driver"
+    assert _select("auto", n=eb.AUTO_MAX_N + 1) == "the default driver"
+
+
+def test_auto_switches_when_the_compile_pays_off(monkeypatch):
+    def lv_auto(t, y, p):  # a function of its own: no batch RHS compiled for it yet
+        return np.array([p[0] * y[0] - p[1] * y[0] * y[1], -p[2] * y[1] + p[3] * y[0] * y[1]])
+
+    batch_chunks = []
+    real = eb.run_chunk
+    monkeypatch.setattr(eb, "run_chunk", lambda *a: (batch_chunks.append(1), real(*a)))
+    kw = dict(params=lv_params(60), t_eval=T_EVAL, method="DOP853", rtol=1e-6, atol=1e-9,
+              chunk_size=20)
+    default = fastode.solve_ensemble(lv_auto, (0.0, 15.0), [10.0, 5.0], mode="default", **kw)
+    # a compile that never pays: auto stays in the default driver
+    monkeypatch.setattr(eb, "COMPILE_SECONDS", np.inf)
+    assert_same(default, fastode.solve_ensemble(lv_auto, (0.0, 15.0), [10.0, 5.0], **kw))
+    assert batch_chunks == []
+    # a free compile: the first chunk runs in the default driver, the other two in batch
+    monkeypatch.setattr(eb, "COMPILE_SECONDS", 0.0)
+    assert_same(default, fastode.solve_ensemble(lv_auto, (0.0, 15.0), [10.0, 5.0], **kw))
+    assert batch_chunks == [1, 1]
+    # compiled now: every chunk in batch, whatever the compile would cost
+    monkeypatch.setattr(eb, "COMPILE_SECONDS", np.inf)
+    assert_same(default, fastode.solve_ensemble(lv_auto, (0.0, 15.0), [10.0, 5.0], **kw))
+    assert batch_chunks == [1] * 5
 
 
 def test_invalid_mode():
