@@ -48,9 +48,10 @@ MODES = ("default", "batch", "auto")
 # Lanes per batch. Measured on the 10k Lotka-Volterra sweep (bench/ensemble_sweep.py, AVX-512
 # machine, 2 threads): see docs/benchmarks.md.
 WIDTH = 8
-# Largest system "auto" sends to the batch driver: the batch wins by removing per-call overhead
-# and vectorising small stage loops; for large n the scalar driver's loops are long already.
-AUTO_MAX_N = 16
+# Largest system "auto" sends to the batch driver: measured faster than the default driver up
+# to n = 40 (DOP853, 1 thread: Lorenz-96 1.1-1.4x, a linear chain 1.1-1.6x, both allocating
+# right-hand sides; Lotka-Volterra 2-2.4x); larger systems were not measured.
+AUTO_MAX_N = 40
 
 BATCH_SIGNATURE = types.void(types.CPointer(types.float64), types.CPointer(types.float64),
                              types.CPointer(types.float64), types.CPointer(types.float64))
