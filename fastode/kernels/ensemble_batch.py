@@ -360,21 +360,39 @@ def _batch_block(rhs, W, lo, hi, params, y0, t0, t1, rtol, atol, C, A, B, E, E3,
         for i in range(1, s):
             for w in range(W):
                 T_stage[w] = t[w] + C[i] * h[w]
+            # acc = sum_j A[i, j] K[j], four rows per pass over the lanes, each lane adding in
+            # the scalar driver's order (the same bits)
             for x in range(nW):
                 acc[x] = 0.0
-            for j in range(i):
-                a = A[i, j]
+            j = 0
+            while j + 4 <= i:
+                a0, a1, a2, a3 = A[i, j], A[i, j + 1], A[i, j + 2], A[i, j + 3]
                 for x in range(nW):
-                    acc[x] += a * K[j, x]
+                    acc[x] = (((acc[x] + a0 * K[j, x]) + a1 * K[j + 1, x]) + a2 * K[j + 2, x]
+                              + a3 * K[j + 3, x])
+                j += 4
+            while j < i:
+                a0 = A[i, j]
+                for x in range(nW):
+                    acc[x] += a0 * K[j, x]
+                j += 1
             for x in range(nW):
                 Y_tmp[x] = Y[x] + hrep[x] * acc[x]
             call_batch(rhs, T_stage, Y_tmp, Pl, K, i)
         for x in range(nW):
             acc[x] = 0.0
-        for j in range(s):
-            b = B[j]
+        j = 0
+        while j + 4 <= s:
+            a0, a1, a2, a3 = B[j], B[j + 1], B[j + 2], B[j + 3]
             for x in range(nW):
-                acc[x] += b * K[j, x]
+                acc[x] = (((acc[x] + a0 * K[j, x]) + a1 * K[j + 1, x]) + a2 * K[j + 2, x]
+                          + a3 * K[j + 3, x])
+            j += 4
+        while j < s:
+            a0 = B[j]
+            for x in range(nW):
+                acc[x] += a0 * K[j, x]
+            j += 1
         for x in range(nW):
             Y_new[x] = Y[x] + hrep[x] * acc[x]
         if fsal_error or not adaptive:
@@ -385,15 +403,28 @@ def _batch_block(rhs, W, lo, hi, params, y0, t0, t1, rtol, atol, C, A, B, E, E3,
             for x in range(nW):
                 acc[x] = 0.0
                 acc3[x] = 0.0
-            for j in range(E.shape[0]):
-                e = E[j]
+            n_e = E.shape[0]
+            j = 0
+            while j + 4 <= n_e:
+                a0, a1, a2, a3 = E[j], E[j + 1], E[j + 2], E[j + 3]
+                b0, b1, b2, b3 = E3[j], E3[j + 1], E3[j + 2], E3[j + 3]
                 for x in range(nW):
-                    acc[x] += e * K[j, x]
-            if use_e3:
-                for j in range(E.shape[0]):
-                    e = E3[j]
+                    acc[x] = (((acc[x] + a0 * K[j, x]) + a1 * K[j + 1, x]) + a2 * K[j + 2, x]
+                              + a3 * K[j + 3, x])
+                if use_e3:
                     for x in range(nW):
-                        acc3[x] += e * K[j, x]
+                        acc3[x] = (((acc3[x] + b0 * K[j, x]) + b1 * K[j + 1, x])
+                                   + b2 * K[j + 2, x] + b3 * K[j + 3, x])
+                j += 4
+            while j < n_e:
+                a0 = E[j]
+                b0 = E3[j]
+                for x in range(nW):
+                    acc[x] += a0 * K[j, x]
+                if use_e3:
+                    for x in range(nW):
+                        acc3[x] += b0 * K[j, x]
+                j += 1
 
         # ---- accept or reject, per lane ------------------------------------------------------
         n_acc = 0
@@ -487,10 +518,19 @@ def _batch_block(rhs, W, lo, hi, params, y0, t0, t1, rtol, atol, C, A, B, E, E3,
                     T_stage[w] = t[w] + C_extra[j] * h[w]
                 for x in range(nW):
                     acc[x] = 0.0
-                for r in range(row):
-                    a = A_extra[j, r]
+                r = 0
+                while r + 4 <= row:
+                    a0, a1, a2, a3 = (A_extra[j, r], A_extra[j, r + 1], A_extra[j, r + 2],
+                                      A_extra[j, r + 3])
                     for x in range(nW):
-                        acc[x] += a * K[r, x]
+                        acc[x] = (((acc[x] + a0 * K[r, x]) + a1 * K[r + 1, x])
+                                  + a2 * K[r + 2, x] + a3 * K[r + 3, x])
+                    r += 4
+                while r < row:
+                    a0 = A_extra[j, r]
+                    for x in range(nW):
+                        acc[x] += a0 * K[r, x]
+                    r += 1
                 for x in range(nW):
                     Y_tmp[x] = Y[x] + hrep[x] * acc[x]
                 call_batch(rhs, T_stage, Y_tmp, Pl, K, row)
@@ -498,13 +538,22 @@ def _batch_block(rhs, W, lo, hi, params, y0, t0, t1, rtol, atol, C, A, B, E, E3,
                 if go[w]:
                     nfev[w] += m_extra
             # Q = h K^T P (dense_coefficients)
+            n_r = P.shape[0]
             for c in range(q):
                 for x in range(nW):
                     acc[x] = 0.0
-                for r in range(P.shape[0]):
-                    pr = P[r, c]
+                r = 0
+                while r + 4 <= n_r:
+                    p0, p1, p2, p3 = P[r, c], P[r + 1, c], P[r + 2, c], P[r + 3, c]
                     for x in range(nW):
-                        acc[x] += K[r, x] * pr
+                        acc[x] = (((acc[x] + K[r, x] * p0) + K[r + 1, x] * p1) + K[r + 2, x] * p2
+                                  + K[r + 3, x] * p3)
+                    r += 4
+                while r < n_r:
+                    p0 = P[r, c]
+                    for x in range(nW):
+                        acc[x] += K[r, x] * p0
+                    r += 1
                 for x in range(nW):
                     Q[c, x] = hrep[x] * acc[x]
 
