@@ -54,6 +54,48 @@ def van_der_pol(t, y, p):
     return np.array([y[1], p[0] * (1.0 - y[0] * y[0]) * y[1] - y[0]])
 
 
+def lorenz96(t, y, p):
+    n = y.shape[0]
+    d = np.empty(n)
+    for i in range(n):
+        d[i] = (y[(i + 1) % n] - y[i - 2]) * y[i - 1] - y[i] + p[0]
+    return d
+
+
+def decay_chain(t, y, p):
+    d = np.empty_like(y)
+    d[0] = -p[0] * y[0]
+    for i in range(1, y.shape[0]):
+        d[i] = p[0] * y[i - 1] - p[1] * y[i]
+    return d
+
+
+def size_rows(sizes, repeats, n_traj=1000):
+    """Both modes on systems of n equations (DOP853, one thread, process time): Lorenz-96
+    (F in [7.5, 8.5], t in [0, 2]) and a linear decay chain (rates in [0.5, 1.5], t in [0, 5]),
+    50 outputs; both right-hand sides allocate their result."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, fun, params, t1 in (("Lorenz-96", lorenz96, rng.uniform(7.5, 8.5, (n_traj, 1)), 2.0),
+                                  ("decay chain", decay_chain,
+                                   rng.uniform(0.5, 1.5, (n_traj, 2)), 5.0)):
+        for n in sizes:
+            y0 = np.linspace(1.0, 2.0, n)
+            best = {}
+            with Threads(1):
+                for _ in range(repeats):
+                    for mode in ("default", "batch"):
+                        start = time.process_time()
+                        res = solve_ensemble(fun, (0.0, t1), y0, params=params,
+                                             t_eval=np.linspace(0.0, t1, 50), method="DOP853",
+                                             rtol=RTOL, atol=ATOL, mode=mode)
+                        best[mode] = min(best.get(mode, np.inf), time.process_time() - start)
+            rows.append([name, n, f"{res.naccept.mean():.0f}", f"{n_traj / best['default']:,.0f}",
+                         f"{n_traj / best['batch']:,.0f}",
+                         f"{best['default'] / best['batch']:.2f}x"])
+    return rows
+
+
 def sweep_params(n, seed=0):
     return RATES * np.random.default_rng(seed).uniform(0.8, 1.2, (n, 4))
 
@@ -248,6 +290,9 @@ def main(argv=None):
     parser.add_argument("--heyoka-api", action="store_true",
                         help="also time heyoka's ensemble_propagate_grid_batch (slower: it "
                              "deep-copies the integrator per batch)")
+    parser.add_argument("--sizes", default="",
+                        help="comma-separated system sizes n: both modes on Lorenz-96 and a "
+                             "decay chain of n equations (1 thread), e.g. 4,10,20,40")
     parser.add_argument("--hard", action="store_true",
                         help="also time both modes on an easy (LV) and a hard (Van der Pol, "
                              "mu in [1, 100]) sweep of --n / 5 trajectories")
@@ -399,6 +444,9 @@ def main(argv=None):
                                   f"{n_h / t_b:,.0f}", f"{t_d / t_b:.2f}x",
                                   "yes" if ok else "failures"])
 
+    sizes_table = (size_rows([int(v) for v in args.sizes.split(",")], args.repeats)
+                   if args.sizes else [])
+
     # ---- report ------------------------------------------------------------------------------
     lines = [f"## Parameter sweep: {args.n:,} Lotka-Volterra trajectories", "",
              f"`{command.strip()}` — python {platform.python_version()}, numpy "
@@ -471,6 +519,11 @@ def main(argv=None):
         lines.append(markdown_table(
             ["sweep", "method", "accepted steps per trajectory", "default traj/s",
              "batch traj/s", "batch / default", "all succeeded"], hard_rows))
+    if sizes_table:
+        lines += ["", "Larger systems, DOP853, 1,000 trajectories, 1 thread, process time, "
+                  "50 output times:", ""]
+        lines.append(markdown_table(["system", "n", "mean steps", "default traj/s",
+                                     "batch traj/s", "batch / default"], sizes_table))
     lines += ["", f"First call in this process (compile or load the cached kernel, compile the "
               f"RHS): {first_call:.2f} s."]
     if notes:
