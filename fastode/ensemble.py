@@ -570,20 +570,20 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     n_p = p_all.shape[1] if has_params else 0
     y0_all = y0_arr.reshape(-1, n)  # (1, n) shared or (n_traj, n)
     if observe is not None:
-        mode = kern.SAVE_OBSERVE if t_eval_arr is not None else kern.SAVE_OBSERVE_FINAL
+        save_mode = kern.SAVE_OBSERVE if t_eval_arr is not None else kern.SAVE_OBSERVE_FINAL
         save_name = "observe"
     elif save == "final" or t_eval_arr is None:
-        mode = kern.SAVE_FINAL
+        save_mode = kern.SAVE_FINAL
         save_name = cast(str, save)  # observe is None: save is a string
     else:
-        mode = kern.SAVE_TRAJECTORY
+        save_mode = kern.SAVE_TRAJECTORY
         save_name = "trajectory"
     t_out = t_eval_arr if t_eval_arr is not None else np.array([t1])
     trajectory_without_t_eval = save == "trajectory" and t_eval_arr is None
 
     if n_traj == 0:
         rows = (n_obs_opt or 1) if observe is not None else n
-        cols = t_out.size if mode in (kern.SAVE_TRAJECTORY, kern.SAVE_OBSERVE) else 1
+        cols = t_out.size if save_mode in (kern.SAVE_TRAJECTORY, kern.SAVE_OBSERVE) else 1
         return _finish(np.empty((0, rows, cols)), np.empty(0, dtype=np.int64),
                        np.empty((0, 4)), t_out, save_name, msg_options,
                        trajectory_without_t_eval, t1)
@@ -599,7 +599,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     plan = _Plan(fun=fun, observe=observe, n_obs=n_obs, has_params=has_params,
                  method=chosen.name, family=chosen.family, t0=t0, t1=t1, t_eval=t_eval_arr,
                  t_out=t_out, rtol=rtol_arr, atol=atol_arr, first_step=first_step,
-                 max_step=max_step, min_step=min_step, max_steps=max_steps, mode=mode,
+                 max_step=max_step, min_step=min_step, max_steps=max_steps, mode=save_mode,
                  save=save_name, n=n, n_p=n_p, options=msg_options, n_threads=n_threads)
     run = _batch.select(batch_mode, plan, fun, rhs, backend, y0_all, p_all, n_traj, _run_chunk)
     rows, cols = _out_rows(plan)
