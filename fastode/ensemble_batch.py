@@ -45,9 +45,10 @@ announce_compiles(kern)
 
 MODES = ("default", "batch", "auto")
 
-# Lanes per batch. Measured on the 10k Lotka-Volterra sweep (bench/ensemble_sweep.py, AVX-512
-# machine, 2 threads): see docs/benchmarks.md.
-WIDTH = 8
+# Lanes per batch: two AVX-512 vectors of doubles. Measured on the 10k Lotka-Volterra sweep
+# (1 thread, default chunks, process time on the shared AVX-512 machine): 16 lanes 49k traj/s
+# (DOP853) and 35k (RK45), 8 lanes 43k and 34k; 4 lanes were slower still.
+WIDTH = 16
 # Largest system "auto" sends to the batch driver: measured faster than the default driver up
 # to n = 40 (DOP853, 1 thread: Lorenz-96 1.1-1.4x, a linear chain 1.1-1.6x, both allocating
 # right-hand sides; Lotka-Volterra 2-2.4x); larger systems were not measured.

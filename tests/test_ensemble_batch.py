@@ -133,7 +133,7 @@ def test_lane_refill_any_number_of_trajectories(n_traj):
     assert_same(default, batch)
 
 
-@pytest.mark.parametrize("width", [1, 3, 16])
+@pytest.mark.parametrize("width", [1, 3, 8])
 def test_other_widths(width):
     runner = eb.select("batch", _plan_for(lotka_volterra), lotka_volterra, _scalar_rhs(),
                        "threads", np.array([[10.0, 5.0]]), lv_params(4), 21, None, width=width)
