@@ -250,7 +250,10 @@ class AutoRunner:
         self.seconds = 0.0
         self.settled = False
         key = (plan.n, plan.n_p, plan.has_params, width)
-        hit = _batch_cache.get(rhs.keepalive, {}).get(key)
+        try:
+            hit = _batch_cache.get(rhs.keepalive, {}).get(key)
+        except TypeError:  # not weak-referenceable: nothing cached for it
+            hit = None
         if isinstance(hit, BatchRHS):
             self.batch = BatchRunner(hit, width, self.n_threads)
         self.settled = hit is not None
