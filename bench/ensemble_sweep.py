@@ -3,12 +3,18 @@
 Rates a, b, c, d uniformly within +-20% of (1.5, 1, 3, 1), y0 = (10, 5), t in [0, 15], 100 output
 times, rtol 1e-6, atol 1e-9. Reports trajectories per second for
 
-* ``fastode.solve_ensemble`` (RK45, DOP853, Tsit5) with 1 and 2 numba threads;
+* ``fastode.solve_ensemble`` (RK45, DOP853, Tsit5) with 1 and 2 numba threads, in its default
+  mode (one solve per trajectory) and ``mode="batch"`` (W trajectories in lock-step, SIMD);
+* heyoka's batch mode (``taylor_adaptive_batch`` with its SIMD width, through
+  ``ensemble_propagate_grid_batch`` with 1 and 2 worker threads), if importable
+  (``pip install heyoka``; it is in fastode's ``bench`` extra);
 * scipy's ``solve_ivp`` in a Python loop (RK45, DOP853), timed on the first ``--scipy-n``
   trajectories and extrapolated;
 * numbalsoda's ``dop853`` and ``lsoda`` in a numba ``prange`` loop (1 and 2 threads), diffrax
   (``jax.vmap``) and torchode: each only if it is already importable (nothing is installed);
-* growth of fastode's time from 1e3 to 1e4 trajectories (1e5 with ``--full``).
+* growth of fastode's time from 1e3 to 1e4 trajectories (1e5 with ``--full``);
+* an easy and a hard sweep for both modes (``--hard``): the LV sweep above against Van der Pol
+  with mu uniform in [1, 100] (very different step counts per trajectory), 2 threads.
 
 The machine is small and shared: every contender is timed ``--repeats`` times in interleaved
 rounds and the best (minimum) time is reported. Run from the repository root:
@@ -44,6 +50,52 @@ def lotka_volterra(t, y, p):
     return np.array([p[0] * y[0] - p[1] * y[0] * y[1], -p[2] * y[1] + p[3] * y[0] * y[1]])
 
 
+def van_der_pol(t, y, p):
+    return np.array([y[1], p[0] * (1.0 - y[0] * y[0]) * y[1] - y[0]])
+
+
+def lorenz96(t, y, p):
+    n = y.shape[0]
+    d = np.empty(n)
+    for i in range(n):
+        d[i] = (y[(i + 1) % n] - y[i - 2]) * y[i - 1] - y[i] + p[0]
+    return d
+
+
+def decay_chain(t, y, p):
+    d = np.empty_like(y)
+    d[0] = -p[0] * y[0]
+    for i in range(1, y.shape[0]):
+        d[i] = p[0] * y[i - 1] - p[1] * y[i]
+    return d
+
+
+def size_rows(sizes, repeats, n_traj=1000):
+    """Both modes on systems of n equations (DOP853, one thread, process time): Lorenz-96
+    (F in [7.5, 8.5], t in [0, 2]) and a linear decay chain (rates in [0.5, 1.5], t in [0, 5]),
+    50 outputs; both right-hand sides allocate their result."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, fun, params, t1 in (("Lorenz-96", lorenz96, rng.uniform(7.5, 8.5, (n_traj, 1)), 2.0),
+                                  ("decay chain", decay_chain,
+                                   rng.uniform(0.5, 1.5, (n_traj, 2)), 5.0)):
+        for n in sizes:
+            y0 = np.linspace(1.0, 2.0, n)
+            best = {}
+            with Threads(1):
+                for _ in range(repeats):
+                    for mode in ("default", "batch"):
+                        start = time.process_time()
+                        res = solve_ensemble(fun, (0.0, t1), y0, params=params,
+                                             t_eval=np.linspace(0.0, t1, 50), method="DOP853",
+                                             rtol=RTOL, atol=ATOL, mode=mode)
+                        best[mode] = min(best.get(mode, np.inf), time.process_time() - start)
+            rows.append([name, n, f"{res.naccept.mean():.0f}", f"{n_traj / best['default']:,.0f}",
+                         f"{n_traj / best['batch']:,.0f}",
+                         f"{best['default'] / best['batch']:.2f}x"])
+    return rows
+
+
 def sweep_params(n, seed=0):
     return RATES * np.random.default_rng(seed).uniform(0.8, 1.2, (n, 4))
 
@@ -75,21 +127,96 @@ def lotka_volterra_cfunc():
 
 
 class FastodeSweep:
-    def __init__(self, method, threads, params, final_only=False, cfunc_rhs=None):
+    def __init__(self, method, threads, params, final_only=False, cfunc_rhs=None,
+                 mode="default", fun=None, t_span=T_SPAN, y0=Y0, t_eval=T_EVAL):
         self.name = f"fastode solve_ensemble {method}" + (
+            ", mode='batch'" if mode == "batch" else "") + (
             ", hand-written cfunc RHS" if cfunc_rhs is not None else "") + (
             ", save='final'" if final_only else "")
         self.method, self.threads, self.params = method, threads, params
-        self.final_only = final_only
-        self.fun = cfunc_rhs if cfunc_rhs is not None else lotka_volterra
+        self.final_only, self.mode = final_only, mode
+        self.fun = cfunc_rhs if cfunc_rhs is not None else (fun or lotka_volterra)
+        self.t_span, self.y0, self.t_eval = t_span, y0, t_eval
 
     def run(self):
         if self.final_only:
-            return solve_ensemble(self.fun, T_SPAN, Y0, params=self.params,
+            return solve_ensemble(self.fun, self.t_span, self.y0, params=self.params,
                                   save="final", method=self.method, rtol=RTOL, atol=ATOL,
-                                  n_threads=self.threads)
-        return solve_ensemble(self.fun, T_SPAN, Y0, params=self.params, t_eval=T_EVAL,
-                              method=self.method, rtol=RTOL, atol=ATOL, n_threads=self.threads)
+                                  n_threads=self.threads, mode=self.mode)
+        return solve_ensemble(self.fun, self.t_span, self.y0, params=self.params,
+                              t_eval=self.t_eval, method=self.method, rtol=RTOL, atol=ATOL,
+                              n_threads=self.threads, mode=self.mode)
+
+
+class HeyokaSweep:
+    """heyoka's batch mode: ``taylor_adaptive_batch`` of its SIMD width (compiled once, outside
+    the timing), propagated over the same output grid for each batch of trajectories.
+
+    ``api=False``: one integrator per thread, reused for its share of the batches (state,
+    parameters and time reset per batch), threads from a ``ThreadPoolExecutor``. ``api=True``:
+    heyoka's own ``ensemble_propagate_grid_batch`` (``max_workers`` threads), which deep-copies
+    the integrator for every batch (measured 8x slower here). heyoka has one tolerance
+    (relative and absolute): ``tol`` = the sweep's rtol.
+    """
+
+    def __init__(self, threads, params, api=False):
+        import copy
+
+        import heyoka as hy
+        self.hy, self.api = hy, api
+        x, y = hy.make_vars("x", "y")
+        a, b, c, d = (hy.par[i] for i in range(4))
+        self.width = w = hy.recommended_simd_size()
+        self.ta = hy.taylor_adaptive_batch([(x, a * x - b * x * y), (y, -c * y + d * x * y)],
+                                           np.repeat(Y0[:, None], w, axis=1), tol=RTOL,
+                                           pars=np.repeat(RATES[:, None], w, axis=1))
+        self.copies = [copy.deepcopy(self.ta) for _ in range(threads)]
+        self.threads, self.params = threads, params
+        n = params.shape[0]
+        self.n_iter = -(-n // w)
+        padded = np.concatenate([params, np.repeat(params[-1:], self.n_iter * w - n, 0)])
+        self.pars = [np.ascontiguousarray(padded[i * w:(i + 1) * w].T)
+                     for i in range(self.n_iter)]
+        self.y0 = np.repeat(Y0[:, None], w, axis=1)
+        self.grid = np.ascontiguousarray(np.repeat(T_EVAL[:, None], w, axis=1))
+        self.name = (f"heyoka taylor_adaptive_batch (width {w}), "
+                     + ("ensemble_propagate_grid_batch" if api
+                        else "one integrator per thread, reused"))
+
+    def _reset(self, ta, i):
+        ta.set_time(0.0)
+        ta.state[:] = self.y0
+        ta.pars[:] = self.pars[i]
+        return ta
+
+    def run(self):
+        hy, n = self.hy, self.params.shape[0]
+        if self.api:
+            ret = hy.ensemble_propagate_grid_batch(self.ta, T_EVAL, self.n_iter, self._reset,
+                                                   max_workers=self.threads)
+            grids = [r[-1] for r in ret]
+            ok = [o[0] == hy.taylor_outcome.time_limit for r in ret for o in r[0].propagate_res]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            per = -(-self.n_iter // self.threads)
+
+            def work(k):
+                ta, found, flags = self.copies[k], [], []
+                for i in range(k * per, min((k + 1) * per, self.n_iter)):
+                    found.append(self._reset(ta, i).propagate_grid(self.grid)[1])
+                    flags += [o[0] == hy.taylor_outcome.time_limit for o in ta.propagate_res]
+                return found, flags
+
+            if self.threads == 1:
+                parts = [work(0)]
+            else:
+                with ThreadPoolExecutor(self.threads) as pool:
+                    parts = list(pool.map(work, range(self.threads)))
+            grids = [g for found, _ in parts for g in found]
+            ok = [f for _, flags in parts for f in flags]
+        # (n_iter * width, n, n_t) states; the padding lanes dropped
+        y = np.concatenate([np.transpose(g, (2, 1, 0)) for g in grids])[:n]
+        return y, np.array(ok)[:n]
 
 
 def numbalsoda_sweep(solver_name):
@@ -160,6 +287,15 @@ def main(argv=None):
                         help="trajectories timed for scipy's loop (extrapolated)")
     parser.add_argument("--full", action="store_true", help="growth up to 1e5 trajectories")
     parser.add_argument("--methods", default="RK45,DOP853,Tsit5")
+    parser.add_argument("--heyoka-api", action="store_true",
+                        help="also time heyoka's ensemble_propagate_grid_batch (slower: it "
+                             "deep-copies the integrator per batch)")
+    parser.add_argument("--sizes", default="",
+                        help="comma-separated system sizes n: both modes on Lorenz-96 and a "
+                             "decay chain of n equations (1 thread), e.g. 4,10,20,40")
+    parser.add_argument("--hard", action="store_true",
+                        help="also time both modes on an easy (LV) and a hard (Van der Pol, "
+                             "mu in [1, 100]) sweep of --n / 5 trajectories")
     parser.add_argument("--out", default=os.path.join("bench", "out"),
                         help="directory for ensemble_sweep.md ('' for none)")
     args = parser.parse_args(argv)
@@ -179,18 +315,28 @@ def main(argv=None):
     # (kind, label, threads, contender); label keys the accuracy check and the 1-thread base
     contenders = []
     for m in methods:
-        for th in thread_counts:
-            contenders.append(("fastode", m, th, FastodeSweep(m, th, params)))
+        for mode in ("default", "batch"):
+            label = m + (" batch" if mode == "batch" else "")
+            for th in thread_counts:
+                contenders.append(("fastode", label, th, FastodeSweep(m, th, params, mode=mode)))
     hand = lotka_volterra_cfunc()
     for th in thread_counts:  # the RHS numbalsoda gets, to compare the solvers alone
         contenders.append(("fastode", "DOP853 cfunc", th,
                            FastodeSweep("DOP853", th, params, cfunc_rhs=hand)))
-    for final_rhs in (None, hand):  # the final state only: no dense output needed
-        for th in thread_counts:
-            label = "DOP853 final" + (" cfunc" if final_rhs is not None else "")
+    for final_rhs, mode in ((None, "default"), (hand, "default"), (None, "batch")):
+        for th in thread_counts:  # the final state only: no dense output needed
+            label = "DOP853 final" + (" cfunc" if final_rhs is not None else "") + (
+                " batch" if mode == "batch" else "")
             contenders.append(("fastode", label, th,
                                FastodeSweep("DOP853", th, params, final_only=True,
-                                            cfunc_rhs=final_rhs)))
+                                            cfunc_rhs=final_rhs, mode=mode)))
+    if _importable("heyoka"):
+        for api in ((False, True) if args.heyoka_api else (False,)):
+            for th in thread_counts:
+                contenders.append(("heyoka", "api" if api else "batch", th,
+                                   HeyokaSweep(th, params, api=api)))
+    else:
+        notes.append("heyoka is not importable here: not measured (pip install heyoka).")
     if _importable("numbalsoda"):
         for solver_name in ("dop853", "lsoda"):
             for th in thread_counts:
@@ -212,6 +358,10 @@ def main(argv=None):
             y_end = res.y[:8] if res.y.ndim == 2 else res.y[:8, :, -1]
             ok = bool(res.success.all())
             nfev = float(res.nfev.mean())
+        elif kind == "heyoka":
+            y_end = res[0][:8, :, -1]
+            ok = bool(res[1].all())
+            nfev = None
         else:
             y_end = res[0][:8, -1, :]
             ok = bool(res[1].all())
@@ -260,6 +410,43 @@ def main(argv=None):
                 grow_best[n] = min(grow_best.get(n, np.inf), t)
     growth = [(n, grow_best[n]) for n in sizes]
 
+    # ---- easy and hard sweeps, both modes (interleaved rounds) --------------------------------
+    hard_rows = []
+    if args.hard:
+        n_h = max(1, args.n // 5)
+        mu = np.random.default_rng(2).uniform(1.0, 100.0, (n_h, 1))
+        t_vdp = np.linspace(0.0, 20.0, 100)
+        sweeps = {}
+        for m in ("RK45", "DOP853"):
+            for mode in ("default", "batch"):
+                sweeps[("easy", m, mode)] = FastodeSweep(m, th_growth, sweep_params(n_h, 3),
+                                                         mode=mode)
+                sweeps[("hard", m, mode)] = FastodeSweep(m, th_growth, mu, mode=mode,
+                                                         fun=van_der_pol, t_span=(0.0, 20.0),
+                                                         y0=np.array([2.0, 0.0]),
+                                                         t_eval=t_vdp)
+        info = {}
+        for key, c in sweeps.items():
+            with Threads(th_growth):
+                res = c.run()
+            info[key] = (bool(res.success.all()), res.naccept)
+        hard_best = {}
+        with Threads(th_growth):
+            for _ in range(args.repeats):
+                for key, c in sweeps.items():
+                    hard_best[key] = min(hard_best.get(key, np.inf), best_of(c.run, 1))
+        for sweep in ("easy", "hard"):
+            for m in ("RK45", "DOP853"):
+                t_d, t_b = hard_best[(sweep, m, "default")], hard_best[(sweep, m, "batch")]
+                ok, steps = info[(sweep, m, "batch")]
+                hard_rows.append([sweep, m, f"{steps.min()}-{steps.max()} "
+                                  f"(mean {steps.mean():.0f})", f"{n_h / t_d:,.0f}",
+                                  f"{n_h / t_b:,.0f}", f"{t_d / t_b:.2f}x",
+                                  "yes" if ok else "failures"])
+
+    sizes_table = (size_rows([int(v) for v in args.sizes.split(",")], args.repeats)
+                   if args.sizes else [])
+
     # ---- report ------------------------------------------------------------------------------
     lines = [f"## Parameter sweep: {args.n:,} Lotka-Volterra trajectories", "",
              f"`{command.strip()}` — python {platform.python_version()}, numpy "
@@ -275,7 +462,10 @@ def main(argv=None):
              "rtol = atol = 1e-12. Rows marked save='final' / t_eval=[0, 15] keep only the "
              "final state (no dense output is computed). fastode compiles the Python RHS "
              "`fun(t, y, p)` itself; the rows marked 'hand-written cfunc RHS' get the same C "
-             "function body as the numbalsoda rows, so they compare the solvers alone.", ""]
+             "function body as the numbalsoda rows, so they compare the solvers alone. "
+             "mode='batch' rows: W trajectories per lock-step batch (fastode.ensemble_batch; the "
+             "same steps and values as the default mode). heyoka: one tolerance tol = rtol "
+             "(relative and absolute), its Taylor method's own steps.", ""]
     header = ["solver", "threads", "time for the sweep", "trajectories/s", "speed-up 1 -> 2 "
               "threads", "vs scipy RK45 loop", "mean nfev", "err y(15)"]
     rows = []
@@ -297,6 +487,21 @@ def main(argv=None):
                      f"{nfev:.0f}" if nfev is not None else "—",
                      f"{err:.1e}" + ("" if ok else " (failures)")])
     lines.append(markdown_table(header, rows))
+    for th in thread_counts:  # the best of each mode against heyoka, per thread count
+        rates = {}
+        for kind, m, t_, c in contenders:
+            if t_ == th and not m.startswith("DOP853 final"):
+                group = "heyoka" if kind == "heyoka" else (
+                    "batch" if m.endswith("batch") else "default" if kind == "fastode" else None)
+                if group:
+                    rates[group] = max(rates.get(group, 0.0), args.n / best[(kind, m, th)])
+        if "batch" in rates:
+            text = (f"{th} thread(s), 100 outputs: fastode's best batch row "
+                    f"{rates['batch']:,.0f} traj/s = {rates['batch'] / base:,.0f}x scipy's loop, "
+                    f"{rates['batch'] / rates['default']:.2f}x the best default-mode row")
+            if "heyoka" in rates:
+                text += f", {rates['batch'] / rates['heyoka']:.2f}x heyoka"
+            lines += ["", text + "."]
     lines += ["", f"Growth (fastode RK45, {th_growth} threads):", ""]
     t_small = growth[0][1] / growth[0][0]
     lines.append(markdown_table(
@@ -306,6 +511,19 @@ def main(argv=None):
     if args.full:
         lines += ["", "The 1e5 sweep gets 3 rounds; its result array (160 MB) is fresh memory "
                   "each time, whose first touch costs up to 0.3 s on this VM."]
+    if hard_rows:
+        lines += ["", f"Easy and hard sweeps, {max(1, args.n // 5):,} trajectories each, "
+                  f"{th_growth} threads, rtol 1e-6, atol 1e-9, 100 output times: easy = the "
+                  "LV sweep above; hard = Van der Pol y0 = (2, 0), t in [0, 20], mu uniform in "
+                  "[1, 100]:", ""]
+        lines.append(markdown_table(
+            ["sweep", "method", "accepted steps per trajectory", "default traj/s",
+             "batch traj/s", "batch / default", "all succeeded"], hard_rows))
+    if sizes_table:
+        lines += ["", "Larger systems, DOP853, 1,000 trajectories, 1 thread, process time, "
+                  "50 output times:", ""]
+        lines.append(markdown_table(["system", "n", "mean steps", "default traj/s",
+                                     "batch traj/s", "batch / default"], sizes_table))
     lines += ["", f"First call in this process (compile or load the cached kernel, compile the "
               f"RHS): {first_call:.2f} s."]
     if notes:

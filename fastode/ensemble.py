@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import numba
 
-from . import methods as method_registry
+from . import ensemble_batch as _batch, methods as method_registry
 from .ensemble_chunk import (_chunk_shapes, _compile_for_plan, _compile_observe, _Plan,
                              _run_chunk, _Threads)
 from .ensemble_dask import _run_dask
@@ -123,7 +123,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                    events: Callable[..., Any] | Sequence[Callable[..., Any]] | None = None,
                    max_events: int = 8, store_format: str | None = None,
                    param_names: Sequence[str] | None = None,
-                   state_names: Sequence[str] | None = None, **options: Any) -> EnsembleResult:
+                   state_names: Sequence[str] | None = None, mode: str = "auto",
+                   **options: Any) -> EnsembleResult:
     """Solve one ODE for many parameter sets and/or initial states, in parallel.
 
     Each trajectory is integrated independently (its own steps, controller, counters and
@@ -214,6 +215,12 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     param_names, state_names : list of str, optional
         Zarr store only: labels of the ``param`` and ``state`` dimensions (one 1-D coordinate
         along ``traj`` per parameter name).
+    mode : "auto", "default" or "batch"
+        The explicit methods' driver: ``"default"`` one trajectory per thread at a time;
+        ``"batch"`` lock-step lanes of trajectories with a vectorised RHS (fastode.ensemble_batch;
+        the same results, bitwise); ``"auto"`` (default) takes the batch driver where it applies
+        and pays for its compile (explicit method, compilable ``fun``, n <= 40, no events,
+        threads backend).
     **options
         ``first_step``, ``max_step``, ``min_step``, ``max_steps``, ``step`` as for
         ``solve_ivp``; ``n_obs`` for an observe function given as a numba ``@cfunc``;
@@ -263,6 +270,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     # ---- validate everything before compiling anything ---------------------------------------
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
+    batch_mode = _batch.check_mode(mode)
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string for solve_ensemble; got {method!r}.")
     chosen = None if method in method_registry.SCIPY_ONLY else method_registry.lookup(method)
@@ -339,13 +347,13 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     n_p = p_all.shape[1] if has_params else 0
     y0_all = y0_arr.reshape(-1, n)  # (1, n) shared or (n_traj, n)
     if observe is not None:
-        mode = kern.SAVE_OBSERVE if t_eval_arr is not None else kern.SAVE_OBSERVE_FINAL
+        save_mode = kern.SAVE_OBSERVE if t_eval_arr is not None else kern.SAVE_OBSERVE_FINAL
         save_name = "observe"
     elif save == "final" or t_eval_arr is None:
-        mode = kern.SAVE_FINAL
+        save_mode = kern.SAVE_FINAL
         save_name = cast(str, save)  # observe is None: save is a string
     else:
-        mode = kern.SAVE_TRAJECTORY
+        save_mode = kern.SAVE_TRAJECTORY
         save_name = "trajectory"
     t_out = t_eval_arr if t_eval_arr is not None else np.array([t1])
     trajectory_without_t_eval = save == "trajectory" and t_eval_arr is None
@@ -353,7 +361,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     plan = _Plan(fun=fun, observe=observe, n_obs=0, has_params=has_params,
                  method=chosen.name, family=chosen.family, t0=t0, t1=t1, t_eval=t_eval_arr,
                  t_out=t_out, rtol=rtol_arr, atol=atol_arr, first_step=first_step,
-                 max_step=max_step, min_step=min_step, max_steps=max_steps, mode=mode,
+                 max_step=max_step, min_step=min_step, max_steps=max_steps, mode=save_mode,
                  save=save_name, n=n, n_p=n_p, options=msg_options, n_threads=n_threads,
                  events=tuple(event_list), event_samples=event_samples, max_events=max_events,
                  jac=jac if stiff is not None else None, stiff=stiff)
@@ -374,6 +382,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         _, n_obs = _compile_observe(observe, n, n_p, has_params, t0, y0_row, p_row, n_obs_opt)
         plan = plan._replace(n_obs=n_obs)
     comp = _compile_for_plan(plan, y0_row, p_row)
+    run = _batch.select(batch_mode, plan, fun, comp.rhs, backend, y0_all, p_all, n_traj,
+                        _run_chunk)
     shapes = _chunk_shapes(plan, 0)
     threads_for_chunks = n_threads or (numba.get_num_threads() if backend == "threads" else 1)
     chunk = int(chunk_size) if chunk_size is not None else _default_chunk(n_traj,
@@ -458,8 +468,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
                 for j in todo:
                     lo, hi = bounds[j]
                     y_rows, p_rows = chunk_inputs(lo, hi)
-                    _run_chunk(plan, comp, y_rows, p_rows,
-                               {k: v[lo:hi] for k, v in arrays.items()})
+                    run(plan, comp, y_rows, p_rows, {k: v[lo:hi] for k, v in arrays.items()})
                     finished(j, None)
             extra = _python_errors(comp)
         else:
@@ -468,7 +477,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         if bar is not None:
             bar.close()
     # keep the compiled functions alive until the kernels are done with their addresses
-    del comp
+    del comp, run
     result = _finish(arrays, t_out, save_name, msg_options, trajectory_without_t_eval, t1,
                      has_events)
     if extra:

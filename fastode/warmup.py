@@ -57,6 +57,12 @@ def _ensemble(method="RK45"):
                    method=method)
 
 
+def _ensemble_batch():
+    from .ensemble import solve_ensemble
+    solve_ensemble(_decay_p, (0.0, 1.0), [1.0], params=np.ones((2, 1)), t_eval=[0.5, 1.0],
+                   mode="batch")
+
+
 def _pendulum(t, y, b):
     return np.array([y[1], -np.sin(y[0]) - b * y[1]])
 
@@ -147,6 +153,7 @@ JOBS = {
     "ensemble Radau": lambda: _ensemble("Radau"),
     "ensemble Rosenbrock": lambda: _ensemble("Rodas5P"),
     "ensemble ESDIRK": lambda: _ensemble("KenCarp4"),
+    "ensemble batch": _ensemble_batch,
     "RK45 class": lambda: _step_class("RK45"),
     "analysis": _analysis,
     "SDE": _sde,
