@@ -42,7 +42,7 @@ from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER, compile_jac, jacobian_structur
 from .kernels import status as st
 from .kernels import switching as _switching_kernels
 from .kernels.progress import announce_compiles
-from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
+from .kernels.switching import NONSTIFF, STIFF, bdf_leg_solve, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import Extras, compile_event, failed, forget_stale_failures, raise_failures
 from .tableaus import explicit as explicit_tableaus
@@ -55,7 +55,11 @@ NONSTIFF_METHODS = {
     "LSODA": ("RK45", "dormand_prince_54"),
     "auto": ("Tsit5", "tsitouras_54"),
 }
+# the stiff leg: Rodas4 (a J and an LU at every step) where the largest rtol is at least
+# BDF_BELOW_RTOL, variable-order BDF (J and LU kept over many steps) below it
 STIFF_NAME = "Rodas4"
+BDF_NAME = "BDF"
+BDF_BELOW_RTOL = 1e-7
 
 _TABLEAU_GROUPS = {}
 
@@ -146,6 +150,9 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     jacobian = (int(mode), *structure, -1, -1, NO_LU_ORDER, 0)
     dense = bool(dense_output)
 
+    use_bdf = float(np.max(rtol)) < BDF_BELOW_RTOL
+    stiff_leg = bdf_leg_solve if use_bdf else rodas_leg_solve
+    stiff_name = BDF_NAME if use_bdf else STIFF_NAME
     t, y, h_next = t0, y0_real, first_step
     stiff = False
     switches = []
@@ -163,7 +170,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             left = 0
         te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else DUMMY_T_EVAL
         if stiff:
-            out = rodas_leg_solve(rhs.address, jac_address, p, t, t1, y, tolerances,
+            out = stiff_leg(rhs.address, jac_address, p, t, t1, y, tolerances,
                                   (h_next, max_step, min_step, left), (te, use_t_eval, dense),
                                   events, ev_count, jacobian, True)
             q = out[6].shape[1] // m - 1
@@ -182,10 +189,10 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             break
         t, y, h_next = float(counters[3]), out[13], float(counters[6])
         if status == STIFF:
-            switches.append((t, explicit_name, STIFF_NAME))
+            switches.append((t, explicit_name, stiff_name))
             stiff, h_next = True, 0.0
         elif status == NONSTIFF:
-            switches.append((t, STIFF_NAME, explicit_name))
+            switches.append((t, stiff_name, explicit_name))
             stiff = False
         else:
             break

@@ -51,7 +51,8 @@ from ..expand import ensure_expanded
 
 ensure_expanded("switching.driver", "switching.solve")
 from .solve import (STIFF, NONSTIFF, STIFF_HRHO, STIFF_SIGNALS, NONSTIFF_RESET, BACK_HRHO,
-                    NONSTIFF_STEPS, explicit_leg_solve, rodas_leg_solve)  # noqa: E402
+                    NONSTIFF_STEPS, JAC_AGE_STEPS, explicit_leg_solve, rodas_leg_solve,
+                    bdf_leg_solve)  # noqa: E402
 from .advance import (L_T, L_H_ABS, L_H, L_NFEV, L_NJEV, L_NLU, L_NACCEPT, L_NREJECT, L_N_STIFF,
                       L_N_NONSTIFF, L_LEG_NACCEPT, L_H_ACC, L_ERR_ACC, L_N_SINGULAR, L_N_BACK,
                       L_NORM_J, L_SIZE, explicit_leg_start, explicit_leg_advance, rodas_leg_start,
