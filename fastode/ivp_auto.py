@@ -3,8 +3,20 @@
 The switching rule
 ------------------
 Integration starts with an explicit method (``LSODA``: Dormand-Prince 5(4), scipy's RK45;
-``auto``: Tsitouras 5(4), Tsit5) and switches to Rodas4 (L-stable Rosenbrock, Jacobian every
-step, no Newton iteration: the family that fits small stiff systems best here) and back:
+``auto``: Tsitouras 5(4), Tsit5) and switches to a stiff method and back. The stiff leg depends
+on the tolerance (measured on Robertson, HIRES, Van der Pol mu=1e3 and POLLU, docs/benchmarks.md):
+
+* ``max(rtol) >= BDF_BELOW_RTOL`` (1e-7): Rodas4 (L-stable Rosenbrock, a Jacobian and an LU at
+  every step, no Newton iteration). At loose tolerances it takes few, long steps and is more
+  accurate than BDF at the same rtol (Van der Pol at rtol 1e-3: 0.13 ms against 0.25 ms).
+* ``max(rtol) < BDF_BELOW_RTOL``: variable-order NDF/BDF (fastode.kernels.bdf's step, scipy's
+  BDF), which keeps J and the LU of I - (h / alpha) J over many steps: J is re-evaluated after a
+  Newton failure with an old J and after 20 accepted steps (ODEPACK's LSODA does the same), the
+  LU when h / alpha changes. At tight tolerances Rodas4 paid n + 1 RHS calls and an LU per
+  step (POLLU at rtol 1e-10: 1074 Jacobians in 1101 steps; the BDF leg: 33 Jacobians, 147 LUs,
+  4.5x faster).
+
+The switching rule:
 
 * explicit -> stiff: after every accepted step, Hairer's DOPRI5 estimate of the dominant
   eigenvalue from the two last stages, both at t + h,
@@ -14,10 +26,11 @@ step, no Newton iteration: the family that fits small stiff systems best here) a
   declare the problem stiff (dopri5.f's counters; Hairer & Wanner, Solving ODEs II, Sec. IV.2,
   "Automatic stiffness detection"). The stiff leg starts from the explicit leg's last (t, y)
   with its own initial step (Hairer's initial-step estimate).
-* stiff -> explicit: Rodas4 evaluates J = df/dy at every step; ``||J||_inf`` bounds its
-  spectral radius. A step with ``|h| ||J||_inf <= 1`` is one the explicit method could take
-  stably, well inside its region; 10 such accepted steps in a row switch back, starting the
-  explicit leg with the stiff leg's proposed step (at most 2 / ||J||_inf).
+* stiff -> explicit: ``||J||_inf`` (of the J the stiff leg holds: Rodas4's of the step, BDF's at
+  most 20 steps old) bounds the spectral radius. A step with ``|h| ||J||_inf <= 1`` is one the
+  explicit method could take stably, well inside its region; 10 such accepted steps in a row
+  switch back, starting the explicit leg with the stiff leg's proposed step (at most
+  2 / ||J||_inf).
 The thresholds are apart (3.25 in, 1 out) and both need a run of steps, so the switching does
 not oscillate. A problem that never looks stiff is integrated by the explicit method alone,
 step for step as ``RK45`` (``LSODA``) or ``Tsit5`` (``auto``) would.
@@ -26,11 +39,12 @@ The legs' outputs are joined as one integration: ``t``/``y`` (each switch point 
 ``t_eval``, each leg gets the points left), dense output (one ``OdeSolution`` over every
 segment of both methods; the shorter polynomial is padded with zero coefficients), events
 (terminal counts carry across legs), and the counters ``nfev``, ``njev``, ``nlu``,
-``naccept``, ``nreject`` (summed). ``sol.method_switches`` lists ``(t, from, to)`` for every
-switch, e.g. ``(0.0123, "RK45", "Rodas4")``.
+``naccept``, ``nreject`` (summed; ``nfev`` includes the RHS calls of finite-difference
+Jacobians in both stiff legs). ``sol.method_switches`` lists ``(t, from, to)`` for every
+switch, e.g. ``(0.0123, "RK45", "Rodas4")``, or ``(0.0123, "RK45", "BDF")`` below rtol 1e-7.
 
 Options: those of the explicit methods plus ``jac``, ``jac_sparsity``, ``lband``/``uband``
-(used by the stiff leg). ``mass`` is not supported (use Radau, BDF or Rodas4).
+(used by the stiff legs to group finite differences; their LU is dense). ``mass`` is not supported (use Radau, BDF or Rodas4).
 """
 import warnings
 
