@@ -13,6 +13,11 @@ in-place RHS, bench/stiff.py's NumbalsodaInPlace: not like for like with the Pyt
 Columns: time, ratio scipy LSODA / contender, nfev, njev, nlu, naccept, the error at t = 60
 (bench/stiff.py's measure, against scipy Radau at rtol 1e-12) and the stiff leg's name.
 Writes OUT/lsoda_pollu.md (printed).
+
+``--compare-legs``: instead, fastode's LSODA with each stiff leg forced (Rodas4 /
+BDF) on bench/stiff.py's problems (Robertson, HIRES, Van der Pol mu=1e3, POLLU; their atol
+rules) at rtol 1e-3, 1e-5, 1e-7, 1e-8, 1e-9: time, error, njev, naccept; the measurement behind
+fastode.ivp_auto's BDF_BELOW_RTOL. Writes OUT/lsoda_legs.md.
 """
 import argparse
 import os
@@ -101,20 +106,67 @@ def measure(rtols, atol_factor, rounds):
     return rows
 
 
+def compare_legs(rounds, rtols=(1e-3, 1e-5, 1e-7, 1e-8, 1e-9)):
+    """LSODA with the Rodas4 leg and with the BDF leg forced, on every bench/stiff.py problem."""
+    shipped = ivp_auto.BDF_BELOW_RTOL
+    rows = []
+    for name, (problem, atol_factor) in PROBLEMS.items():
+        for rtol in rtols:
+            atol = rtol * atol_factor
+            legs = {"Rodas4": 0.0, "BDF": np.inf}
+            best = {k: np.inf for k in legs}
+            sols = {}
+            for _ in range(rounds + 1):  # the first round warms (compiles)
+                for leg, threshold in legs.items():
+                    ivp_auto.BDF_BELOW_RTOL = threshold
+                    try:
+                        t0 = time.perf_counter()
+                        sol = fastode.solve_ivp(problem.fun, problem.t_span, problem.y0,
+                                                method="LSODA", rtol=rtol, atol=atol,
+                                                args=problem.args)
+                        elapsed = time.perf_counter() - t0
+                    finally:
+                        ivp_auto.BDF_BELOW_RTOL = shipped
+                    if leg in sols:
+                        best[leg] = min(best[leg], elapsed)
+                    sols[leg] = sol
+            row = [name, f"{rtol:g}"]
+            for leg in legs:
+                sol = sols[leg]
+                err = error(problem, sol.y[:, -1]) if sol.success else np.inf
+                row += [fmt_time(best[leg]), fmt_err(err), sol.njev, sol.naccept]
+            row.append(fmt_ratio(best["Rodas4"] / best["BDF"]))
+            rows.append(row)
+            print(" | ".join(str(c) for c in row), flush=True)
+    header = ["problem", "rtol", "Rodas4 leg", "error", "njev", "naccept", "BDF leg", "error",
+              "njev", "naccept", "Rodas4 time / BDF time"]
+    return header, rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rtols", default=",".join(f"{r:g}" for r in RTOLS))
     ap.add_argument("--atol-factor", type=float, default=1e-4)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--compare-legs", action="store_true",
+                    help="each stiff leg forced on bench/stiff.py's problems")
     a = ap.parse_args(argv)
+    os.makedirs(a.out, exist_ok=True)
+    if a.compare_legs:
+        header, rows = compare_legs(a.rounds)
+        text = (f"LSODA's stiff legs forced, {a.rounds} rounds; {harness.environment_note()}\n\n"
+                + markdown_table(header, rows) + "\n")
+        with open(os.path.join(a.out, "lsoda_legs.md"), "w") as fh:
+            fh.write(text)
+        print(text)
+        return
     rtols = [float(r) for r in a.rtols.split(",")]
     rows = measure(rtols, a.atol_factor, a.rounds)
     header = ["rtol", "solver", "time", "scipy LSODA / it", "nfev", "njev", "nlu", "naccept",
               "error", "stiff leg"]
     text = (f"POLLU, atol = rtol * {a.atol_factor:g}, {a.rounds} rounds; "
             f"{harness.environment_note()}\n\n" + markdown_table(header, rows) + "\n")
-    os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "lsoda_pollu.md"), "w") as fh:
         fh.write(text)
     print(text)
