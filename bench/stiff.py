@@ -20,7 +20,8 @@ loop with the arguments ``fastode.solve_ivp`` would pass (``fastode.ivp_implicit
 output at t_end only (``t_eval=[t_end]``), against numbalsoda's lsoda timed again on the same
 in-place RHS code (``fastode.rhs_inplace`` writes ``out[i] = ...`` instead of returning a new
 array; one cfunc per signature): the same RHS code on both sides, no Python in the loop.
-fastode's LSODA (a Python-level switching loop) has no kernel column. numbalsoda's nfev is
+fastode's LSODA runs there as ``fastode.kernels.switching.compiled.switching_solve`` (its legs
+alternated in numba, the same steps as ``solve_ivp``). numbalsoda's nfev is
 counted by its RHS (its finite-difference Jacobian calls included; njev, nlu not reported).
 
 Besides the full table, a summary per problem and rtol: the fastest fastode method, its time and
@@ -154,7 +155,8 @@ FASTODE = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kva
 SCIPY = ("Radau", "BDF", "LSODA")
 NBS = "numbalsoda lsoda"
 NBS_K = "numbalsoda lsoda, in-place RHS"  # the like-for-like partner of the kernel column
-KERNEL_METHODS = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5")
+KERNEL_METHODS = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5",
+                  "LSODA")
 ERR_FLOOR = 1e-6  # error relative to max(|ref_i|, ERR_FLOOR * max|ref|)
 
 _references = {}
@@ -261,9 +263,12 @@ class KernelCall:
 
     def __init__(self, problem, method, rtol, atol):
         import fastode.ivp_implicit as implicit
+        import fastode.ivp_auto as auto
         self.rhs = kernel_rhs(problem)
-        # with p = problem.args packed as floats: the cfunc reads p[k]
-        self.driver, self.call_args, self.keep = implicit.kernel_call(
+        # with p = problem.args packed as floats: the cfunc reads p[k]; LSODA / auto: the
+        # compiled loop of legs (fastode.kernels.switching.compiled)
+        kernel_call = auto.kernel_call if method in ("LSODA", "auto") else implicit.kernel_call
+        self.driver, self.call_args, self.keep = kernel_call(
             self.rhs, problem.t_span, problem.y0, method, t_eval=[problem.t_span[1]],
             args=tuple(float(a) for a in problem.args), rtol=rtol, atol=atol)
         self.loop = _kernel_loop(self.driver)

@@ -284,3 +284,64 @@ def _message(status, min_step, max_steps, t_final):
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
     return message.format(max_steps=max_steps, t=t_final)
+
+
+def kernel_call(fun, t_span, y0, method="LSODA", t_eval=None, args=(), **options):
+    """The compiled switching loop and the arguments that run ``fastode.solve_ivp(method=...)``
+    (``"LSODA"`` or ``"auto"``) in one compiled call, without events.
+
+    For benchmarks, ensembles and numba users: ``switching_solve(*call_args)``
+    (fastode.kernels.switching.compiled) returns the implicit driver contract's 13-tuple, then
+    the number of switches; its steps, outputs and counters are those of ``solve_ivp``. ``keep``
+    holds the compiled user functions whose addresses are in ``call_args``: keep it alive while
+    calling. Real ``y0`` only. Options: ``rtol``, ``atol``, ``dense_output``, ``jac``,
+    ``jac_sparsity``, ``lband``/``uband`` and the step options.
+
+    Returns
+    -------
+    (switching_solve, call_args, keep)
+    """
+    from .ivp_common import validate_t_eval, validate_t_span, validate_tolerances, validate_y0
+    from .kernels.switching.compiled import switching_solve
+    from .methods import lookup
+    chosen = lookup(method)
+    if chosen.name not in NONSTIFF_METHODS:
+        raise ValueError(f"kernel_call is for 'LSODA' and 'auto', not {method!r}.")
+    t0, t1 = validate_t_span(t_span)
+    y0_real, n, is_complex = validate_y0(y0)
+    if is_complex:
+        raise ValueError("kernel_call takes a real `y0`.")
+    rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
+                                     False)
+    dense = bool(options.pop("dense_output", False))
+    t_eval_arr = validate_t_eval(t_eval, t0, t1)
+    max_step, first_step, min_step, max_steps, event_samples = _parse_options(
+        options, chosen.name, t0, t1)
+    jac = options.pop("jac", None)
+    mode_struct, structure = jacobian_structure(options.pop("jac_sparsity", None),
+                                                options.pop("lband", None),
+                                                options.pop("uband", None), n)
+    if options:
+        raise TypeError(f"unknown options: {', '.join(options)}")
+    args = tuple(args)
+    specs, p = pack(args)
+    extras = Extras(specs)
+    rhs = compiled_rhs(fun, t0, y0_real, n, False, args, specs, False, extras)
+    mode, jac_compiled = compile_jac(jac, n, args, False, t0, y0_real, extras)
+    if jac_compiled is None:
+        mode = mode_struct
+    else:
+        structure = FD_STRUCT
+    p = extras.pack(args, specs, p)
+    use_t_eval = t_eval_arr is not None
+    call_args = (
+        rhs.address, jac_compiled.address if jac_compiled is not None else 0, p, t0, t1,
+        y0_real, (rtol, atol), (np.zeros((1, 1)), False),
+        (first_step, max_step, min_step, max_steps if max_steps is not None else 0),
+        (np.ascontiguousarray(t_eval_arr) if use_t_eval else DUMMY_T_EVAL, use_t_eval, dense),
+        (NO_EVENTS_I, NO_EVENTS_F, NO_EVENTS_I, event_samples),
+        (int(mode), *structure, -1, -1, NO_LU_ORDER, 0),
+        _tableau_group(NONSTIFF_METHODS[chosen.name][1]),
+        bool(float(np.max(rtol)) < BDF_BELOW_RTOL))
+    keep = (rhs,) + ((jac_compiled,) if jac_compiled is not None else ())
+    return switching_solve, call_args, keep

@@ -30,6 +30,12 @@ state reached ``y`` and the event occurrence counts ``ev_count`` (an in/out argu
 terminal event counts its occurrences across legs); ``counters`` is
 ``[nfev, naccept, nreject, t_final, njev, nlu, h_abs_next, attempts]``.
 
+:func:`bdf_leg_solve` is the stiff leg below rtol 1e-7 (fastode.ivp_auto's rule): variable-order
+NDF/BDF that keeps J and its LU over many steps, with the same switch-back test on its J
+(re-evaluated at least every :data:`JAC_AGE_STEPS` accepted steps).
+fastode.kernels.switching.compiled.switching_solve runs the whole alternation of legs in one
+compiled call (the implicit driver contract plus the explicit tableau and the choice of leg).
+
 For the step-by-step class fastode.solvers_lsoda.LSODA, ``explicit_leg_start`` /
 ``explicit_leg_advance`` and ``rodas_leg_start`` / ``rodas_leg_advance`` take the same steps one
 accepted step per call, from state kept in caller-owned arrays (``sv``, indices ``L_*``).
