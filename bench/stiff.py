@@ -4,8 +4,9 @@
                           [--problems robertson,hires,vdp1000] [--rounds N]
 
 fastode: Radau, BDF, Rodas5P, Rodas4, Rosenbrock23, KenCarp4, Kvaerno5 and LSODA (fastode's
-own RK45 <-> Rodas4 stiffness switching). Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122),
-Van der Pol mu = 1e3 (t 0..3000); rtol 1e-3, 1e-5, 1e-7, 1e-9 (--quick: 1e-3, 1e-7; atol = rtol
+own stiffness switching: RK45 <-> Rodas4 at rtol >= 1e-7, RK45 <-> BDF below; fastode.ivp_auto).
+Problems: Robertson (t 0..1e5), HIRES (t 0..321.8122), Van der Pol mu = 1e3 (t 0..3000), and on
+request POLLU (``--problems pollu``, t 0..60, atol = rtol * 1e-4; bench/lsoda_pollu.py); rtol 1e-3, 1e-5, 1e-7, 1e-9 (--quick: 1e-3, 1e-7; atol = rtol
 * 1e-4 for Robertson and HIRES, atol = rtol for Van der Pol). For each: seconds per solve (warm,
 interleaved rounds (7, scipy 2), minimum), nfev, njev, nlu, and the error at t_end:
 max_i |y_i - ref_i| / max(|ref_i|, ERR_FLOOR max|ref|) against scipy Radau at rtol 1e-12 (checked
@@ -19,7 +20,8 @@ loop with the arguments ``fastode.solve_ivp`` would pass (``fastode.ivp_implicit
 output at t_end only (``t_eval=[t_end]``), against numbalsoda's lsoda timed again on the same
 in-place RHS code (``fastode.rhs_inplace`` writes ``out[i] = ...`` instead of returning a new
 array; one cfunc per signature): the same RHS code on both sides, no Python in the loop.
-fastode's LSODA (a Python-level switching loop) has no kernel column. numbalsoda's nfev is
+fastode's LSODA runs there as ``fastode.kernels.switching.compiled.switching_solve`` (its legs
+alternated in numba, the same steps as ``solve_ivp``). numbalsoda's nfev is
 counted by its RHS (its finite-difference Jacobian calls included; njev, nlu not reported).
 
 Besides the full table, a summary per problem and rtol: the fastest fastode method, its time and
@@ -78,6 +80,64 @@ def van_der_pol(t, y, mu):
     return np.array([y[1], mu * ((1.0 - y[0] * y[0]) * y[1]) - y[0]])
 
 
+# POLLU (Hairer & Wanner's stiff test set; Verwer 1994): air pollution, 20 species, 25 reactions
+POLLU_K = np.array([.35, .266e2, .123e5, .86e-3, .82e-3, .15e5, .13e-3, .24e5, .165e5, .9e4,
+                    .22e-1, .12e5, .188e1, .163e5, .48e7, .35e-3, .175e-1, .1e9, .444e12, .124e4,
+                    .21e1, .578e1, .474e-1, .178e4, .312e1])
+POLLU_Y0 = np.zeros(20)
+POLLU_Y0[[1, 3, 6, 7, 8, 16]] = [0.2, 0.04, 0.1, 0.3, 0.01, 0.007]
+
+
+def pollu(t, y):
+    k = POLLU_K
+    r1 = k[0] * y[0]
+    r2 = k[1] * y[1] * y[3]
+    r3 = k[2] * y[4] * y[1]
+    r4 = k[3] * y[6]
+    r5 = k[4] * y[6]
+    r6 = k[5] * y[6] * y[5]
+    r7 = k[6] * y[8]
+    r8 = k[7] * y[8] * y[5]
+    r9 = k[8] * y[10] * y[1]
+    r10 = k[9] * y[10] * y[0]
+    r11 = k[10] * y[12]
+    r12 = k[11] * y[9] * y[1]
+    r13 = k[12] * y[13]
+    r14 = k[13] * y[0] * y[5]
+    r15 = k[14] * y[2]
+    r16 = k[15] * y[3]
+    r17 = k[16] * y[3]
+    r18 = k[17] * y[15]
+    r19 = k[18] * y[15]
+    r20 = k[19] * y[16] * y[5]
+    r21 = k[20] * y[18]
+    r22 = k[21] * y[18]
+    r23 = k[22] * y[0] * y[3]
+    r24 = k[23] * y[18] * y[0]
+    r25 = k[24] * y[19]
+    return np.array([
+        -r1 - r10 - r14 - r23 - r24 + r2 + r3 + r9 + r11 + r12 + r22 + r25,
+        -r2 - r3 - r9 - r12 + r1 + r21,
+        -r15 + r1 + r17 + r19 + r22,
+        -r2 - r16 - r17 - r23 + r15,
+        -r3 + r4 + r4 + r6 + r7 + r13 + r20,
+        -r6 - r8 - r14 - r20 + r3 + r18 + r18,
+        -r4 - r5 - r6 + r13,
+        r4 + r5 + r6 + r7,
+        -r7 - r8,
+        -r12 + r7 + r9,
+        -r9 - r10 + r8 + r11,
+        r9,
+        -r11 + r10,
+        -r13 + r12,
+        r14,
+        -r18 - r19 + r16,
+        -r20,
+        r20,
+        -r21 - r22 - r24 + r23 + r25,
+        -r25 + r24])
+
+
 PROBLEMS = {
     "robertson": (Problem("robertson", robertson, np.array([1.0, 0.0, 0.0]), (0.0, 1e5), ()),
                   1e-4),
@@ -85,14 +145,18 @@ PROBLEMS = {
                       (0.0, 321.8122), ()), 1e-4),
     "vdp1000": (Problem("vdp1000", van_der_pol, np.array([2.0, 0.0]), (0.0, 3000.0), (1000.0,)),
                 1.0),
+    # not in the default set (the 12 rows): --problems pollu; bench/lsoda_pollu.py
+    "pollu": (Problem("pollu", pollu, POLLU_Y0, (0.0, 60.0), ()), 1e-4),
 }
+DEFAULT_PROBLEMS = ("robertson", "hires", "vdp1000")
 RTOLS = (1e-3, 1e-5, 1e-7, 1e-9)
 QUICK_RTOLS = (1e-3, 1e-7)
 FASTODE = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5", "LSODA")
 SCIPY = ("Radau", "BDF", "LSODA")
 NBS = "numbalsoda lsoda"
 NBS_K = "numbalsoda lsoda, in-place RHS"  # the like-for-like partner of the kernel column
-KERNEL_METHODS = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5")
+KERNEL_METHODS = ("Radau", "BDF", "Rodas5P", "Rodas4", "Rosenbrock23", "KenCarp4", "Kvaerno5",
+                  "LSODA")
 ERR_FLOOR = 1e-6  # error relative to max(|ref_i|, ERR_FLOOR * max|ref|)
 
 _references = {}
@@ -199,9 +263,12 @@ class KernelCall:
 
     def __init__(self, problem, method, rtol, atol):
         import fastode.ivp_implicit as implicit
+        import fastode.ivp_auto as auto
         self.rhs = kernel_rhs(problem)
-        # with p = problem.args packed as floats: the cfunc reads p[k]
-        self.driver, self.call_args, self.keep = implicit.kernel_call(
+        # with p = problem.args packed as floats: the cfunc reads p[k]; LSODA / auto: the
+        # compiled loop of legs (fastode.kernels.switching.compiled)
+        kernel_call = auto.kernel_call if method in ("LSODA", "auto") else implicit.kernel_call
+        self.driver, self.call_args, self.keep = kernel_call(
             self.rhs, problem.t_span, problem.y0, method, t_eval=[problem.t_span[1]],
             args=tuple(float(a) for a in problem.args), rtol=rtol, atol=atol)
         self.loop = _kernel_loop(self.driver)
@@ -261,7 +328,7 @@ def measure(problems=None, rtols=RTOLS, rounds=5, methods=FASTODE, verbose=True)
     """
     have_nbs = _have_numbalsoda()
     results = {}
-    for pname in (problems or PROBLEMS):
+    for pname in (problems or DEFAULT_PROBLEMS):
         problem, atol_factor = PROBLEMS[pname]
         reference(problem)
         per_rtol = {}
@@ -502,7 +569,7 @@ def run(quick=False, out_dir=DEFAULT_OUT, methods=FASTODE, problems=None, rounds
         command=None):
     rtols = QUICK_RTOLS if quick else RTOLS
     rounds = rounds or (2 if quick else 7)
-    names = list(problems or PROBLEMS)
+    names = list(problems or DEFAULT_PROBLEMS)
     ref_checks = {p: reference_check(PROBLEMS[p][0]) for p in names}
     results = measure(names, rtols, rounds, methods)
     text = report(results, quick, ref_checks, command)
@@ -523,7 +590,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="rtol 1e-3 and 1e-7 only, 2 rounds")
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--methods", default=",".join(FASTODE))
-    ap.add_argument("--problems", default=",".join(PROBLEMS))
+    ap.add_argument("--problems", default=",".join(DEFAULT_PROBLEMS),
+                    help="of " + ",".join(PROBLEMS))
     ap.add_argument("--rounds", type=int, default=None, help="timing rounds (default 7; quick 2)")
     a = ap.parse_args(argv)
     args = sys.argv[1:] if argv is None else list(argv)

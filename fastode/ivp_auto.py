@@ -3,8 +3,20 @@
 The switching rule
 ------------------
 Integration starts with an explicit method (``LSODA``: Dormand-Prince 5(4), scipy's RK45;
-``auto``: Tsitouras 5(4), Tsit5) and switches to Rodas4 (L-stable Rosenbrock, Jacobian every
-step, no Newton iteration: the family that fits small stiff systems best here) and back:
+``auto``: Tsitouras 5(4), Tsit5) and switches to a stiff method and back. The stiff leg depends
+on the tolerance (measured on Robertson, HIRES, Van der Pol mu=1e3 and POLLU, docs/benchmarks.md):
+
+* ``max(rtol) >= BDF_BELOW_RTOL`` (1e-7): Rodas4 (L-stable Rosenbrock, a Jacobian and an LU at
+  every step, no Newton iteration). At loose tolerances it takes few, long steps and is more
+  accurate than BDF at the same rtol (Van der Pol at rtol 1e-3: 0.13 ms against 0.25 ms).
+* ``max(rtol) < BDF_BELOW_RTOL``: variable-order NDF/BDF (fastode.kernels.bdf's step, scipy's
+  BDF), which keeps J and the LU of I - (h / alpha) J over many steps: J is re-evaluated after a
+  Newton failure with an old J and after 20 accepted steps (ODEPACK's LSODA does the same), the
+  LU when h / alpha changes. At tight tolerances Rodas4 paid n + 1 RHS calls and an LU per
+  step (POLLU at rtol 1e-10: 1074 Jacobians in 1101 steps; the BDF leg: 33 Jacobians, 147 LUs,
+  4.5x faster).
+
+The switching rule:
 
 * explicit -> stiff: after every accepted step, Hairer's DOPRI5 estimate of the dominant
   eigenvalue from the two last stages, both at t + h,
@@ -14,10 +26,11 @@ step, no Newton iteration: the family that fits small stiff systems best here) a
   declare the problem stiff (dopri5.f's counters; Hairer & Wanner, Solving ODEs II, Sec. IV.2,
   "Automatic stiffness detection"). The stiff leg starts from the explicit leg's last (t, y)
   with its own initial step (Hairer's initial-step estimate).
-* stiff -> explicit: Rodas4 evaluates J = df/dy at every step; ``||J||_inf`` bounds its
-  spectral radius. A step with ``|h| ||J||_inf <= 1`` is one the explicit method could take
-  stably, well inside its region; 10 such accepted steps in a row switch back, starting the
-  explicit leg with the stiff leg's proposed step (at most 2 / ||J||_inf).
+* stiff -> explicit: ``||J||_inf`` (of the J the stiff leg holds: Rodas4's of the step, BDF's at
+  most 20 steps old) bounds the spectral radius. A step with ``|h| ||J||_inf <= 1`` is one the
+  explicit method could take stably, well inside its region; 10 such accepted steps in a row
+  switch back, starting the explicit leg with the stiff leg's proposed step (at most
+  2 / ||J||_inf).
 The thresholds are apart (3.25 in, 1 out) and both need a run of steps, so the switching does
 not oscillate. A problem that never looks stiff is integrated by the explicit method alone,
 step for step as ``RK45`` (``LSODA``) or ``Tsit5`` (``auto``) would.
@@ -26,11 +39,12 @@ The legs' outputs are joined as one integration: ``t``/``y`` (each switch point 
 ``t_eval``, each leg gets the points left), dense output (one ``OdeSolution`` over every
 segment of both methods; the shorter polynomial is padded with zero coefficients), events
 (terminal counts carry across legs), and the counters ``nfev``, ``njev``, ``nlu``,
-``naccept``, ``nreject`` (summed). ``sol.method_switches`` lists ``(t, from, to)`` for every
-switch, e.g. ``(0.0123, "RK45", "Rodas4")``.
+``naccept``, ``nreject`` (summed; ``nfev`` includes the RHS calls of finite-difference
+Jacobians in both stiff legs). ``sol.method_switches`` lists ``(t, from, to)`` for every
+switch, e.g. ``(0.0123, "RK45", "Rodas4")``, or ``(0.0123, "RK45", "BDF")`` below rtol 1e-7.
 
 Options: those of the explicit methods plus ``jac``, ``jac_sparsity``, ``lband``/``uband``
-(used by the stiff leg). ``mass`` is not supported (use Radau, BDF or Rodas4).
+(used by the stiff legs to group finite differences; their LU is dense). ``mass`` is not supported (use Radau, BDF or Rodas4).
 """
 import warnings
 
@@ -42,7 +56,7 @@ from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER, compile_jac, jacobian_structur
 from .kernels import status as st
 from .kernels import switching as _switching_kernels
 from .kernels.progress import announce_compiles
-from .kernels.switching import NONSTIFF, STIFF, explicit_leg_solve, rodas_leg_solve
+from .kernels.switching import NONSTIFF, STIFF, bdf_leg_solve, explicit_leg_solve, rodas_leg_solve
 from .results import MESSAGES, MIN_STEP_MESSAGE
 from .rhs import Extras, compile_event, failed, forget_stale_failures, raise_failures
 from .tableaus import explicit as explicit_tableaus
@@ -55,7 +69,11 @@ NONSTIFF_METHODS = {
     "LSODA": ("RK45", "dormand_prince_54"),
     "auto": ("Tsit5", "tsitouras_54"),
 }
+# the stiff leg: Rodas4 (a J and an LU at every step) where the largest rtol is at least
+# BDF_BELOW_RTOL, variable-order BDF (J and LU kept over many steps) below it
 STIFF_NAME = "Rodas4"
+BDF_NAME = "BDF"
+BDF_BELOW_RTOL = 1e-7
 
 _TABLEAU_GROUPS = {}
 
@@ -146,6 +164,9 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
     jacobian = (int(mode), *structure, -1, -1, NO_LU_ORDER, 0)
     dense = bool(dense_output)
 
+    use_bdf = float(np.max(rtol)) < BDF_BELOW_RTOL
+    stiff_leg = bdf_leg_solve if use_bdf else rodas_leg_solve
+    stiff_name = BDF_NAME if use_bdf else STIFF_NAME
     t, y, h_next = t0, y0_real, first_step
     stiff = False
     switches = []
@@ -163,7 +184,7 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             left = 0
         te = np.ascontiguousarray(t_eval_arr[i_eval:]) if use_t_eval else DUMMY_T_EVAL
         if stiff:
-            out = rodas_leg_solve(rhs.address, jac_address, p, t, t1, y, tolerances,
+            out = stiff_leg(rhs.address, jac_address, p, t, t1, y, tolerances,
                                   (h_next, max_step, min_step, left), (te, use_t_eval, dense),
                                   events, ev_count, jacobian, True)
             q = out[6].shape[1] // m - 1
@@ -182,10 +203,10 @@ def solve_auto(fun, chosen, t0, t1, y0_real, n, is_complex, args, rtol, atol, t_
             break
         t, y, h_next = float(counters[3]), out[13], float(counters[6])
         if status == STIFF:
-            switches.append((t, explicit_name, STIFF_NAME))
+            switches.append((t, explicit_name, stiff_name))
             stiff, h_next = True, 0.0
         elif status == NONSTIFF:
-            switches.append((t, STIFF_NAME, explicit_name))
+            switches.append((t, stiff_name, explicit_name))
             stiff = False
         else:
             break
@@ -263,3 +284,64 @@ def _message(status, min_step, max_steps, t_final):
     if status == st.STEP_TOO_SMALL and min_step > 0:
         message = MIN_STEP_MESSAGE.format(min_step=min_step)
     return message.format(max_steps=max_steps, t=t_final)
+
+
+def kernel_call(fun, t_span, y0, method="LSODA", t_eval=None, args=(), **options):
+    """The compiled switching loop and the arguments that run ``fastode.solve_ivp(method=...)``
+    (``"LSODA"`` or ``"auto"``) in one compiled call, without events.
+
+    For benchmarks, ensembles and numba users: ``switching_solve(*call_args)``
+    (fastode.kernels.switching.compiled) returns the implicit driver contract's 13-tuple, then
+    the number of switches; its steps, outputs and counters are those of ``solve_ivp``. ``keep``
+    holds the compiled user functions whose addresses are in ``call_args``: keep it alive while
+    calling. Real ``y0`` only. Options: ``rtol``, ``atol``, ``dense_output``, ``jac``,
+    ``jac_sparsity``, ``lband``/``uband`` and the step options.
+
+    Returns
+    -------
+    (switching_solve, call_args, keep)
+    """
+    from .ivp_common import validate_t_eval, validate_t_span, validate_tolerances, validate_y0
+    from .kernels.switching.compiled import switching_solve
+    from .methods import lookup
+    chosen = lookup(method)
+    if chosen.name not in NONSTIFF_METHODS:
+        raise ValueError(f"kernel_call is for 'LSODA' and 'auto', not {method!r}.")
+    t0, t1 = validate_t_span(t_span)
+    y0_real, n, is_complex = validate_y0(y0)
+    if is_complex:
+        raise ValueError("kernel_call takes a real `y0`.")
+    rtol, atol = validate_tolerances(options.pop("rtol", 1e-3), options.pop("atol", 1e-6), n,
+                                     False)
+    dense = bool(options.pop("dense_output", False))
+    t_eval_arr = validate_t_eval(t_eval, t0, t1)
+    max_step, first_step, min_step, max_steps, event_samples = _parse_options(
+        options, chosen.name, t0, t1)
+    jac = options.pop("jac", None)
+    mode_struct, structure = jacobian_structure(options.pop("jac_sparsity", None),
+                                                options.pop("lband", None),
+                                                options.pop("uband", None), n)
+    if options:
+        raise TypeError(f"unknown options: {', '.join(options)}")
+    args = tuple(args)
+    specs, p = pack(args)
+    extras = Extras(specs)
+    rhs = compiled_rhs(fun, t0, y0_real, n, False, args, specs, False, extras)
+    mode, jac_compiled = compile_jac(jac, n, args, False, t0, y0_real, extras)
+    if jac_compiled is None:
+        mode = mode_struct
+    else:
+        structure = FD_STRUCT
+    p = extras.pack(args, specs, p)
+    use_t_eval = t_eval_arr is not None
+    call_args = (
+        rhs.address, jac_compiled.address if jac_compiled is not None else 0, p, t0, t1,
+        y0_real, (rtol, atol), (np.zeros((1, 1)), False),
+        (first_step, max_step, min_step, max_steps if max_steps is not None else 0),
+        (np.ascontiguousarray(t_eval_arr) if use_t_eval else DUMMY_T_EVAL, use_t_eval, dense),
+        (NO_EVENTS_I, NO_EVENTS_F, NO_EVENTS_I, event_samples),
+        (int(mode), *structure, -1, -1, NO_LU_ORDER, 0),
+        _tableau_group(NONSTIFF_METHODS[chosen.name][1]),
+        bool(float(np.max(rtol)) < BDF_BELOW_RTOL))
+    keep = (rhs,) + ((jac_compiled,) if jac_compiled is not None else ())
+    return switching_solve, call_args, keep

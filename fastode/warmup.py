@@ -49,6 +49,14 @@ def _step_class(name):
     solver.dense_output()(0.01)
 
 
+def _switching_compiled():
+    # LSODA / auto's compiled loop of legs (fastode.kernels.switching.compiled)
+    from .ivp_auto import kernel_call
+    solve, call_args, keep = kernel_call(_decay, (0.0, 1.0), [1.0], "LSODA", args=(1e4,),
+                                         rtol=1e-9)
+    solve(*call_args)
+
+
 def _ensemble(method="RK45"):
     """One family's prange kernel (every option of a sweep -- events, jac, save mode -- is the
     same compiled signature)."""
@@ -143,8 +151,10 @@ JOBS = {
     "Radau class": lambda: _step_class("Radau"),
     "BDF class": lambda: _step_class("BDF"),
     "explicit": _explicit,
-    # stiff (k = 1e4): LSODA switches, compiling both legs of fastode.kernels.switching
-    "LSODA": lambda: _solve("LSODA", k=1e4, **_OUTPUTS),
+    # stiff (k = 1e4): LSODA switches, compiling the legs of fastode.kernels.switching (the
+    # Rodas4 leg at rtol 1e-3, the BDF leg at rtol 1e-9)
+    "LSODA": lambda: (_solve("LSODA", k=1e4, **_OUTPUTS),
+                      _solve("LSODA", k=1e4, rtol=1e-9, **_OUTPUTS), _switching_compiled()),
     "LSODA class": lambda: _step_class("LSODA"),
     "ensemble": _ensemble,
     # the stiff families' ensemble kernels (fastode.kernels.ensemble_stiff): each links its

@@ -30,6 +30,12 @@ state reached ``y`` and the event occurrence counts ``ev_count`` (an in/out argu
 terminal event counts its occurrences across legs); ``counters`` is
 ``[nfev, naccept, nreject, t_final, njev, nlu, h_abs_next, attempts]``.
 
+:func:`bdf_leg_solve` is the stiff leg below rtol 1e-7 (fastode.ivp_auto's rule): variable-order
+NDF/BDF that keeps J and its LU over many steps, with the same switch-back test on its J
+(re-evaluated at least every :data:`JAC_AGE_STEPS` accepted steps).
+fastode.kernels.switching.compiled.switching_solve runs the whole alternation of legs in one
+compiled call (the implicit driver contract plus the explicit tableau and the choice of leg).
+
 For the step-by-step class fastode.solvers_lsoda.LSODA, ``explicit_leg_start`` /
 ``explicit_leg_advance`` and ``rodas_leg_start`` / ``rodas_leg_advance`` take the same steps one
 accepted step per call, from state kept in caller-owned arrays (``sv``, indices ``L_*``).
@@ -51,7 +57,8 @@ from ..expand import ensure_expanded
 
 ensure_expanded("switching.driver", "switching.solve")
 from .solve import (STIFF, NONSTIFF, STIFF_HRHO, STIFF_SIGNALS, NONSTIFF_RESET, BACK_HRHO,
-                    NONSTIFF_STEPS, explicit_leg_solve, rodas_leg_solve)  # noqa: E402
+                    NONSTIFF_STEPS, JAC_AGE_STEPS, explicit_leg_solve, rodas_leg_solve,
+                    bdf_leg_solve)  # noqa: E402
 from .advance import (L_T, L_H_ABS, L_H, L_NFEV, L_NJEV, L_NLU, L_NACCEPT, L_NREJECT, L_N_STIFF,
                       L_N_NONSTIFF, L_LEG_NACCEPT, L_H_ACC, L_ERR_ACC, L_N_SINGULAR, L_N_BACK,
                       L_NORM_J, L_SIZE, explicit_leg_start, explicit_leg_advance, rodas_leg_start,
