@@ -30,9 +30,11 @@ of the backward pass: the adjoint solve's, or the discrete adjoint's recomputed 
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Callable, Optional, Union
 
+import numpy as np
 import torch
 
 from ._options import _check_tol, _solver_kw
@@ -79,6 +81,10 @@ def _validate(func: Any, y0: Any,
               t: Any) -> tuple[bool, tuple[torch.Tensor, ...], torch.Tensor]:
     if not callable(func):
         raise TypeError("`func` must be callable as func(t, y)")
+    if isinstance(y0, torch.Tensor) and isinstance(t, torch.Tensor):
+        fast = _validate_cpu(y0, t)
+        if fast is not None:
+            return False, (y0,), fast
     is_tuple = isinstance(y0, (tuple, list))
     ys = tuple(y0) if is_tuple else (y0,)
     if len(ys) == 0:
@@ -108,6 +114,42 @@ def _validate(func: Any, y0: Any,
         if not (bool((d > 0).all()) or bool((d < 0).all())):
             raise ValueError("`t` must be strictly increasing (or strictly decreasing)")
     return is_tuple, ys, t
+
+
+_NP_FLOATS = (torch.float32, torch.float64)
+
+
+def _validate_cpu(y0: torch.Tensor, t: torch.Tensor) -> Optional[torch.Tensor]:
+    """The checks of ``_validate`` in numpy for the common case (a float32/float64 CPU
+    tensor ``y0`` and a 1-D ``t`` of its dtype): ``t`` when they pass, None when this is not
+    that case or a check fails (the general checks then run and raise the usual error)."""
+    if y0.dtype not in _NP_FLOATS or t.dtype is not y0.dtype or y0.device.type != "cpu" \
+            or t.device.type != "cpu" or t.ndim != 1 or t.shape[0] == 0:
+        return None
+    try:
+        a = y0.detach().numpy()
+        ta = t.detach().numpy()
+    except RuntimeError:     # a tensor numpy cannot view (e.g. a negative-bit view)
+        return None
+    # a finite sum means every entry is finite (inf and nan propagate); an overflowing sum
+    # of finite values falls back to the exact check
+    if not (math.isfinite(sum(a.reshape(-1).tolist()) if a.size <= 64 else a.sum())
+            or np.isfinite(a).all()):
+        return None
+    if ta.shape[0] <= 64:    # short t (the usual case): Python floats beat numpy calls
+        tl = ta.tolist()
+        if not math.isfinite(sum(tl)) and not all(map(math.isfinite, tl)):
+            return None
+        if len(tl) > 1 and not (all(map(float.__lt__, tl, tl[1:]))
+                                or all(map(float.__gt__, tl, tl[1:]))):
+            return None
+        return t
+    if not np.isfinite(ta).all():
+        return None
+    d = ta[1:] - ta[:-1]
+    if not ((d > 0).all() or (d < 0).all()):
+        return None
+    return t
 
 
 def _flatten(func: Any, ys: tuple[torch.Tensor, ...], is_tuple: bool) -> tuple[
@@ -173,7 +215,7 @@ def _solve(func: Any, y0: Any, t: Any, rtol: Any, atol: Any, method: Optional[st
         raise ValueError("per_sample needs a single tensor `y0` whose dim 0 is the batch")
 
     if path != "torch":
-        from . import compiled
+        from . import compiled   # noqa: PLC0415  (numba kernels: imported on first use)
         spec, reason = compiled.plan(func, ys, t, tab, is_tuple, adjoint_kw)
         if spec is not None:
             out, run_stats = compiled.solve(spec, ys[0], t, tab, rtol, atol, solver_kw,

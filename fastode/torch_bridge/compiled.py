@@ -12,8 +12,10 @@ import numpy as np
 import torch
 
 from . import kernels as K
+from ._options import _check_tol, _solver_kw
 from ._stats import last_stats
 from .mlp import inspect
+from .tableau import get_tableau
 from .torch_solver import SolverError
 
 _MESSAGES = {K.MAX_STEPS: "max_num_steps exceeded", K.STEP_TOO_SMALL: "step size too small",
@@ -34,7 +36,8 @@ def plan(func, ys, t, tab, is_tuple, adjoint_kw):
         return None, f"dtype {y0.dtype} is solved by the torch path"
     if y0.ndim == 0:
         return None, "a scalar state is solved by the torch path"
-    if t.numel() > 1 and not bool((t[1:] > t[:-1]).all()):
+    ta = t.detach().numpy()     # strictly monotone (checked): increasing iff last > first
+    if ta.shape[0] > 1 and not ta[-1] > ta[0]:
         return None, "decreasing t is solved by the torch path"
     spec, reason = inspect(func, int(y0.shape[-1]), y0.dtype)
     if spec is None:
@@ -67,7 +70,19 @@ def _from_fm(a, Bs, n):
         *lead, Bs * n)
 
 
+_tab_cache = {}   # id(tab) -> (tab, arrays): tableaus live for the process (lru_cache)
+
+
 def _tab_arrays(tab):
+    hit = _tab_cache.get(id(tab))
+    if hit is not None and hit[0] is tab:
+        return hit[1]
+    arrays = _tab_arrays_of(tab)
+    _tab_cache[id(tab)] = (tab, arrays)
+    return arrays
+
+
+def _tab_arrays_of(tab):
     nt = tab.np_tab
     return (np.ascontiguousarray(nt.C), np.ascontiguousarray(nt.A),
             np.ascontiguousarray(nt.B), np.ascontiguousarray(nt.E),
@@ -112,6 +127,15 @@ def _forward(run, store):
     return Ys
 
 
+def _as_f64(x):
+    """A CPU float tensor as a float64 numpy array (a view of it when it is float64)."""
+    try:
+        a = x.detach().numpy()
+    except RuntimeError:     # a tensor numpy cannot view (e.g. a negative-bit view)
+        a = x.detach().resolve_neg().resolve_conj().numpy()
+    return a if a.dtype == np.float64 else a.astype(np.float64)
+
+
 class _CompiledFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, run, y0, t, *params):
@@ -119,16 +143,27 @@ class _CompiledFunction(torch.autograd.Function):
         Ys = _forward(run, store)
         ctx.run = run
         nsl, T, Ns = Ys.shape
-        out = torch.from_numpy(_from_fm(np.ascontiguousarray(Ys.transpose(1, 0, 2)), run.Bs,
-                                        run.n).reshape(T, nsl * Ns))
-        return out.to(run.dtype).reshape(T, *run.shape)
+        if nsl == 1 and run.Bs == 1:     # one sample: the kernels' layout is the output's
+            # a copy: the backsolve adjoint reads run.Ys, which an in-place change of the
+            # returned tensor must not reach
+            ys = Ys.reshape(T, Ns).copy()
+        else:
+            ys = _from_fm(np.ascontiguousarray(Ys.transpose(1, 0, 2)), run.Bs,
+                          run.n).reshape(T, nsl * Ns)
+        # a tensor of its own (not a view made inside the Function): callers may change it
+        # in place, as torchdiffeq's outputs
+        out = torch.from_numpy(ys.reshape((T, *run.shape)))
+        return out if run.dtype == torch.float64 else out.to(run.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         run = ctx.run
         nsl, T, Ns = run.Ys.shape
-        g = grad.detach().to(torch.float64).reshape(T, nsl, Ns).permute(1, 0, 2)
-        Gout = _to_fm(np.ascontiguousarray(g.numpy()), run.Bs, run.n)
+        if nsl == 1 and run.Bs == 1:     # one sample: the output's layout is the kernels'
+            Gout = np.ascontiguousarray(_as_f64(grad).reshape(1, T, Ns))
+        else:
+            Gout = _to_fm(np.ascontiguousarray(_as_f64(grad).reshape(T, nsl, Ns)
+                                               .transpose(1, 0, 2)), run.Bs, run.n)
         ybar0 = np.zeros((nsl, Ns))
         gth = np.zeros(run.theta.shape[0])
         tgrad = np.zeros(T)
@@ -162,8 +197,13 @@ class _CompiledFunction(torch.autograd.Function):
             last_stats[key] = last_stats.get(key, 0) + v
         if run.spec.owner is not None:
             run.spec.owner.count(adj["adjoint_nfev"])
-        ybar0 = _from_fm(ybar0, run.Bs, run.n)
-        gy0 = torch.from_numpy(ybar0.reshape(-1)).to(run.dtype).reshape(run.shape)
+        gy0 = None
+        if ctx.needs_input_grad[1]:
+            if run.Bs > 1:
+                ybar0 = _from_fm(ybar0, run.Bs, run.n)
+            gy0 = torch.from_numpy(ybar0.reshape(run.shape))
+            if run.dtype != torch.float64:
+                gy0 = gy0.to(run.dtype)
         gt = torch.from_numpy(tgrad).to(run.t_dtype) if ctx.needs_input_grad[2] else None
         gps = run.spec.split_grad(gth)
         return (None, gy0, gt, *gps)
@@ -184,12 +224,15 @@ def solve(spec, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_
     run.shape = y0.shape
     run.dtype = y0.dtype
     run.t_dtype = t.dtype
-    run.t = t.detach().to(torch.float64).numpy().copy()
+    run.t = np.array(_as_f64(t))    # a copy
     run.theta = spec.theta()
     run.layout = spec.layout()
     Btot = y0.numel() // spec.n
-    z0 = y0.detach().to(torch.float64).reshape(-1).numpy()
-    if per_sample:
+    z0 = _as_f64(y0).reshape(-1)
+    if Btot == 1:     # one sample: batch-major is feature-major; a copy (never the user's)
+        run.Bs = 1
+        run.Z0 = np.array(z0.reshape(1, spec.n))
+    elif per_sample:
         run.Bs = 1
         run.Z0 = np.ascontiguousarray(z0.reshape(Btot, spec.n))
     else:
@@ -201,15 +244,13 @@ def solve(spec, y0, t, tab, rtol, atol, solver_kw, per_sample, adjoint, adjoint_
     run.Xs = np.empty((nblk * spec.xwidth, run.Bs))
     run.Zs = np.empty((nblk * spec.zwidth, run.Bs))
     run.G = np.empty((spec.xwidth, run.Bs))
-    params = [p for p in spec.params]
+    params = spec.params
     run.needs_grad = torch.is_grad_enabled() and (
         y0.requires_grad or t.requires_grad or any(p.requires_grad for p in params))
     if adjoint is None or adjoint == "checkpoint":
         run.grad_mode = "discrete"
     else:
         run.grad_mode = "backsolve"
-        from ._options import _check_tol, _solver_kw  # noqa: PLC0415
-        from .tableau import get_tableau  # noqa: PLC0415
         adj_tab = get_tableau(adjoint_kw["method"]) if adjoint_kw["method"] else tab
         opts = adjoint_kw["options"]
         if opts is None:

@@ -29,59 +29,93 @@ import weakref
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules import module as _torch_module
 
 from .kernels import ACT_CODES
 
 
-class MLPSpec:
-    """Layout arrays of one MLP (see fastode.torch_bridge.kernels) and its parameter list."""
+_layouts = {}   # (layer sizes, biases, activations, time_in, n) -> layout arrays (read only)
 
-    def __init__(self, net, linears, acts, time_in, n):
+
+def _layout(key):
+    """The layout arrays of an MLP, built once per architecture ``key``.
+
+    Keyed by everything they are computed from, so a cached entry can never describe another
+    architecture; the arrays are shared between calls and never written (the kernels only
+    read them)."""
+    hit = _layouts.get(key)
+    if hit is not None:
+        return hit
+    sizes, biases, acts, _time_in, _n = key
+    L = len(sizes)
+    dims = [sizes[0][0]] + [out for _, out in sizes]
+    woff, boff = [], []
+    off = 0
+    for (n_in, n_out), has_bias in zip(sizes, biases):
+        woff.append(off)
+        off += n_in * n_out
+        if has_bias:
+            boff.append(off)
+            off += n_out
+        else:
+            boff.append(-1)
+    hit = (off,
+           np.array(dims, dtype=np.int64), np.array(woff, dtype=np.int64),
+           np.array(boff, dtype=np.int64), np.array([a[0] for a in acts], dtype=np.int64),
+           np.array([[a[1], a[2]] for a in acts], dtype=np.float64).reshape(L, 2),
+           np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)[:L + 1],
+           np.concatenate([[0], np.cumsum(dims[1:])]).astype(np.int64)[:L],
+           int(sum(dims)), int(sum(dims[1:])))
+    if len(_layouts) >= 256:    # bounded: architectures built in a loop must not pile up
+        _layouts.clear()
+    _layouts[key] = hit
+    return hit
+
+
+class MLPSpec:
+    """Layout arrays of one MLP (see fastode.torch_bridge.kernels) and its parameter list.
+
+    Built afresh at every call from the module as it is then (fastode.torch_bridge.mlp.inspect):
+    only the layout arrays, a function of the architecture alone, are shared between calls."""
+
+    def __init__(self, net, params, key):
+        # params: the Linear layers' weights and biases in order; key: the architecture
+        # (in/out sizes, which layers have a bias, activations, time_in, n), see _layout
         self.net = net
-        self.time_in = time_in
-        self.n = n
-        L = len(linears)
-        self.params = []
-        dims = [linears[0].in_features] + [lin.out_features for lin in linears]
-        woff, boff = [], []
-        off = 0
-        for lin in linears:
-            woff.append(off)
-            self.params.append(lin.weight)
-            off += lin.weight.numel()
-            if lin.bias is not None:
-                boff.append(off)
-                self.params.append(lin.bias)
-                off += lin.bias.numel()
-            else:
-                boff.append(-1)
-        self.n_theta = off
-        self.dims = np.array(dims, dtype=np.int64)
-        self.woff = np.array(woff, dtype=np.int64)
-        self.boff = np.array(boff, dtype=np.int64)
-        self.act = np.array([a[0] for a in acts], dtype=np.int64)
-        self.actp = np.array([[a[1], a[2]] for a in acts], dtype=np.float64).reshape(L, 2)
-        self.xoff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)[:L + 1]
-        self.zoff = np.concatenate([[0], np.cumsum(dims[1:])]).astype(np.int64)[:L]
-        self.xwidth = int(sum(dims))
-        self.zwidth = int(sum(dims[1:]))
+        self.params = params
+        self.time_in = key[3]
+        self.n = key[4]
+        (self.n_theta, self.dims, self.woff, self.boff, self.act, self.actp, self.xoff,
+         self.zoff, self.xwidth, self.zwidth) = _layout(key)
 
     def theta(self):
-        """All weights and biases as one float64 array (one small copy per call)."""
-        with torch.no_grad():
-            flat = torch.cat([p.detach().reshape(-1) for p in self.params])
-        return flat.to(torch.float64).numpy()
+        """All weights and biases as one new float64 array, read from the parameters now.
+
+        A fresh copy at every call (never a cached one: weights change in place in ways no
+        counter sees, e.g. through ``p.data``); numpy views of the CPU parameters, one
+        concatenation."""
+        try:
+            return np.concatenate([p.detach().numpy().reshape(-1) for p in self.params],
+                                  dtype=np.float64)
+        except RuntimeError:    # a tensor numpy cannot view (e.g. a negative-bit view)
+            with torch.no_grad():
+                flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+            return flat.to(torch.float64).numpy()
 
     def layout(self):
         return (self.dims, self.woff, self.boff, self.act, self.actp, self.xoff, self.zoff,
                 self.time_in)
 
     def split_grad(self, g):
+        """The flat gradient ``g`` (float64, owned by the caller) as one tensor per parameter,
+        views of ``g`` in the parameters' shapes (copies in their dtype if not float64)."""
         out = []
         off = 0
         for p in self.params:
             k = p.numel()
-            out.append(torch.from_numpy(g[off:off + k].copy()).reshape(p.shape).to(p.dtype))
+            gp = g[off:off + k].reshape(p.shape)
+            t = torch.from_numpy(gp)
+            out.append(t if p.dtype == torch.float64 else t.to(p.dtype))
             off += k
         return out
 
@@ -314,12 +348,31 @@ _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks",
                  "_global_backward_hooks", "_global_backward_pre_hooks")
 
 
-def _hooked(func):
+def _modules_of(root):
+    """Every module under ``root`` (itself included), each once: what ``root.modules()``
+    yields, read from the ``_modules`` dicts directly (no generator chain per call)."""
+    seen = {id(root)}
+    order = [root]
+    i = 0
+    while i < len(order):
+        for child in order[i]._modules.values():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                order.append(child)
+        i += 1
+    return order
+
+
+def _param_ids(mods):
+    """ids of the parameters of ``mods`` (the set ``parameters()`` yields)."""
+    return {id(v) for m in mods for v in m._parameters.values() if v is not None}
+
+
+def _hooked(func, mods=None):
     """Why torch would not call the modules' own forward methods as written, or None."""
-    from torch.nn.modules import module as _m
-    if any(getattr(_m, name, None) for name in _GLOBAL_HOOKS):
+    if any(getattr(_torch_module, name, None) for name in _GLOBAL_HOOKS):
         return "global module hooks are registered"
-    for mod in func.modules():
+    for mod in (_modules_of(func) if mods is None else mods):
         d = mod.__dict__
         if d.get("_forward_hooks") or d.get("_forward_pre_hooks") \
                 or d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
@@ -351,7 +404,8 @@ def inspect(func, n, dtype=None):
     if cls.__call__ is not nn.Module.__call__ or cls.__getattr__ is not nn.Module.__getattr__ \
             or cls.__getattribute__ is not object.__getattribute__:
         return None, f"{cls.__name__} overrides how modules are called"
-    reason = _hooked(func)
+    mods = _modules_of(func)
+    reason = _hooked(func, mods)
     if reason is not None:
         return None, reason
     if cls is nn.Sequential:
@@ -368,40 +422,59 @@ def inspect(func, n, dtype=None):
         if attr in func.__dict__ or attr in func._parameters or attr in func._buffers \
                 or hasattr(cls, attr) or type(net) is not nn.Sequential:
             return None, f"{cls.__name__}.{attr} is not an nn.Sequential submodule"
-        if {id(p) for p in func.parameters()} != {id(p) for p in net.parameters()}:
+        if _param_ids(mods) != _param_ids(_modules_of(net)):
             return None, (f"{cls.__name__} has parameters outside its `{attr}`; "
                           f"the compiled path supports only the net's")
-    linears, acts = [], []
-    for mod in net:
-        if type(mod) is nn.Linear:
-            linears.append(mod)
+    params, sizes, biases, acts = [], [], [], []
+    for mod in net._modules.values():     # what nn.Sequential.__iter__ yields
+        kind = type(mod)
+        if kind is nn.Linear:
+            # weight and bias as Module.__getattr__ finds them (an instance attribute of
+            # the same name would shadow them: refused)
+            d = mod.__dict__
+            if "weight" in d or "bias" in d:
+                return None, "a Linear layer's weight or bias is shadowed by an attribute"
+            w = mod._parameters.get("weight")
+            b = mod._parameters.get("bias")
+            n_in, n_out = d.get("in_features"), d.get("out_features")
+            # the kernels read the sizes from in/out_features: a weight or bias of another
+            # shape (assigned after construction) would be read with the wrong layout
+            if w is None or w.shape != (n_out, n_in) or (b is not None and b.shape != (n_out,)):
+                return None, (f"a Linear layer's weight "
+                              f"{None if w is None else tuple(w.shape)} does not match its "
+                              f"in/out_features ({n_in}, {n_out})")
+            params.append(w)
+            if b is not None:
+                params.append(b)
+            sizes.append((n_in, n_out))
+            biases.append(b is not None)
             acts.append((0, 0.0, 0.0))
-        elif type(mod) is nn.Identity:
+        elif kind is nn.Identity:
             continue
         else:
             a = _activation(mod)
             if a is None:
-                return None, f"layer {type(mod).__name__} is not supported by the compiled path"
-            if not linears or acts[-1][0] != 0:
+                return None, f"layer {kind.__name__} is not supported by the compiled path"
+            if not sizes or acts[-1][0] != 0:
                 return None, "an activation must follow a Linear layer (one per layer)"
             acts[-1] = a
-    if not linears:
+    if not sizes:
         return None, "the net has no Linear layer"
-    for a, b in zip(linears[:-1], linears[1:]):
-        if a.out_features != b.in_features:
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        if a[1] != b[0]:
             return None, "the Linear layers' sizes do not chain"
-    if linears[-1].out_features != n:
-        return None, f"the net's output size {linears[-1].out_features} is not the state's {n}"
+    if sizes[-1][1] != n:
+        return None, f"the net's output size {sizes[-1][1]} is not the state's {n}"
     want = n + 1 if time_in else n
-    if linears[0].in_features != want:
-        return None, (f"the net's input size {linears[0].in_features} is not "
+    if sizes[0][0] != want:
+        return None, (f"the net's input size {sizes[0][0]} is not "
                       f"{'the state size + 1 (time appended)' if time_in else 'the state size'}"
                       f" {want}")
-    spec = MLPSpec(net, linears, acts, time_in, n)
-    for p in spec.params:
+    for p in params:
         # torch would refuse to mix dtypes; the compiled path must not quietly accept it
-        if p.device.type != "cpu" or (dtype is not None and p.dtype != dtype):
+        if not p.is_cpu or (dtype is not None and p.dtype != dtype):
             return None, (f"the net's parameters are {p.dtype} on {p.device}; y0 is {dtype} "
                           f"on cpu")
+    spec = MLPSpec(net, params, (tuple(sizes), tuple(biases), tuple(acts), time_in, n))
     spec.owner = Owner(func, counters) if counters else None
     return spec, None
