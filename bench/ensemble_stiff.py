@@ -112,7 +112,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scipy-n", type=int, default=50)
     ap.add_argument("--acc-n", type=int, default=20)
-    ap.add_argument("--methods", default="Rodas5P,Radau,BDF,KenCarp4")
+    ap.add_argument("--methods", default="Rodas5P,Radau,BDF,KenCarp4,LSODA")
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
     if args.quick:

@@ -154,7 +154,8 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
         ``'Vern7'``, fixed-step ``'rk4'``, ... with ``step=``) or a stiff one: ``'Radau'``,
         ``'BDF'``, ``'Rodas5P'``, ``'Rodas4'``, ``'Rosenbrock23'``, ``'KenCarp4'``,
         ``'Kvaerno5'``, ``'implicit_euler'`` (and their aliases). Each stiff trajectory keeps its
-        own Jacobian and LU. ``'LSODA'`` and ``'auto'`` are not available yet (ValueError).
+        own Jacobian and LU. ``'LSODA'`` and ``'auto'`` switch per trajectory between their
+        explicit and stiff legs (fastode.ivp_auto), each trajectory as ``solve_ivp`` would.
     rtol, atol : float or array (n,)
         Tolerances, as ``solve_ivp``.
     n_threads : int, optional
@@ -277,10 +278,7 @@ def solve_ensemble(fun: Callable[..., Any], t_span: npt.ArrayLike, y0: npt.Array
     if chosen is None or chosen.family not in ENSEMBLE_FAMILIES:
         names = sorted(k for k, m in method_registry.METHODS_BY_NAME.items()
                        if m.family in ENSEMBLE_FAMILIES)
-        why = (" (LSODA/auto: a compiled switching driver for ensembles is not there yet; use "
-               "a stiff method such as 'Rodas5P', 'Radau' or 'BDF')"
-               if chosen is not None and chosen.family == "switching" else "")
-        raise ValueError(f"`method` {method!r} is not available in solve_ensemble{why}. "
+        raise ValueError(f"`method` {method!r} is not available in solve_ensemble. "
                          "Methods: " + ", ".join(names) + ".")
     t0, t1 = validate_t_span(t_span)
     if not math.isfinite(t1):

@@ -38,7 +38,8 @@ def _stiff_kernels() -> dict[str, Any]:
     from .kernels import ensemble_stiff as kern_stiff
     announce_compiles(kern_stiff)
     return {"rosenbrock": kern_stiff.ensemble_rosenbrock, "radau": kern_stiff.ensemble_radau,
-            "bdf": kern_stiff.ensemble_bdf, "sdirk": kern_stiff.ensemble_esdirk}
+            "bdf": kern_stiff.ensemble_bdf, "sdirk": kern_stiff.ensemble_esdirk,
+            "switching": kern_stiff.ensemble_switching}
 
 
 class _Plan(NamedTuple):
@@ -187,6 +188,8 @@ def _stiff_call(plan: _Plan, comp: _Compiled) -> tuple[Any, tuple[Any, ...], tup
     from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER
     stiff = cast(_Stiff, plan.stiff)
     chosen = method_registry.lookup(plan.method)
+    if chosen.family == "switching":
+        return _switching_call(plan, comp, chosen, stiff)
     driver = FIXED_STEP_DRIVERS[chosen.name] if stiff.fixed_step else driver_for(chosen)
     mode, structure = stiff.jac_mode, stiff.structure
     if comp.jac is not None:  # jac_sparsity / lband matter only without a user jac
@@ -201,6 +204,23 @@ def _stiff_call(plan: _Plan, comp: _Compiled) -> tuple[Any, tuple[Any, ...], tup
               (float(plan.first_step), float(plan.max_step), float(plan.min_step),
                int(plan.max_steps)))
     return _stiff_kernels()[chosen.family], driver.coefficients, groups + (jacobian,)
+
+
+def _switching_call(plan: _Plan, comp: _Compiled, chosen: Any,
+                    stiff: _Stiff) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
+    """:func:`_stiff_call` for LSODA / auto, as fastode.ivp_auto.solve_auto builds its legs'
+    arguments: the coefficients are the explicit leg's tableau and the choice of stiff leg."""
+    from .ivp_auto import BDF_BELOW_RTOL, NONSTIFF_METHODS, _tableau_group
+    from .ivp_jacobian import FD_STRUCT, NO_LU_ORDER
+    mode, structure = stiff.jac_mode, stiff.structure
+    if comp.jac is not None:
+        mode, structure = comp.jac_mode, FD_STRUCT
+    coefficients = (_tableau_group(NONSTIFF_METHODS[chosen.name][1]),
+                    bool(float(np.max(plan.rtol)) < BDF_BELOW_RTOL))
+    groups = ((plan.rtol, plan.atol), (stiff.mass, False),
+              (float(plan.first_step), float(plan.max_step), float(plan.min_step),
+               int(plan.max_steps)), (int(mode), *structure, -1, -1, NO_LU_ORDER, 0))
+    return _stiff_kernels()["switching"], coefficients, groups
 
 
 def _run_chunk(plan: _Plan, comp: _Compiled, y0_rows: _F64, p_rows: _F64,

@@ -37,7 +37,7 @@ class _Stiff(NamedTuple):
 
 
 # method families solve_ensemble runs (fastode.ensemble_chunk has their kernels)
-ENSEMBLE_FAMILIES = ("explicit", "rosenbrock", "radau", "bdf", "sdirk")
+ENSEMBLE_FAMILIES = ("explicit", "rosenbrock", "radau", "bdf", "sdirk", "switching")
 
 
 def _real_array(value, name):
@@ -147,6 +147,8 @@ def _stiff_options(chosen, options, t0, t1, y0_row, n):
 
     ``linear_solver="auto"`` takes the sparse LU where solve_ivp would take Newton-Krylov (and
     solve a failed trajectory again with the sparse LU): an ensemble does not retry."""
+    if chosen.family == "switching":
+        return _switching_options(chosen, options, t0, t1, n)
     # (imported here: an explicit sweep, and fastode.sde, do not load the stiff families)
     from .ivp_implicit import _parse_options, driver_for
     from .kernels.jacobian import KL_KRYLOV
@@ -162,6 +164,28 @@ def _stiff_options(chosen, options, t0, t1, y0_row, n):
      min_step, max_steps, _) = parsed
     stiff = _Stiff(run_driver is not driver, mass, bool(has_mass), int(mode), tuple(structure),
                    int(kl), int(ku), tuple(lu_plan))
+    return (stiff, float(first_step), float(max_step), float(min_step), int(max_steps or 0), jac,
+            {"min_step": float(min_step), "max_steps": max_steps})
+
+
+def _switching_options(chosen, options, t0, t1, n):
+    """:func:`_stiff_options` for LSODA / auto, as fastode.ivp_auto.solve_auto reads them:
+    the step options, ``jac``, ``jac_sparsity``, ``lband``/``uband`` (their stiff legs' LU is
+    dense: the pattern groups the finite differences); no ``mass``."""
+    from .ivp_auto import _parse_options as switching_step_options
+    from .ivp_jacobian import NO_LU_ORDER, jacobian_structure
+    _pop_unsupported(options)
+    max_step, first_step, min_step, max_steps, _ = switching_step_options(options, chosen.name,
+                                                                          t0, t1)
+    jac = options.pop("jac", None)
+    mode, structure = jacobian_structure(options.pop("jac_sparsity", None),
+                                         options.pop("lband", None), options.pop("uband", None),
+                                         n)
+    if options:
+        warnings.warn(f"The following arguments have no effect for a chosen solver: "
+                      f"{', '.join('`%s`' % k for k in options)}.", UserWarning, stacklevel=4)
+    stiff = _Stiff(False, np.zeros((1, 1)), False, int(mode), tuple(structure), -1, -1,
+                   (NO_LU_ORDER, 0))
     return (stiff, float(first_step), float(max_step), float(min_step), int(max_steps or 0), jac,
             {"min_step": float(min_step), "max_steps": max_steps})
 

@@ -163,6 +163,7 @@ JOBS = {
     "ensemble Radau": lambda: _ensemble("Radau"),
     "ensemble Rosenbrock": lambda: _ensemble("Rodas5P"),
     "ensemble ESDIRK": lambda: _ensemble("KenCarp4"),
+    "ensemble switching": lambda: _ensemble("LSODA"),
     "ensemble batch": _ensemble_batch,
     "RK45 class": lambda: _step_class("RK45"),
     "analysis": _analysis,

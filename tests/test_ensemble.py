@@ -405,8 +405,6 @@ def test_function_fingerprint():
     (dict(rtol=-1.0), ValueError, "`rtol`"),
     (dict(atol=[1.0, 2.0, 3.0]), ValueError, "`atol`"),
     (dict(method="nope"), ValueError, "`method`"),
-    (dict(method="LSODA"), ValueError, "not available in solve_ensemble .LSODA/auto"),
-    (dict(method="auto"), ValueError, "Methods: .*Radau"),
     (dict(method="rk4"), ValueError, "needs a step size"),
     (dict(save="everything"), ValueError, "`save`"),
     (dict(save="final", t_eval=[1.0]), ValueError, "`t_eval` has no effect"),

@@ -6,7 +6,8 @@ complete call of the family's driver with the implicit driver contract (fastode.
 so each has its own Jacobian, LU, step size, order, counters and status, and its result is
 bitwise the one ``fastode.solve_ivp`` gives for the same inputs.
 
-One prange kernel per family driver (Rosenbrock, Radau, BDF, ESDIRK): numba links the whole
+One prange kernel per family driver (Rosenbrock, Radau, BDF, ESDIRK, and LSODA / auto's
+switching loop): numba links the whole
 family driver into each, so a family is one compile; the methods of a family differ only in the
 ``coefficients`` tuple (fastode.kernels.family), which is an argument (Rosenbrock, ESDIRK).
 The option groups (``tolerances``, ``mass_matrix``, ``steps``, ``events``, ``jacobian``) are the
@@ -21,6 +22,7 @@ from .ensemble import SAVE_OBSERVE, SAVE_TRAJECTORY, _store_explicit_one, store_
 from .esdirk import esdirk_solve
 from .radau import radau_driver
 from .rosenbrock import rosenbrock_solve
+from .switching.compiled import switching_solve
 
 
 @njit(cache=True, nogil=True)
@@ -144,3 +146,32 @@ def ensemble_esdirk(coefficients, rhs, jac, params, y0, t0, t1, tolerances,
         _esdirk_one(i, coefficients, rhs, jac, params, y0, t0, t1, tolerances,
                     mass_matrix, steps, t_eval, dense, events, jacobian, mode, obs, out,
                     status, counters, ev_t_out, ev_y_out, ev_count)
+
+
+@njit(cache=True, nogil=True)
+def _switching_one(i, tableau, use_bdf, rhs, jac, params, y0, t0, t1, tolerances,
+                   mass_matrix, steps, t_eval, dense, events, jacobian, mode, obs, out,
+                   status, counters, ev_t_out, ev_y_out, ev_count):
+    """Trajectory ``i`` of ``ensemble_switching``: solve it and store its output."""
+    p = params[0] if params.shape[0] == 1 else params[i]
+    y0_i = y0[0] if y0.shape[0] == 1 else y0[i]
+    use_t_eval = mode == SAVE_TRAJECTORY or mode == SAVE_OBSERVE
+    result = switching_solve(rhs, jac, p, t0, t1, y0_i, tolerances, mass_matrix, steps,
+                             (t_eval, use_t_eval, dense), events, jacobian, tableau, use_bdf)
+    _store_one(i, mode, obs, t1, p, t_eval, result, out, status, counters, ev_t_out, ev_y_out,
+               ev_count, y0.shape[1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def ensemble_switching(tableau, use_bdf, rhs, jac, params, y0, t0, t1, tolerances,
+                       mass_matrix, steps, t_eval, dense, events, jacobian, mode, obs, out,
+                       status, counters, ev_t_out, ev_y_out, ev_count):
+    """Solve ``out.shape[0]`` independent trajectories with LSODA / auto's switching loop
+    (fastode.kernels.switching.compiled.switching_solve) in a prange; ``tableau`` is the
+    explicit leg's tableau group, ``use_bdf`` fastode.ivp_auto's choice of stiff leg (two
+    arguments, not one nested tuple: a parfor does not take a tuple holding a tuple)."""
+    for i in prange(out.shape[0]):
+        # the body is one call: the parfor stays small, so compiling it is quick
+        _switching_one(i, tableau, use_bdf, rhs, jac, params, y0, t0, t1, tolerances,
+                       mass_matrix, steps, t_eval, dense, events, jacobian, mode, obs, out,
+                       status, counters, ev_t_out, ev_y_out, ev_count)
