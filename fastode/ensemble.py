@@ -39,13 +39,13 @@ from .ensemble_input import (_default_chunk, _event_options, _F64, _resolve_n_tr
 from .ensemble_result import _chunk_bounds, _finish, EnsembleResult
 from .ensemble_zarr import event_variables
 from .ensemble_store import (STORE_FORMAT, STORE_VERSION, _check_manifest, _fingerprints,
-                             callable_fingerprint, check_store_options, new_manifest,
+                             check_store_options, new_manifest,
                              open_store)
 from .ivp_common import validate_t_eval, validate_t_span, validate_tolerances
 from .kernels import ensemble as kern
 from .rhs import forget_stale_failures
 
-__all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble", "callable_fingerprint"]
+__all__ = ["solve_ensemble", "EnsembleResult", "load_ensemble"]
 
 
 def load_ensemble(path: str | os.PathLike[str]) -> EnsembleResult:
