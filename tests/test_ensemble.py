@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fastode
-from fastode.ensemble import EnsembleResult, callable_fingerprint, load_ensemble, solve_ensemble
+from fastode.ensemble import EnsembleResult, load_ensemble, solve_ensemble
+from fastode.ensemble_store import callable_fingerprint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 T_EVAL = np.linspace(0.0, 15.0, 31)
